@@ -1,0 +1,210 @@
+"""The loop every consumer runs, and its acknowledgement policy.
+
+Ack policy, explicitly: a message is acknowledged only after its effects are committed (or after it
+was re-published to the retry queue or parked in the dead-letter queue, both with publisher
+confirms). Outcomes:
+- handled, or already handled (inbox): ack;
+- transient failure (database down, concurrent update, an event ahead of the one it depends on):
+  re-published to the retry queue with a growing TTL and `x-regflow-attempt` + 1; past
+  `max_attempts` it is parked;
+- permanent failure (malformed message, illegal transition, a rule refusing it): parked at once in the
+  consumer's dead-letter queue, with the reason in the headers; the refusal is kept in the
+  registration's history.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+import pika
+import structlog
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from schemas.form import Contract
+from schemas.messages import MESSAGE_TYPES, SCHEMA_VERSION, Envelope
+from workflow.bootstrap import Deps
+from workflow.broker import PERSISTENT, Publisher
+from workflow.errors import MalformedMessageError, RegflowError
+from workflow.uow import UnitOfWork
+
+log = structlog.get_logger("consumer")
+
+Handler = Callable[[Envelope, Any, UnitOfWork, Deps], None]
+
+
+@dataclass(frozen=True)
+class ConsumerApp:
+    name: str
+    handlers: dict[str, Handler]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # "ack" | "retry" | "park"
+    reason: str = ""
+
+
+ACK = Outcome("ack")
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT: the message in hand is finished and acknowledged, then the loop ends."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._set)
+        signal.signal(signal.SIGINT, self._set)
+
+    def _set(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def __call__(self) -> bool:
+        return self.stopping
+
+
+def decode(app: ConsumerApp, body: bytes) -> tuple[Envelope, Contract]:
+    try:
+        envelope = Envelope.model_validate_json(body)
+    except ValidationError as exc:
+        raise MalformedMessageError(f"not a valid envelope: {_first_errors(exc)}") from exc
+    if envelope.type not in app.handlers:
+        raise MalformedMessageError(f"unknown message type for {app.name}: {envelope.type!r}")
+    if envelope.schema_version != SCHEMA_VERSION:
+        raise MalformedMessageError(
+            f"unsupported schema_version {envelope.schema_version} for {envelope.type} "
+            f"(this consumer reads version {SCHEMA_VERSION})")
+    try:
+        payload = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
+    except ValidationError as exc:
+        detail = _first_errors(exc)
+        raise MalformedMessageError(f"payload breaks the {envelope.type} schema: {detail}") from exc
+    return envelope, payload
+
+
+def _first_errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:  # noqa: PLR0911
+    """Everything but the broker: decode, run the handler in a unit of work, classify failures."""
+    try:
+        envelope, payload = decode(app, body)
+    except MalformedMessageError as exc:
+        return Outcome("park", f"malformed: {exc}")
+    structlog.contextvars.bind_contextvars(
+        registration_id=envelope.registration_id, correlation_id=str(envelope.correlation_id),
+        message_type=envelope.type, message_id=str(envelope.event_id))
+    uow = UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope)
+    try:
+        with uow:
+            if uow.already_handled():
+                log.info("duplicate message, already handled")
+                return ACK
+            app.handlers[envelope.type](envelope, payload, uow, deps)
+            uow.commit()
+    except RegflowError as exc:
+        if not exc.permanent:
+            return Outcome("retry", f"{type(exc).__name__}: {exc}")
+        _record_refusal(app, deps, envelope, exc)
+        return Outcome("park", f"{type(exc).__name__}: {exc}")
+    except IntegrityError as exc:
+        if _handled_meanwhile(app, deps, envelope):
+            log.info("duplicate message, handled concurrently by another replica")
+            return ACK
+        return Outcome("retry", f"integrity: {exc.orig}")
+    except StaleDataError as exc:
+        return Outcome("retry", f"concurrent update: {exc}")
+    except DBAPIError as exc:
+        return Outcome("retry", f"database: {exc.orig}")
+    except Exception as exc:  # a bug: retried a few times (it may be transient), then parked
+        log.exception("unexpected error")
+        return Outcome("retry", f"unexpected {type(exc).__name__}: {exc}")
+    log.info("message handled")
+    return ACK
+
+
+def _record_refusal(app: ConsumerApp, deps: Deps, envelope: Envelope, error: RegflowError) -> None:
+    if envelope.registration_id is None:
+        return
+    with UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope) as uow:
+        uow.record_refusal(envelope.registration_id, envelope.type, error)
+
+
+def _handled_meanwhile(app: ConsumerApp, deps: Deps, envelope: Envelope) -> bool:
+    with UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope) as uow:
+        return uow.already_handled()
+
+
+def run_consumer(app: ConsumerApp, deps: Deps, should_stop: Callable[[], bool]) -> None:
+    settings = deps.settings
+    topology = deps.topology
+    with Publisher(settings.broker_url, topology) as publisher:
+        channel = publisher.channel
+        channel.basic_qos(prefetch_count=settings.prefetch)
+        queue = topology.work_queue(app.name)
+        log.info("consumer started", consumer=app.name, queue=queue)
+        for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
+            if method is not None:
+                _settle(app, deps, publisher, channel, method=method, properties=properties, body=body)
+                structlog.contextvars.clear_contextvars()
+            if should_stop():
+                break
+        channel.cancel()  # unacknowledged prefetched messages go back to the queue
+        log.info("consumer stopped", consumer=app.name)
+
+
+def _settle(app: ConsumerApp, deps: Deps, publisher: Publisher, channel: BlockingChannel, *,
+            method: Basic.Deliver, properties: pika.BasicProperties, body: bytes) -> None:
+    outcome = handle_message(app, deps, body)
+    headers = dict(properties.headers or {})
+    headers.setdefault("x-regflow-routing-key", method.routing_key)  # kept across retries, for replay
+    attempt = int(headers.get("x-regflow-attempt", 1))
+    if outcome.kind == "retry" and attempt >= deps.settings.max_attempts:
+        outcome = Outcome("park", f"gave up after {attempt} attempts: {outcome.reason}")
+    if outcome.kind == "retry":
+        delay_ms = int(deps.settings.retry_base_ms * 2 ** (attempt - 1) * random.uniform(0.8, 1.2))
+        headers.update({"x-regflow-attempt": attempt + 1, "x-regflow-last-error": outcome.reason[:1000]})
+        log.warning("message retried", attempt=attempt, delay_ms=delay_ms, error=outcome.reason)
+        publisher.publish_raw(deps.topology.retry_queue(app.name), body,
+                              _copy(properties, headers, expiration=str(delay_ms)), mandatory=True,
+                              exchange="")
+    elif outcome.kind == "park":
+        headers.update({
+            "x-regflow-error": outcome.reason[:4000], "x-regflow-consumer": app.name,
+            "x-regflow-attempt": attempt,
+            "x-regflow-parked-at": datetime.now(UTC).isoformat(),
+        })
+        log.error("message parked in the dead-letter queue", error=outcome.reason, body=_peek(body))
+        publisher.publish_raw(app.name, body, _copy(properties, headers), mandatory=True,
+                              exchange=deps.topology.dead_letter_exchange)
+    channel.basic_ack(method.delivery_tag)
+
+
+def _copy(properties: pika.BasicProperties, headers: dict[str, Any], expiration: str | None = None
+          ) -> pika.BasicProperties:
+    return pika.BasicProperties(
+        content_type=properties.content_type, delivery_mode=PERSISTENT, message_id=properties.message_id,
+        correlation_id=properties.correlation_id, type=properties.type, timestamp=properties.timestamp,
+        app_id=properties.app_id, headers=headers, expiration=expiration)
+
+
+def _peek(body: bytes) -> str:
+    """The start of an unreadable body, for the log line (never the whole form: personal data)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return repr(body[:80])
+    return f"json with keys {sorted(parsed)[:8]}" if isinstance(parsed, dict) else type(parsed).__name__

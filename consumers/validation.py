@@ -1,0 +1,81 @@
+"""Validation consumer: decides whether a registration form can go on, and confirms it once signed."""
+
+from __future__ import annotations
+
+from workflow.form_rules import already_registered_warnings, check_form, normalise_form
+
+from consumers.runner import ConsumerApp
+from schemas.form import RegistrationForm
+from schemas.messages import Envelope, RecordSignature, RuleViolation, SubmitRegistration
+from workflow.bootstrap import Deps
+from workflow.clock import PARIS
+from workflow.errors import GuardRefusedError, UnknownRegistrationError
+from workflow.model import Registration
+from workflow.uow import UnitOfWork
+
+ACTOR = "validation"
+
+
+def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWork, deps: Deps) -> None:
+    """A new or corrected form: record it, check every rule, reject with all errors or go on."""
+    registration_id = _registration_id(message)
+    now = deps.clock.now()
+    form = normalise_form(command.form)
+    registration = uow.registrations.get(registration_id, for_update=True)
+    if registration is None:
+        registration = Registration.receive(registration_id, form, at=now, actor=ACTOR,
+                                            cause=message.event_id)
+        uow.registrations.add(registration)
+    else:
+        registration.resubmit(form, at=now, actor=ACTOR, cause=message.event_id)
+    errors = check_form(form, deps.catalogue, now.astimezone(PARIS).date())
+    if errors:
+        registration.reject(errors, at=now, actor=ACTOR, cause=message.event_id)
+        return
+    if form.session_id:
+        registered = uow.registrations.emails_registered(form.session_id, excluding=registration_id)
+        registration.note_warnings(already_registered_warnings(form, registered))
+    if form.signature is not None:
+        _sign_and_confirm(registration, form, message, deps)
+
+
+def handle_sign(message: Envelope, command: RecordSignature, uow: UnitOfWork, deps: Deps) -> None:
+    """The stamped scan or the e-signature platform's callback for a form that waited unsigned."""
+    registration_id = _registration_id(message)
+    registration = uow.registrations.get(registration_id, for_update=True)
+    if registration is None:
+        raise UnknownRegistrationError(f"no registration {registration_id} (yet): the form may be in flight")
+    form = registration.form.model_copy(update={"signature": command.signature})
+    today = deps.clock.now().astimezone(PARIS).date()
+    problems = [e for e in check_form(form, deps.catalogue, today) if e.field.startswith("signature")]
+    if problems:
+        raise GuardRefusedError(registration_id, "sign", _describe(problems))
+    _sign_and_confirm(registration, form, message, deps)
+
+
+def _sign_and_confirm(registration: Registration, form: RegistrationForm, message: Envelope,
+                      deps: Deps) -> None:
+    assert form.signature is not None
+    assert form.session_id is not None
+    now = deps.clock.now()
+    registration.sign(form.signature, at=now, actor=ACTOR, cause=message.event_id)
+    found = deps.catalogue.session(form.session_id)
+    assert found is not None  # check_form proved the session exists
+    registration.confirm(session_starts_at=deps.catalogue.starts_at(found[1]), at=now, actor=ACTOR,
+                         cause=message.event_id)
+
+
+def _registration_id(message: Envelope) -> str:
+    if not message.registration_id:
+        raise GuardRefusedError("?", message.type, "the envelope has no registration_id")
+    return message.registration_id
+
+
+def _describe(problems: list[RuleViolation]) -> str:
+    return "; ".join(f"{p.field}: {p.message_en}" for p in problems)
+
+
+APP = ConsumerApp(ACTOR, {
+    "cmd.registration.submit": handle_submit,
+    "cmd.registration.sign": handle_sign,
+})

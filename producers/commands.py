@@ -1,0 +1,74 @@
+"""The Python API that the upstream intake, support, operations and finance use to send commands.
+
+    with CommandClient(Settings()) as client:
+        envelope = client.submit_form(form)            # returns once the broker confirmed it
+        client.record_signature(envelope.registration_id, signature)
+
+Every command is checked against its schema before it is sent (a bad one raises, nothing is sent),
+published persistent and mandatory, and confirmed by the broker.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from types import TracebackType
+from typing import Self
+from uuid import uuid4
+
+from schemas.form import Contract, RegistrationForm, Signature
+from schemas.messages import (
+    Envelope,
+    HoldSession,
+    RecordPayment,
+    RecordSignature,
+    SubmitRegistration,
+)
+from workflow.broker import Publisher
+from workflow.clock import Clock, clock_from_spec
+from workflow.settings import Settings
+from workflow.topology import Topology
+
+
+class CommandClient:
+    def __init__(self, settings: Settings, *, producer: str = "intake", clock: Clock | None = None) -> None:
+        self._publisher = Publisher(settings.broker_url, Topology(settings.namespace))
+        self._clock = clock or clock_from_spec(settings.clock)
+        self.producer = producer
+
+    def __enter__(self) -> Self:
+        self._publisher.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._publisher.__exit__(exc_type, exc, tb)
+
+    def send(self, message_type: str, payload: Contract, registration_id: str | None) -> Envelope:
+        event_id = uuid4()
+        envelope = Envelope(
+            event_id=event_id, type=message_type, occurred_at=self._clock.now(),
+            registration_id=registration_id, correlation_id=event_id, producer=self.producer,
+            payload=payload.model_dump(mode="json"))
+        self._publisher.publish(envelope, mandatory=True)
+        return envelope
+
+    def submit_form(self, form: RegistrationForm, registration_id: str | None = None) -> Envelope:
+        """A new form (a new id is made when none is given) or a corrected one (same id)."""
+        return self.send("cmd.registration.submit", SubmitRegistration(form=form),
+                         registration_id or str(uuid4()))
+
+    def record_signature(self, registration_id: str, signature: Signature) -> Envelope:
+        return self.send("cmd.registration.sign", RecordSignature(signature=signature), registration_id)
+
+    def hold_session(self, session_id: str, held_on: date, absent_emails: list[str] | None = None
+                     ) -> Envelope:
+        return self.send("cmd.session.hold", HoldSession(
+            session_id=session_id, held_on=held_on, absent_emails=absent_emails or []), None)
+
+    def record_payment(self, *, payment_id: str, invoice_number: str | None, amount: Decimal,
+                       received_on: date, payer: str | None = None, means: str = "transfer") -> Envelope:
+        payment = RecordPayment.model_validate({
+            "payment_id": payment_id, "invoice_number": invoice_number, "amount": amount,
+            "received_on": received_on, "payer": payer, "means": means})
+        return self.send("cmd.payment.record", payment, None)

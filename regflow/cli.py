@@ -1,0 +1,255 @@
+"""`regflow`: one command-line entry point. Each subcommand parses its arguments and calls the code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from schemas.form import RegistrationForm, Signature, SignatureMethod
+from workflow.settings import Settings
+from workflow.topology import CONSUMERS
+
+
+def _consumer_apps() -> dict[str, object]:
+    from consumers import invoicing, notifications, payments, validation
+
+    return {"validation": validation.APP, "invoicing": invoicing.APP,
+            "notifications": notifications.APP, "payments": payments.APP}
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from workflow.db import migrate
+
+    migrate(settings.database_url)
+    print(f"database at the latest schema: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.runner import ConsumerApp, StopFlag, run_consumer
+    from workflow.bootstrap import bootstrap
+
+    app = _consumer_apps()[args.name]
+    assert isinstance(app, ConsumerApp)
+    stop = StopFlag()
+    stop.install()
+    run_consumer(app, bootstrap(settings), stop)
+    return 0
+
+
+def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.runner import StopFlag
+    from workflow.bootstrap import bootstrap
+    from workflow.broker import Publisher
+    from workflow.relay import run_relay
+
+    deps = bootstrap(settings)
+    stop = StopFlag()
+    stop.install()
+    with Publisher(settings.broker_url, deps.topology) as publisher:
+        run_relay(deps.sessions, publisher, deps.clock, settings.relay_poll_seconds, stop)
+    return 0
+
+
+def cmd_run_all(args: argparse.Namespace, settings: Settings) -> int:
+    """Start every consumer and the relay as separate processes; SIGTERM/Ctrl-C stops them all."""
+    processes = start_processes()
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"started: {', '.join(processes)} (Ctrl-C to stop)")
+    while not stopping and all(p.poll() is None for p in processes.values()):
+        time.sleep(0.5)
+    return stop_processes(processes)
+
+
+def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = None
+                    ) -> dict[str, subprocess.Popen[bytes]]:
+    """Each consumer and the relay in its own OS process (logs to `log_dir/<name>.log` when given)."""
+    command = [sys.executable, "-m", "regflow.cli"]
+    processes = {}
+    for name in [*CONSUMERS, "relay"]:
+        args = ["relay"] if name == "relay" else ["consume", name]
+        log = (log_dir / f"{name}.log").open("ab") if log_dir else None
+        processes[name] = subprocess.Popen([*command, *args], env=env or dict(os.environ), stderr=log)
+    return processes
+
+
+def stop_processes(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 20) -> int:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    worst = 0
+    for process in processes.values():
+        try:
+            worst = max(worst, abs(process.wait(timeout)))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            worst = 1
+    return worst
+
+
+def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.commands import CommandClient
+
+    try:
+        form = RegistrationForm.model_validate_json(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValidationError) as exc:
+        print(f"error: {args.file}: not a registration form, nothing sent:\n{exc}", file=sys.stderr)
+        return 2
+    with CommandClient(settings) as client:
+        envelope = client.submit_form(form, args.registration_id)
+    print(f"submitted registration {envelope.registration_id} (message {envelope.event_id})")
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.commands import CommandClient
+
+    signature = Signature(place=args.place, signed_on=args.date, signatory=args.signatory,
+                          method=SignatureMethod(args.method), electronic_reference=args.reference)
+    with CommandClient(settings, producer="signature") as client:
+        client.record_signature(args.registration_id, signature)
+    print(f"signature sent for {args.registration_id}")
+    return 0
+
+
+def cmd_hold_session(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.commands import CommandClient
+
+    with CommandClient(settings, producer="operations") as client:
+        client.hold_session(args.session_id, args.on)
+    print(f"session {args.session_id} recorded as held on {args.on}")
+    return 0
+
+
+def cmd_pay(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.commands import CommandClient
+
+    with CommandClient(settings, producer="finance") as client:
+        client.record_payment(payment_id=args.payment_id, invoice_number=args.invoice, amount=args.amount,
+                              received_on=args.on, payer=args.payer, means=args.means)
+    print(f"payment {args.payment_id} of {args.amount} EUR sent")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from workflow.db import make_engine, session_factory
+    from workflow.views import format_timeline, registration_timeline
+
+    view = registration_timeline(session_factory(make_engine(settings.database_url)), args.registration_id)
+    if view is None:
+        print(f"no registration {args.registration_id}", file=sys.stderr)
+        return 1
+    print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else format_timeline(view))
+    return 0
+
+
+def cmd_diagram(args: argparse.Namespace, settings: Settings) -> int:
+    from workflow.machine import mermaid_diagram
+
+    text = f"# Registration states\n\nGenerated by `regflow diagram` from `workflow/machine.py`.\n\n" \
+           f"```mermaid\n{mermaid_diagram()}\n```\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_export_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from schemas.export import export_json_schemas
+
+    written = export_json_schemas(Path(args.output))
+    print(f"{len(written)} JSON Schemas written to {args.output}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from regflow.demo import run_demo
+
+    return run_demo(settings)
+
+
+def _safe_url(url: str) -> str:
+    """A URL without its password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="regflow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
+    consume = sub.add_parser("consume", help="run one consumer (until SIGTERM)")
+    consume.add_argument("name", choices=CONSUMERS)
+    consume.set_defaults(func=cmd_consume)
+    sub.add_parser("relay", help="run the outbox relay (until SIGTERM)").set_defaults(func=cmd_relay)
+    sub.add_parser("run-all", help="run every consumer and the relay").set_defaults(func=cmd_run_all)
+    submit = sub.add_parser("submit", help="publish a registration form from a JSON file")
+    submit.add_argument("file")
+    submit.add_argument("--registration-id", help="reuse an id to send a corrected form")
+    submit.set_defaults(func=cmd_submit)
+    sign = sub.add_parser("sign", help="a signature arrived for a registration waiting in 'received'")
+    sign.add_argument("registration_id")
+    sign.add_argument("--place", required=True)
+    sign.add_argument("--date", type=date.fromisoformat, required=True)
+    sign.add_argument("--signatory", required=True)
+    sign.add_argument("--method", choices=[m.value for m in SignatureMethod], required=True)
+    sign.add_argument("--reference", help="electronic-signature platform reference")
+    sign.set_defaults(func=cmd_sign)
+    hold = sub.add_parser("hold-session", help="record that a session was held (service fait)")
+    hold.add_argument("session_id")
+    hold.add_argument("--on", type=date.fromisoformat, required=True)
+    hold.set_defaults(func=cmd_hold_session)
+    pay = sub.add_parser("pay", help="record a payment received by finance")
+    pay.add_argument("--payment-id", required=True)
+    pay.add_argument("--invoice", help="invoice number, e.g. 2023-000001")
+    pay.add_argument("--amount", type=Decimal, required=True)
+    pay.add_argument("--on", type=date.fromisoformat, required=True)
+    pay.add_argument("--payer")
+    pay.add_argument("--means", default="transfer")
+    pay.set_defaults(func=cmd_pay)
+    show = sub.add_parser("show", help="a registration's state and full history")
+    show.add_argument("registration_id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+    diagram = sub.add_parser("diagram", help="the state machine as a mermaid diagram")
+    diagram.add_argument("--output")
+    diagram.set_defaults(func=cmd_diagram)
+    schemas = sub.add_parser("export-schemas", help="write the JSON Schema of every message")
+    schemas.add_argument("--output", default="docs/schemas")
+    schemas.set_defaults(func=cmd_export_schemas)
+    sub.add_parser("demo", help="push the source documents' registrations to 'paid'").set_defaults(
+        func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from workflow.logs import configure_logging
+
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_format)
+    return int(args.func(args, settings))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

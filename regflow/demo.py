@@ -1,0 +1,157 @@
+"""The demo: the source documents' registrations pushed through every consumer to 'paid'.
+
+It runs the real thing: consumers and the relay as separate processes over RabbitMQ, a database
+migrated by Alembic (a fresh SQLite file unless REGFLOW_DATABASE_URL says otherwise), and a shared
+file clock moved from September 2023 to October 2024 so that the seeds' sessions can be held.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from regflow.cli import start_processes, stop_processes
+from schemas.form import RegistrationForm, Signature, SignatureMethod
+from workflow.clock import PARIS, FileClock
+from workflow.db import make_engine, migrate, session_factory
+from workflow.settings import Settings
+from workflow.views import format_timeline, registration_timeline
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMS = ROOT / "tests" / "forms" / "valid"
+VAR = ROOT / "var"
+
+
+def paris(year: int, month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=PARIS)
+
+
+def run_demo(base: Settings) -> int:
+    VAR.mkdir(exist_ok=True)
+    explicit_db = "REGFLOW_DATABASE_URL" in os.environ
+    database_url = base.database_url if explicit_db else f"sqlite:///{VAR / 'demo.db'}"
+    if not explicit_db:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{VAR / 'demo.db'}{suffix}").unlink(missing_ok=True)
+    clock = FileClock(VAR / "demo-clock.txt")
+    clock.set(paris(2023, 9, 1))
+    settings = base.model_copy(update={"database_url": database_url, "clock": f"file:{clock.path}",
+                                       "namespace": f"{base.namespace}-demo"})
+    print(f"database: {database_url.split('@')[-1]}\nbroker namespace: {settings.namespace}")
+    migrate(database_url)
+    _reset_broker(settings)
+    env = {**os.environ, "REGFLOW_DATABASE_URL": database_url, "REGFLOW_CLOCK": settings.clock,
+           "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_LOG_FORMAT": "json"}
+    logs = VAR / "demo-logs"
+    logs.mkdir(exist_ok=True)
+    processes = start_processes(env, log_dir=logs)
+    print(f"started {len(processes)} processes: {', '.join(processes)} (logs in {logs})")
+    try:
+        ids = _story(settings, clock)
+    finally:
+        code = stop_processes(processes)
+    sessions = session_factory(make_engine(database_url))
+    print()
+    for registration_id in ids:
+        view = registration_timeline(sessions, registration_id)
+        assert view is not None
+        print(format_timeline(view), end="\n\n")
+    print(f"consumers stopped (exit code {code})")
+    return code
+
+
+def _reset_broker(settings: Settings) -> None:
+    from workflow.broker import connect
+    from workflow.topology import Topology
+
+    connection = connect(settings.broker_url)
+    topology = Topology(settings.namespace)
+    topology.delete(connection.channel())  # a previous demo's leftovers must not leak in
+    connection.close()
+
+
+def _story(settings: Settings, clock: FileClock) -> list[str]:
+    from producers.commands import CommandClient
+
+    sessions = session_factory(make_engine(settings.database_url))
+
+    def state_of(registration_id: str) -> str | None:
+        view = registration_timeline(sessions, registration_id)
+        return None if view is None else str(view["state"])
+
+    def wait(registration_id: str, state: str) -> None:
+        _wait_until(lambda: state_of(registration_id) == state,
+                    f"{registration_id} to reach {state} (now {state_of(registration_id)})")
+        print(f"  {clock.now().astimezone(PARIS):%Y-%m-%d}  {registration_id:<34} -> {state}")
+
+    def invoice_number(registration_id: str) -> str:
+        view = registration_timeline(sessions, registration_id)
+        assert view is not None
+        assert view["invoice"] is not None
+        return str(view["invoice"]["number"])
+
+    def form(name: str) -> RegistrationForm:
+        return RegistrationForm.model_validate_json((FORMS / name).read_text(encoding="utf-8"))
+
+    handicap, saad, gironde = "demo-handicap-val-de-marne", "demo-saad-rhone", "demo-aide-domicile-gironde"
+    with CommandClient(settings, producer="demo") as client:
+        print("1 September 2023: three forms arrive (one unsigned)")
+        client.submit_form(form("handicap-departement.json"), handicap)
+        client.submit_form(form("aide-domicile-association-unsigned.json"), saad)
+        client.submit_form(form("aide-domicile-departement-october.json"), gironde)
+        wait(handicap, "invoiced")
+        wait(gironde, "invoiced")
+        wait(saad, "received")
+
+        clock.set(paris(2023, 9, 4))
+        print("4 September 2023: the association signs electronically")
+        client.record_signature(saad, Signature(place="Lyon", signed_on=date(2023, 9, 4),
+                                                signatory="Marc BERNARD", method=SignatureMethod.ELECTRONIC,
+                                                electronic_reference="YOUSIGN-2023-0904-17"))
+        wait(saad, "invoiced")
+
+        clock.set(paris(2023, 9, 15, 18))
+        print("15 September 2023: the 'Handicap' session is held (service fait)")
+        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
+        wait(handicap, "session_held")
+
+        clock.set(paris(2023, 9, 20))
+        print("20 September 2023: the association (private law) pays on receipt, before its session")
+        client.record_payment(payment_id="BANK-2023-09-20-001", invoice_number=invoice_number(saad),
+                              amount=Decimal("625.00"), received_on=date(2023, 9, 20), payer="ASD Rhône")
+        wait(saad, "settled")
+
+        clock.set(paris(2023, 10, 12))
+        print("12 October 2023: the Val-de-Marne pays by mandat administratif, after service fait")
+        client.record_payment(payment_id="DGFIP-2023-10-12-4471", invoice_number=invoice_number(handicap),
+                              amount=Decimal("1190.00"), received_on=date(2023, 10, 12),
+                              payer="Paierie départementale du Val-de-Marne", means="mandat_administratif")
+        wait(handicap, "paid")
+
+        clock.set(paris(2024, 3, 21, 18))
+        print("21 March 2024: the aide à domicile session is held")
+        client.hold_session("cpom-aide-domicile-2024-03-21", date(2024, 3, 21))
+        wait(saad, "paid")
+
+        clock.set(paris(2024, 10, 11, 18))
+        print("11 October 2024: the October session is held, the Gironde pays in November")
+        client.hold_session("cpom-aide-domicile-2024-10-11", date(2024, 10, 11))
+        wait(gironde, "session_held")
+        clock.set(paris(2024, 11, 5))
+        client.record_payment(payment_id="DGFIP-2024-11-05-0912", invoice_number=invoice_number(gironde),
+                              amount=Decimal("1875.00"), received_on=date(2024, 11, 5),
+                              payer="Paierie départementale de la Gironde", means="mandat_administratif")
+        wait(gironde, "paid")
+    return [handicap, saad, gironde]
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.1)

@@ -1,0 +1,160 @@
+"""Every message on the bus: one envelope, and a payload model per message type.
+
+Commands (`cmd.*`) come from outside (form intake, support, operations, finance) and ask for
+something; events are facts, named in the past tense, published by the consumers through the outbox.
+The routing key of a message is its `type`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from schemas.form import Contract, RegistrationForm, Signature
+
+SCHEMA_VERSION = 1
+
+
+class Envelope(BaseModel):
+    """What travels on the wire. `payload` is checked against the model of `type` on receipt."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    event_id: UUID = Field(default_factory=uuid4, description="Unique id of this message")
+    type: str = Field(description="Message type, also its routing key, e.g. 'registration.confirmed'")
+    schema_version: int = SCHEMA_VERSION
+    occurred_at: AwareDatetime = Field(description="When it happened, timezone-aware (UTC)")
+    registration_id: str | None = None
+    correlation_id: UUID = Field(description="Id of the first message of the conversation")
+    causation_id: UUID | None = Field(default=None, description="Id of the message that caused this one")
+    producer: str = Field(description="Who published it: 'intake', 'validation', 'invoicing'...")
+    payload: dict[str, Any]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+
+class RuleViolation(Contract):
+    """One broken rule, with the field it concerns, told in French and English."""
+
+    rule: str = Field(description="Name of the rule, e.g. 'siret_luhn'")
+    field: str = Field(description="Path of the field in the form, e.g. 'participants[1].email'")
+    message_fr: str
+    message_en: str
+    severity: Literal["error", "warning"] = "error"
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+class SubmitRegistration(Contract):
+    """A filled registration form, from the upstream intake (a corrected form reuses the id)."""
+
+    form: RegistrationForm
+
+
+class RecordSignature(Contract):
+    """The stamped scan arrived, or the e-signature platform called back."""
+
+    signature: Signature
+
+
+class HoldSession(Contract):
+    """Operations: the session took place ("service fait")."""
+
+    session_id: str
+    held_on: date
+    absent_emails: list[str] = Field(default_factory=list, description="Participants who did not attend")
+
+
+class RecordPayment(Contract):
+    """Finance: money received for an invoice."""
+
+    payment_id: str = Field(description="Finance's own reference of the payment (bank line id)")
+    invoice_number: str | None = None
+    amount: Decimal = Field(gt=0, decimal_places=2)
+    received_on: date
+    payer: str | None = None
+    means: Literal["transfer", "cheque", "card", "mandat_administratif", "other"] = "transfer"
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+class RegistrationTransitioned(Contract):
+    """A registration changed state. Published as `registration.<to_state>`."""
+
+    from_state: str
+    to_state: str
+    trigger: str
+    session_id: str | None = None
+    reason: str | None = None
+
+
+class RegistrationRejected(RegistrationTransitioned):
+    errors: list[RuleViolation]
+
+
+class InvoiceIssued(Contract):
+    invoice_number: str
+    issued_on: date
+    total: Decimal
+    currency: Literal["EUR"] = "EUR"
+
+
+class SessionHeld(Contract):
+    session_id: str
+    held_on: date
+
+
+class PaymentReceived(Contract):
+    payment_id: str
+    invoice_number: str | None
+    amount: Decimal
+    received_on: date
+    matched: bool
+
+
+class InvoiceSettled(Contract):
+    invoice_number: str
+    total: Decimal
+    paid: Decimal
+    settled_on: date
+
+
+class EmailRecorded(Contract):
+    kind: str
+    recipient: str
+    subject: str
+
+
+COMMANDS: dict[str, type[Contract]] = {
+    "cmd.registration.submit": SubmitRegistration,
+    "cmd.registration.sign": RecordSignature,
+    "cmd.session.hold": HoldSession,
+    "cmd.payment.record": RecordPayment,
+}
+
+EVENTS: dict[str, type[Contract]] = {
+    "registration.received": RegistrationTransitioned,
+    "registration.rejected": RegistrationRejected,
+    "registration.signed": RegistrationTransitioned,
+    "registration.confirmed": RegistrationTransitioned,
+    "registration.invoiced": RegistrationTransitioned,
+    "registration.settled": RegistrationTransitioned,
+    "registration.session_held": RegistrationTransitioned,
+    "registration.paid": RegistrationTransitioned,
+    "session.held": SessionHeld,
+    "invoice.issued": InvoiceIssued,
+    "payment.received": PaymentReceived,
+    "invoice.settled": InvoiceSettled,
+    "email.recorded": EmailRecorded,
+}
+
+MESSAGE_TYPES: dict[str, type[Contract]] = {**COMMANDS, **EVENTS}

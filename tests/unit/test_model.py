@@ -1,0 +1,118 @@
+"""The registration aggregate: guards, audit history and events, with no database."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from schemas.form import RegistrationForm, Signature, SignatureMethod
+from schemas.messages import RuleViolation
+from workflow.clock import PARIS
+from workflow.errors import GuardRefusedError, IllegalTransitionError
+from workflow.machine import State
+from workflow.model import Registration
+
+FORM = RegistrationForm.model_validate(json.loads(
+    (Path(__file__).parent.parent / "forms" / "valid" / "handicap-departement.json").read_text()))
+AT = datetime(2023, 9, 1, 10, tzinfo=PARIS)
+STARTS = datetime(2023, 9, 15, 9, 30, tzinfo=PARIS)
+SIGNATURE = Signature(place="Créteil", signed_on=date(2023, 8, 28), signatory="Sophie MARTIN",
+                      method=SignatureMethod.STAMP)
+
+
+def received() -> Registration:
+    return Registration.receive("r-1", FORM, at=AT, actor="validation", cause=uuid4())
+
+
+def invoiced() -> Registration:
+    registration = received()
+    registration.sign(SIGNATURE, at=AT, actor="validation", cause=None)
+    registration.confirm(session_starts_at=STARTS, at=AT, actor="validation", cause=None)
+    registration.invoice("2023-000001", date(2023, 9, 1), FORM.declared_total or 0, at=AT,  # type: ignore[arg-type]
+                         actor="invoicing", cause=None)
+    return registration
+
+
+def test_a_new_form_is_received_with_one_history_line_and_one_event() -> None:
+    registration = received()
+    assert registration.state == State.RECEIVED
+    assert [(h.from_state, h.to_state, h.trigger) for h in registration.new_history] == [
+        (None, State.RECEIVED, "submit")]
+    assert [e.type for e in registration.events] == ["registration.received"]
+
+
+def test_a_rejection_keeps_every_error_and_publishes_them() -> None:
+    registration = received()
+    errors = [RuleViolation(rule="required", field="gestionnaire.phone", message_fr="x", message_en="y"),
+              RuleViolation(rule="siret_format", field="client.siret", message_fr="x", message_en="y")]
+    registration.reject(errors, at=AT, actor="validation", cause=None)
+    assert registration.state == State.REJECTED
+    rejected = registration.events[-1]
+    assert rejected.type == "registration.rejected"
+    assert [e.field for e in rejected.payload.errors] == ["gestionnaire.phone", "client.siret"]  # type: ignore[attr-defined]
+    assert registration.new_history[-1].reason == "gestionnaire.phone: required; client.siret: siret_format"
+
+
+def test_a_corrected_form_reenters_validation_and_history_keeps_both() -> None:
+    registration = received()
+    registration.reject([RuleViolation(rule="r", field="f", message_fr="x", message_en="y")],
+                        at=AT, actor="validation", cause=None)
+    registration.resubmit(FORM, at=AT, actor="validation", cause=None)
+    assert registration.state == State.RECEIVED
+    assert registration.errors == []
+    assert [h.trigger for h in registration.new_history] == ["submit", "reject", "resubmit"]
+
+
+def test_a_form_with_errors_cannot_be_signed() -> None:
+    registration = received()
+    registration.errors = [RuleViolation(rule="r", field="f", message_fr="x", message_en="y")]
+    with pytest.raises(GuardRefusedError, match="unresolved errors"):
+        registration.sign(SIGNATURE, at=AT, actor="validation", cause=None)
+    assert registration.state == State.RECEIVED
+
+
+def test_a_registration_cannot_be_confirmed_once_its_session_has_started() -> None:
+    registration = received()
+    registration.sign(SIGNATURE, at=AT, actor="validation", cause=None)
+    with pytest.raises(GuardRefusedError, match="session started"):
+        registration.confirm(session_starts_at=STARTS, at=STARTS + timedelta(minutes=1), actor="v", cause=None)
+    assert registration.state == State.SIGNED
+
+
+def test_service_fait_is_refused_on_another_date_than_planned() -> None:
+    registration = invoiced()
+    with pytest.raises(GuardRefusedError, match="not the planned date"):
+        registration.hold_session(date(2023, 9, 16), planned_on=date(2023, 9, 15), at=AT, actor="p", cause=None)
+    assert registration.state == State.INVOICED
+    assert registration.service_fait_on is None
+
+
+def test_paid_when_held_then_settled() -> None:
+    registration = invoiced()
+    registration.hold_session(date(2023, 9, 15), planned_on=date(2023, 9, 15), at=AT, actor="p", cause=None)
+    registration.settle("2023-000001", at=AT, actor="p", cause=None)
+    assert registration.state == State.PAID
+    assert registration.service_fait_on == date(2023, 9, 15)
+
+
+def test_paid_when_settled_before_the_session_then_held() -> None:
+    registration = invoiced()
+    registration.settle("2023-000001", at=AT, actor="p", cause=None)
+    assert registration.state == State.SETTLED
+    registration.hold_session(date(2023, 9, 15), planned_on=date(2023, 9, 15), at=AT, actor="p", cause=None)
+    assert registration.state == State.PAID
+    assert [e.type for e in registration.events] == [
+        "registration.received", "registration.signed", "registration.confirmed",
+        "registration.invoiced", "invoice.issued", "registration.settled", "registration.paid"]
+
+
+def test_a_confirmed_registration_is_final_it_cannot_be_rejected() -> None:
+    registration = invoiced()
+    with pytest.raises(IllegalTransitionError):
+        registration.reject([], at=AT, actor="validation", cause=None)
+    with pytest.raises(IllegalTransitionError):
+        registration.resubmit(FORM, at=AT, actor="validation", cause=None)

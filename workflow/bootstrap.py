@@ -1,0 +1,36 @@
+"""Wiring in one place: settings in, the dependencies every handler receives out.
+
+Nothing connects at import time; `bootstrap()` builds the engine, clock and catalogue once per process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.catalogue import Catalogue, load_catalogue
+from workflow.clock import Clock, clock_from_spec
+from workflow.db import make_engine, session_factory
+from workflow.settings import Settings
+from workflow.topology import Topology
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    clock: Clock
+    catalogue: Catalogue
+    topology: Topology
+
+
+def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Deps:
+    settings = settings or Settings()
+    return Deps(
+        settings=settings,
+        sessions=session_factory(make_engine(settings.database_url)),
+        clock=clock or clock_from_spec(settings.clock),
+        catalogue=load_catalogue(settings.catalogue_path),
+        topology=Topology(settings.namespace),
+    )

@@ -1,0 +1,149 @@
+"""The registration aggregate: business rules and state changes, no I/O.
+
+Every state change goes through `_fire`, which asks the state machine for the destination, appends a
+row to the audit history and records the event to publish. The unit of work persists both in the
+transaction that handles the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from schemas.form import Contract, RegistrationForm, Signature
+from schemas.messages import (
+    InvoiceIssued,
+    RegistrationRejected,
+    RegistrationTransitioned,
+    RuleViolation,
+)
+from workflow.errors import GuardRefusedError
+from workflow.machine import State, next_state
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the audit trail: a transition applied (or refused, with its reason)."""
+
+    from_state: str | None
+    to_state: str | None
+    trigger: str
+    at: datetime
+    actor: str
+    cause_event_id: UUID | None
+    reason: str | None = None
+    outcome: str = "applied"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    type: str
+    payload: Contract
+
+
+@dataclass
+class Registration:
+    id: str
+    state: State
+    form: RegistrationForm
+    version: int = 0
+    errors: list[RuleViolation] = field(default_factory=list)
+    warnings: list[RuleViolation] = field(default_factory=list)
+    service_fait_on: date | None = None
+    new_history: list[HistoryEntry] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+
+    # --- facts read from the form ----------------------------------------------------------------
+
+    @property
+    def session_id(self) -> str | None:
+        return self.form.session_id
+
+    @property
+    def participant_emails(self) -> list[str]:
+        return [p.email for p in self.form.participants if p.email]
+
+    @property
+    def client_is_public(self) -> bool:
+        return self.form.client.category is not None and self.form.client.category.is_public
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    @classmethod
+    def receive(cls, registration_id: str, form: RegistrationForm, *, at: datetime, actor: str,
+                cause: UUID | None) -> Registration:
+        """A new form: the registration starts in 'received'."""
+        registration = cls(id=registration_id, state=State.RECEIVED, form=form)
+        registration._record(None, State.RECEIVED, "submit", at=at, actor=actor, cause=cause)
+        return registration
+
+    def resubmit(self, form: RegistrationForm, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        """A corrected form for the same registration re-enters validation; history keeps both."""
+        self._fire("resubmit", at=at, actor=actor, cause=cause, reason="corrected form received")
+        self.form = form
+        self.errors = []
+        self.warnings = []
+
+    def reject(self, errors: list[RuleViolation], *, at: datetime, actor: str, cause: UUID | None) -> None:
+        self.errors = list(errors)
+        reason = "; ".join(f"{e.field}: {e.rule}" for e in errors)
+        before = self.state
+        self._fire("reject", at=at, actor=actor, cause=cause, reason=reason, publish=False)
+        self.events.append(DomainEvent("registration.rejected", RegistrationRejected(
+            from_state=before, to_state=self.state, trigger="reject", session_id=self.session_id,
+            reason=reason, errors=errors)))
+
+    def note_warnings(self, warnings: list[RuleViolation]) -> None:
+        """Warnings are kept on the registration; they never block it."""
+        self.warnings = list(warnings)
+
+    def sign(self, signature: Signature, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        if self.errors:
+            raise GuardRefusedError(self.id, "sign", "the form has unresolved errors")
+        self.form = self.form.model_copy(update={"signature": signature})
+        self._fire("sign", at=at, actor=actor, cause=cause, reason=signature.method)
+
+    def confirm(self, *, session_starts_at: datetime, at: datetime, actor: str, cause: UUID | None) -> None:
+        """A signed registration is confirmed while its session has not started."""
+        if at >= session_starts_at:
+            raise GuardRefusedError(
+                self.id, "confirm", f"the session started at {session_starts_at.isoformat()}")
+        self._fire("confirm", at=at, actor=actor, cause=cause)
+
+    def invoice(self, invoice_number: str, issued_on: date, total: Decimal, *, at: datetime, actor: str,
+                cause: UUID | None) -> None:
+        self._fire("invoice", at=at, actor=actor, cause=cause, reason=invoice_number)
+        self.events.append(DomainEvent("invoice.issued", InvoiceIssued(
+            invoice_number=invoice_number, issued_on=issued_on, total=total)))
+
+    def settle(self, invoice_number: str, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        """The invoice is fully paid: 'paid' if the session was held, else 'settled' until it is."""
+        self._fire("settle", at=at, actor=actor, cause=cause, reason=invoice_number)
+
+    def hold_session(self, held_on: date, *, planned_on: date, at: datetime, actor: str,
+                     cause: UUID | None) -> None:
+        """Service fait results from the session being held on the planned date (seeds' wording)."""
+        if held_on != planned_on:
+            raise GuardRefusedError(
+                self.id, "hold_session", f"held on {held_on}, planned on {planned_on}: not the planned date")
+        self.service_fait_on = held_on
+        self._fire("hold_session", at=at, actor=actor, cause=cause, reason=f"service fait {held_on}")
+
+    # --- the one place a state changes --------------------------------------------------------------
+
+    def _fire(self, trigger: str, *, at: datetime, actor: str, cause: UUID | None,
+              reason: str | None = None, publish: bool = True) -> None:
+        before = self.state
+        after = next_state(self.id, before, trigger)
+        self.state = after
+        self._record(before, after, trigger, at=at, actor=actor, cause=cause, reason=reason, publish=publish)
+
+    def _record(self, before: State | None, after: State, trigger: str, *, at: datetime, actor: str,
+                cause: UUID | None, reason: str | None = None, publish: bool = True) -> None:
+        self.new_history.append(HistoryEntry(before, after, trigger, at, actor, cause, reason))
+        if publish:
+            self.events.append(DomainEvent(f"registration.{after}", RegistrationTransitioned(
+                from_state=before or "", to_state=after, trigger=trigger, session_id=self.session_id,
+                reason=reason)))

@@ -1,0 +1,29 @@
+"""All configuration, read from `REGFLOW_*` environment variables, with defaults that run locally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGFLOW_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/regflow.db",
+        description="SQLAlchemy URL: a SQLite file for a quick local run, postgresql+psycopg://... else",
+    )
+    broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/%2F", description="AMQP URL")
+    namespace: str = Field(default="regflow", description="Prefix of the exchange and queue names")
+    prefetch: int = Field(default=16, ge=1, description="Unacknowledged messages per consumer")
+    max_attempts: int = Field(default=6, ge=1, description="Attempts before a message is parked")
+    retry_base_ms: int = Field(default=500, ge=1, description="First retry delay; doubles each attempt")
+    clock: str = Field(
+        default="system",
+        description="'system', 'fixed:<ISO datetime>' or 'file:<path>' (a file holding an ISO datetime)",
+    )
+    catalogue_path: Path | None = Field(default=None, description="Catalogue JSON; the shipped one if unset")
+    relay_poll_seconds: float = Field(default=0.05, gt=0)
+    log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")

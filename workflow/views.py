@@ -1,0 +1,70 @@
+"""Read-only answers (no aggregates): a registration's timeline, as data ready for text or JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.clock import PARIS
+from workflow.orm import EmailRow, HistoryRow, InvoiceRow, OutboxRow, PaymentRow, RegistrationRow
+
+
+def registration_timeline(sessions: sessionmaker[Session], registration_id: str) -> dict[str, Any] | None:
+    with sessions() as session:
+        row = session.get(RegistrationRow, registration_id)
+        if row is None:
+            return None
+        history = session.scalars(select(HistoryRow).where(HistoryRow.registration_id == registration_id)
+                                  .order_by(HistoryRow.id)).all()
+        invoice = session.scalars(select(InvoiceRow).where(InvoiceRow.registration_id == registration_id)
+                                  ).one_or_none()
+        payments = session.scalars(select(PaymentRow).where(PaymentRow.invoice_number == invoice.number)
+                                   .order_by(PaymentRow.id)).all() if invoice else []
+        emails = session.scalars(select(EmailRow).where(EmailRow.registration_id == registration_id)
+                                 .order_by(EmailRow.id)).all()
+        events = session.scalars(select(OutboxRow.routing_key).where(
+            OutboxRow.registration_id == registration_id).order_by(OutboxRow.id)).all()
+        return {
+            "id": row.id, "state": row.state, "client": row.client_name, "session_id": row.session_id,
+            "public_client": row.client_is_public,
+            "participants": len(row.form.get("participants", [])),
+            "service_fait_on": row.service_fait_on.isoformat() if row.service_fait_on else None,
+            "errors": row.errors, "warnings": row.warnings,
+            "history": [{
+                "at": h.at.astimezone(PARIS).isoformat(), "from": h.from_state, "to": h.to_state,
+                "trigger": h.trigger, "outcome": h.outcome, "by": h.actor, "reason": h.reason,
+                "cause_event_id": h.cause_event_id} for h in history],
+            "invoice": None if invoice is None else {
+                "number": invoice.number, "issued_on": invoice.issued_on.isoformat(),
+                "quantity": invoice.quantity, "unit_price": str(invoice.unit_price),
+                "total": str(invoice.total)},
+            "payments": [{"payment_id": p.payment_id, "amount": str(p.amount),
+                          "received_on": p.received_on.isoformat(), "means": p.means} for p in payments],
+            "emails": [{"kind": e.kind, "to": e.recipient, "subject": e.subject, "status": e.status}
+                       for e in emails],
+            "events_published": list(events),
+        }
+
+
+def format_timeline(view: dict[str, Any]) -> str:
+    lines = [f"Registration {view['id']}  [{view['state']}]",
+             f"  client: {view['client']} ({'public' if view['public_client'] else 'private'} law)",
+             f"  session: {view['session_id']}  participants: {view['participants']}"]
+    if view["invoice"]:
+        inv = view["invoice"]
+        lines.append(f"  invoice {inv['number']} of {inv['issued_on']}: {inv['quantity']} x "
+                     f"{inv['unit_price']} = {inv['total']} EUR")
+    lines.extend(f"  payment {p['payment_id']}: {p['amount']} EUR on {p['received_on']} ({p['means']})"
+                 for p in view["payments"])
+    lines.extend(f"  error {e['field']}: {e['message_en']}" for e in view["errors"])
+    lines.extend(f"  warning {w['field']}: {w['message_en']}" for w in view["warnings"])
+    lines.append("  history:")
+    for h in view["history"]:
+        arrow = f"{h['from'] or '-'} -> {h['to']}" if h["outcome"] == "applied" else f"REFUSED in {h['from']}"
+        reason = f"  ({h['reason']})" if h["reason"] else ""
+        when = h["at"][:16].replace("T", " ")
+        lines.append(f"    {when}  {h['trigger']:<13} {arrow:<28} by {h['by']}{reason}")
+    lines.append("  e-mails: " + ", ".join(f"{e['kind']} to {e['to']}" for e in view["emails"]))
+    return "\n".join(lines)
