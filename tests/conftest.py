@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -137,10 +140,22 @@ def sessions(deps: Deps) -> sessionmaker[Session]:
 class RunningConsumers:
     processes: dict[str, Any]
     log_dir: Path
+    env: dict[str, str]
 
     def stop(self) -> dict[str, int | None]:
         stop_processes(self.processes)
         return {name: p.returncode for name, p in self.processes.items()}
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no clean-up, no ack, whatever it was doing."""
+        self.processes[name].send_signal(signal.SIGKILL)
+        self.processes[name].wait()
+
+    def restart(self, name: str) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        args = ["relay"] if name == "relay" else ["consume", name]
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", "regflow.cli", *args], env=self.env,
+                                                stderr=log)
 
     def logs(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
@@ -155,7 +170,7 @@ def consumers(settings: Settings, tmp_path: Path) -> Iterator[RunningConsumers]:
            "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json"}
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
-    running = RunningConsumers(start_processes(env, log_dir=log_dir), log_dir)
+    running = RunningConsumers(start_processes(env, log_dir=log_dir), log_dir, env)
     yield running
     running.stop()
 

@@ -89,7 +89,8 @@ def mermaid_diagram() -> str:
         initial=INITIAL.value,
         auto_transitions=False,
         graph_engine="mermaid",
-        title="Registration",
         show_state_attributes=False,
     )
-    return str(drawn.get_graph().draw(None))  # type: ignore[attr-defined]
+    text = str(drawn.get_graph().draw(None))  # type: ignore[attr-defined]
+    # transitions writes its title as a bare front-matter block, which mermaid renderers reject
+    return text.split("---\n", 2)[-1] if text.startswith("---\n") else text

@@ -79,14 +79,16 @@ def test_a_registration_cannot_be_confirmed_once_its_session_has_started() -> No
     registration = received()
     registration.sign(SIGNATURE, at=AT, actor="validation", cause=None)
     with pytest.raises(GuardRefusedError, match="session started"):
-        registration.confirm(session_starts_at=STARTS, at=STARTS + timedelta(minutes=1), actor="v", cause=None)
+        registration.confirm(session_starts_at=STARTS, at=STARTS + timedelta(minutes=1), actor="v",
+                             cause=None)
     assert registration.state == State.SIGNED
 
 
 def test_service_fait_is_refused_on_another_date_than_planned() -> None:
     registration = invoiced()
     with pytest.raises(GuardRefusedError, match="not the planned date"):
-        registration.hold_session(date(2023, 9, 16), planned_on=date(2023, 9, 15), at=AT, actor="p", cause=None)
+        registration.hold_session(date(2023, 9, 16), planned_on=date(2023, 9, 15), at=AT, actor="p",
+                                  cause=None)
     assert registration.state == State.INVOICED
     assert registration.service_fait_on is None
 

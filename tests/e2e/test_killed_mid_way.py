@@ -1,0 +1,63 @@
+"""Processes killed with SIGKILL while registrations flow: every effect still happens exactly once."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from producers.commands import CommandClient
+from schemas.form import RegistrationForm
+from tests.conftest import RunningConsumers, dead_letters, load_form, wait_until
+from workflow.bootstrap import Deps
+from workflow.orm import EmailRow, InvoiceRow, RegistrationRow
+from workflow.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+COUNT = 40
+
+
+def test_killing_consumers_mid_way_loses_nothing_and_duplicates_nothing(
+        settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
+    ids = [f"kill-{n:03d}" for n in range(COUNT)]
+    with CommandClient(settings) as client:
+        for registration_id in ids:
+            client.submit_form(form, registration_id)
+
+    def invoiced() -> int:
+        with deps.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(InvoiceRow)) or 0)
+
+    # Given work in flight, when the invoicing, notifications and relay processes are killed
+    # (twice each, at whatever point they are), then restarted:
+    for _ in range(2):
+        wait_until(lambda: invoiced() > 0, "some invoices")
+        for name in ("invoicing", "notifications", "relay"):
+            consumers.kill(name)
+        time.sleep(0.3)
+        for name in ("invoicing", "notifications", "relay"):
+            consumers.restart(name)
+
+    wait_until(lambda: invoiced() == COUNT, f"{COUNT} invoices", timeout=90)
+    wait_until(lambda: _emails(deps) == 4 * COUNT, f"{4 * COUNT} e-mails", timeout=90)
+
+    with deps.sessions() as session:
+        numbers = sorted(session.scalars(select(InvoiceRow.sequence)).all())
+        per_registration = Counter(session.scalars(select(InvoiceRow.registration_id)).all())
+        states = Counter(session.scalars(select(RegistrationRow.state)).all())
+        keys = session.scalars(select(EmailRow.idempotency_key)).all()
+    assert numbers == list(range(1, COUNT + 1)), "invoice numbers must run 1..N without gap"
+    assert set(per_registration) == set(ids)
+    assert max(per_registration.values()) == 1, "one invoice per registration"
+    assert states == {"invoiced": COUNT}
+    assert len(keys) == len(set(keys)) == 4 * COUNT, "each e-mail recorded once"
+    assert all(dead_letters(settings, c) == [] for c in ("validation", "invoicing", "notifications"))
+
+
+def _emails(deps: Deps) -> int:
+    with deps.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(EmailRow)) or 0)

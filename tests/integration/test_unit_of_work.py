@@ -1,0 +1,115 @@
+"""The unit of work against the real PostgreSQL: all or nothing, inbox, versioning, gap-free numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from schemas.form import RegistrationForm
+from schemas.messages import Envelope
+from tests.conftest import load_form
+from workflow.bootstrap import Deps
+from workflow.clock import PARIS
+from workflow.machine import State
+from workflow.model import Registration
+from workflow.orm import HistoryRow, InboxRow, OutboxRow, RegistrationRow
+from workflow.uow import UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+AT = datetime(2023, 9, 1, 10, tzinfo=PARIS)
+
+
+def message(registration_id: str) -> Envelope:
+    return Envelope(type="cmd.registration.submit", occurred_at=AT, registration_id=registration_id,
+                    correlation_id=uuid4(), producer="test", payload={})
+
+
+def count(sessions: sessionmaker[Session], model: type, **where: str) -> int:
+    with sessions() as session:
+        query = select(func.count()).select_from(model)
+        for column, value in where.items():
+            query = query.where(getattr(model, column) == value)
+        return int(session.scalar(query) or 0)
+
+
+def receive(deps: Deps, registration_id: str, msg: Envelope) -> UnitOfWork:
+    uow = UnitOfWork(deps.sessions, deps.clock, actor="validation", message=msg)
+    form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
+    with uow:
+        uow.registrations.add(Registration.receive(registration_id, form, at=AT, actor="validation",
+                                                   cause=msg.event_id))
+        uow.commit()
+    return uow
+
+
+def test_state_history_inbox_and_outbox_commit_together(deps: Deps, sessions: sessionmaker[Session]) -> None:
+    msg = message("r-1")
+    receive(deps, "r-1", msg)
+    with sessions() as session:
+        row = session.get(RegistrationRow, "r-1")
+        assert row is not None
+        assert (row.state, row.version, row.client_is_public) == (State.RECEIVED, 1, True)
+        outbox = session.scalars(select(OutboxRow)).one()
+        envelope = Envelope.model_validate_json(outbox.body)
+    assert (envelope.type, envelope.causation_id, envelope.correlation_id) == (
+        "registration.received", msg.event_id, msg.correlation_id)
+    assert count(sessions, HistoryRow, registration_id="r-1") == 1
+    assert count(sessions, InboxRow, message_id=str(msg.event_id)) == 1
+
+
+def test_a_handler_that_raises_half_way_leaves_nothing(deps: Deps, sessions: sessionmaker[Session]) -> None:
+    form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
+    def handler_that_crashes() -> None:
+        with UnitOfWork(deps.sessions, deps.clock, actor="validation", message=message("r-2")) as uow:
+            uow.registrations.add(Registration.receive("r-2", form, at=AT, actor="v", cause=None))
+            uow.session.flush()
+            raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        handler_that_crashes()
+    assert count(sessions, RegistrationRow) == 0
+    assert count(sessions, OutboxRow) == 0
+    assert count(sessions, InboxRow) == 0
+
+
+def test_a_handled_message_is_recognised_on_redelivery(deps: Deps) -> None:
+    msg = message("r-3")
+    receive(deps, "r-3", msg)
+    with UnitOfWork(deps.sessions, deps.clock, actor="validation", message=msg) as uow:
+        assert uow.already_handled()
+    with UnitOfWork(deps.sessions, deps.clock, actor="invoicing", message=msg) as uow:
+        assert not uow.already_handled()  # the inbox is per consumer
+
+
+def test_two_concurrent_updates_of_one_registration_cannot_both_win(deps: Deps) -> None:
+    receive(deps, "r-4", message("r-4"))
+    first = UnitOfWork(deps.sessions, deps.clock, actor="a", message=message("r-4"))
+    second = UnitOfWork(deps.sessions, deps.clock, actor="b", message=message("r-4"))
+    with first, second:
+        one, two = first.registrations.get("r-4"), second.registrations.get("r-4")
+        assert one is not None
+        assert two is not None
+        one.reject([], at=AT, actor="a", cause=None)
+        first.commit()
+        two.reject([], at=AT, actor="b", cause=None)
+        with pytest.raises(StaleDataError):
+            second.commit()
+
+
+def test_invoice_numbers_have_no_gap_when_a_transaction_rolls_back(deps: Deps) -> None:
+    with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as uow:
+        assert uow.next_invoice_number(2023) == 1
+        uow.commit()
+    with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as uow:
+        assert uow.next_invoice_number(2023) == 2
+        # no commit: the process "dies" here and the number is given back
+    with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as uow:
+        assert uow.next_invoice_number(2023) == 2
+        assert uow.next_invoice_number(2024) == 1  # one series per year
+        uow.commit()
