@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 import pika
+import pika.exceptions
 import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic
@@ -146,6 +148,27 @@ def _record_refusal(app: ConsumerApp, deps: Deps, envelope: Envelope, error: Reg
 def _handled_meanwhile(app: ConsumerApp, deps: Deps, envelope: Envelope) -> bool:
     with UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope) as uow:
         return uow.already_handled()
+
+
+def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what: str,
+                 max_delay: float = 30.0) -> None:
+    """Run `run` again after a lost broker connection, with exponential backoff, until asked to stop.
+
+    Nothing is acknowledged before its effects are committed, so a message in hand when the
+    connection dropped is redelivered and its inbox row makes the second delivery a no-op.
+    """
+    delay = 0.5
+    while True:
+        try:
+            run()
+            return
+        except pika.exceptions.AMQPError as exc:
+            if should_stop():
+                return
+            log.warning("broker connection lost, reconnecting", process=what, delay_s=delay,
+                        error=f"{type(exc).__name__}: {exc}")
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 def run_consumer(app: ConsumerApp, deps: Deps, should_stop: Callable[[], bool]) -> None:

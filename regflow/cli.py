@@ -36,19 +36,20 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
-    from consumers.runner import ConsumerApp, StopFlag, run_consumer
+    from consumers.runner import ConsumerApp, StopFlag, keep_running, run_consumer
     from workflow.bootstrap import bootstrap
 
     app = _consumer_apps()[args.name]
     assert isinstance(app, ConsumerApp)
+    deps = bootstrap(settings)
     stop = StopFlag()
     stop.install()
-    run_consumer(app, bootstrap(settings), stop)
+    keep_running(lambda: run_consumer(app, deps, stop), stop, app.name)
     return 0
 
 
 def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
-    from consumers.runner import StopFlag
+    from consumers.runner import StopFlag, keep_running
     from workflow.bootstrap import bootstrap
     from workflow.broker import Publisher
     from workflow.relay import run_relay
@@ -56,8 +57,12 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
     deps = bootstrap(settings)
     stop = StopFlag()
     stop.install()
-    with Publisher(settings.broker_url, deps.topology) as publisher:
-        run_relay(deps.sessions, publisher, deps.clock, settings.relay_poll_seconds, stop)
+
+    def relay() -> None:
+        with Publisher(settings.broker_url, deps.topology) as publisher:
+            run_relay(deps.sessions, publisher, deps.clock, settings.relay_poll_seconds, stop)
+
+    keep_running(relay, stop, "relay")
     return 0
 
 

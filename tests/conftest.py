@@ -152,8 +152,10 @@ class RunningConsumers:
         self.processes[name].wait()
 
     def restart(self, name: str) -> None:
+        """Start `name` again; `invoicing-2` is a second replica of the invoicing consumer."""
         log = (self.log_dir / f"{name}.log").open("ab")
-        args = ["relay"] if name == "relay" else ["consume", name]
+        role = name.split("-", 1)[0]
+        args = ["relay"] if role == "relay" else ["consume", role]
         self.processes[name] = subprocess.Popen([sys.executable, "-m", "regflow.cli", *args], env=self.env,
                                                 stderr=log)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.messages import Envelope
@@ -42,6 +43,12 @@ def run_relay(sessions: sessionmaker[Session], publisher: Publisher, clock: Cloc
               should_stop: Callable[[], bool]) -> None:
     log.info("relay started")
     while not should_stop():
-        if relay_once(sessions, publisher, clock) == 0:
+        try:
+            published = relay_once(sessions, publisher, clock)
+        except DBAPIError as exc:  # database unreachable: the rows wait, nothing is lost
+            log.warning("outbox unreadable, will try again", error=str(exc.orig))
+            published = 0
+            publisher.connection.sleep(1.0)
+        if published == 0:
             publisher.connection.sleep(poll_seconds)  # keeps heartbeats flowing while idle
     log.info("relay stopped")

@@ -22,6 +22,8 @@ COUNT = 40
 
 def test_killing_consumers_mid_way_loses_nothing_and_duplicates_nothing(
         settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    for replica in ("invoicing-2", "invoicing-3", "relay-2"):  # competing consumers and relays
+        consumers.restart(replica)
     form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
     ids = [f"kill-{n:03d}" for n in range(COUNT)]
     with CommandClient(settings) as client:
@@ -32,14 +34,16 @@ def test_killing_consumers_mid_way_loses_nothing_and_duplicates_nothing(
         with deps.sessions() as session:
             return int(session.scalar(select(func.count()).select_from(InvoiceRow)) or 0)
 
-    # Given work in flight, when the invoicing, notifications and relay processes are killed
-    # (twice each, at whatever point they are), then restarted:
-    for _ in range(2):
-        wait_until(lambda: invoiced() > 0, "some invoices")
-        for name in ("invoicing", "notifications", "relay"):
+    # Given three invoicing replicas and two relays with work in flight, when one invoicing replica,
+    # the notifications consumer and a relay are killed (twice, at whatever point they are), then
+    # restarted:
+    for round_ in range(2):
+        wait_until(lambda r=round_: invoiced() > r * 10, "invoices to be issued")
+        victims = ("invoicing", "notifications", "relay")
+        for name in victims:
             consumers.kill(name)
         time.sleep(0.3)
-        for name in ("invoicing", "notifications", "relay"):
+        for name in victims:
             consumers.restart(name)
 
     wait_until(lambda: invoiced() == COUNT, f"{COUNT} invoices", timeout=90)
