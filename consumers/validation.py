@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from workflow.form_rules import already_registered_warnings, check_form, normalise_form
-
 from consumers.runner import ConsumerApp
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope, RecordSignature, RuleViolation, SubmitRegistration
 from workflow.bootstrap import Deps
 from workflow.clock import PARIS
 from workflow.errors import GuardRefusedError, UnknownRegistrationError
+from workflow.form_rules import already_registered_warnings, check_form, normalise_form
 from workflow.model import Registration
 from workflow.uow import UnitOfWork
 

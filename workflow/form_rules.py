@@ -1,0 +1,327 @@
+"""The named rules of the registration form. Pure: the date of today is a parameter.
+
+Each rule returns every violation it finds, with the path of the field and a message in French (for
+the person who filled the form) and in English (for operations). `check_form` runs them all, so a
+rejection lists every error at once, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from schemas.form import RegistrationForm
+from schemas.messages import RuleViolation
+from workflow.catalogue import Catalogue
+from workflow.identifiers import (
+    is_valid_email,
+    is_valid_siret,
+    normalise_first_name,
+    normalise_french_phone,
+    normalise_last_name,
+    normalise_siret,
+)
+
+CIVILITES = ("Mme", "M.")
+
+
+@dataclass(frozen=True)
+class Context:
+    catalogue: Catalogue
+    today: date
+
+
+Rule = Callable[[RegistrationForm, Context], Iterator[RuleViolation]]
+
+
+def _violation(rule: str, field: str, fr: str, en: str) -> RuleViolation:
+    return RuleViolation(rule=rule, field=field, message_fr=fr, message_en=en)
+
+
+def euros(amount: Decimal) -> str:
+    """French amount: '1 190,00 €'."""
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+
+def required(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """Every field of the form must be filled (the seeds' form, DOMAIN.md)."""
+    fields: list[tuple[str, object, str]] = [
+        ("training_id", form.training_id, "la formation"),
+        ("session_id", form.session_id, "la session choisie"),
+        ("client.name", form.client.name, "la dénomination de l'organisme"),
+        ("client.address.street", form.client.address.street, "l'adresse postale (voie)"),
+        ("client.address.postal_code", form.client.address.postal_code, "le code postal"),
+        ("client.address.city", form.client.address.city, "la commune"),
+        ("client.category", form.client.category, "la nature juridique de l'organisme"),
+        ("gestionnaire.email", form.gestionnaire.email, "l'adresse e-mail du gestionnaire"),
+        ("gestionnaire.first_name", form.gestionnaire.first_name, "le prénom du gestionnaire"),
+        ("gestionnaire.last_name", form.gestionnaire.last_name, "le nom du gestionnaire"),
+        ("gestionnaire.service", form.gestionnaire.service, "le service du gestionnaire"),
+        ("gestionnaire.phone", form.gestionnaire.phone, "le téléphone du gestionnaire"),
+    ]
+    for index, participant in enumerate(form.participants):
+        fields += [
+            (f"participants[{index}].civilite", participant.civilite, f"la civilité du participant n°{index + 1}"),
+            (f"participants[{index}].first_name", participant.first_name,
+             f"le prénom du participant n°{index + 1}"),
+            (f"participants[{index}].last_name", participant.last_name, f"le nom du participant n°{index + 1}"),
+            (f"participants[{index}].email", participant.email,
+             f"l'adresse e-mail de connexion du participant n°{index + 1}"),
+        ]
+    fields += [
+        ("declared_participant_count", form.declared_participant_count, "le nombre de participants"),
+        ("declared_total", form.declared_total, "le montant net total"),
+    ]
+    for path, value, label in fields:
+        if _blank(value):
+            yield _violation("required", path, f"Champ obligatoire manquant : {label}.",
+                             f"{path} is required")
+    if not form.participants:
+        yield _violation("required", "participants", "Le formulaire doit indiquer au moins un participant.",
+                         "participants: at least one participant is required")
+
+
+def postal_code_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """A French postal code has 5 digits (La Poste)."""
+    code = form.client.address.postal_code
+    if not _blank(code) and form.client.address.country == "FR":
+        assert code is not None
+        if not (len(code.strip()) == 5 and code.strip().isdigit()):
+            yield _violation("postal_code_format", "client.address.postal_code",
+                             f"Le code postal « {code} » doit compter 5 chiffres.",
+                             f"client.address.postal_code must have 5 digits: '{code}'")
+
+
+def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """The gestionnaire's and each participant's e-mail must be an address (invitations go there)."""
+    addresses = [("gestionnaire.email", form.gestionnaire.email, "du gestionnaire")]
+    addresses += [(f"participants[{i}].email", p.email, f"du participant n°{i + 1}")
+                  for i, p in enumerate(form.participants)]
+    for path, value, whose in addresses:
+        if not _blank(value) and not is_valid_email(str(value)):
+            yield _violation("email_syntax", path, f"L'adresse e-mail {whose} n'est pas valide : « {value} ».",
+                             f"{path} is not a valid e-mail address: '{value}'")
+
+
+def phone_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """French format: 0X XX XX XX XX or +33 X XX XX XX XX."""
+    phone = form.gestionnaire.phone
+    if not _blank(phone) and normalise_french_phone(str(phone)) is None:
+        yield _violation("phone_format", "gestionnaire.phone",
+                         f"Le téléphone « {phone} » n'est pas un numéro français (0X XX XX XX XX ou "
+                         "+33 X XX XX XX XX).",
+                         f"gestionnaire.phone is not a French phone number: '{phone}'")
+
+
+def civilite(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """Civilité is 'Mme' or 'M.' (the form's column)."""
+    for index, participant in enumerate(form.participants):
+        if not _blank(participant.civilite) and participant.civilite not in CIVILITES:
+            yield _violation("civilite", f"participants[{index}].civilite",
+                             f"La civilité du participant n°{index + 1} doit être « Mme » ou « M. » "
+                             f"(reçu : « {participant.civilite} »).",
+                             f"participants[{index}].civilite must be 'Mme' or 'M.': '{participant.civilite}'")
+
+
+def duplicate_participant(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """One login e-mail, one participant: each receives their own invitation link."""
+    seen: dict[str, int] = {}
+    for index, participant in enumerate(form.participants):
+        if _blank(participant.email):
+            continue
+        key = str(participant.email).strip().lower()
+        if key in seen:
+            yield _violation("duplicate_participant", f"participants[{index}].email",
+                             f"Le participant n°{index + 1} a la même adresse de connexion que le "
+                             f"participant n°{seen[key] + 1} : « {participant.email} ».",
+                             f"participants[{index}].email repeats participants[{seen[key]}].email")
+        else:
+            seen[key] = index
+
+
+def session_exists(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """The training must be one of the catalogue's."""
+    if not _blank(form.training_id) and ctx.catalogue.training(str(form.training_id)) is None:
+        yield _violation("session_exists", "training_id",
+                         f"La formation « {form.training_id} » n'existe pas au catalogue.",
+                         f"training_id '{form.training_id}' is not in the catalogue")
+
+
+def session_offered(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """The session must be one of the dates offered for that training (one box ticked)."""
+    training = ctx.catalogue.training(str(form.training_id)) if form.training_id else None
+    if training is None or _blank(form.session_id):
+        return
+    if all(s.id != form.session_id for s in training.sessions):
+        offered = ", ".join(s.date.strftime("%d/%m/%Y") for s in training.sessions)
+        yield _violation("session_offered", "session_id",
+                         f"La session « {form.session_id} » n'est pas proposée pour cette formation "
+                         f"(dates proposées : {offered}).",
+                         f"session_id '{form.session_id}' is not a session of training '{training.id}'")
+
+
+def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """Registrations close the day before the session (the invitations and the documents are sent
+    before it starts), and when operations close them."""
+    found = ctx.catalogue.session(str(form.session_id)) if form.session_id else None
+    if found is None or found[0].id != form.training_id:
+        return
+    session = found[1]
+    if session.date <= ctx.today:
+        yield _violation("session_open", "session_id",
+                         f"La session du {session.date:%d/%m/%Y} est passée ou a lieu aujourd'hui : "
+                         "les inscriptions sont closes.",
+                         f"session_id: the session of {session.date} is past, registrations are closed")
+    elif session.registrations_closed:
+        yield _violation("session_open", "session_id",
+                         f"Les inscriptions à la session du {session.date:%d/%m/%Y} sont closes.",
+                         f"session_id: registrations to the session of {session.date} are closed")
+
+
+def participant_count_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """'nombre de participants ( ___ )' must be the number of participants listed."""
+    declared = form.declared_participant_count
+    if declared is not None and form.participants and declared != len(form.participants):
+        yield _violation("participant_count_matches", "declared_participant_count",
+                         f"Le nombre de participants déclaré ({declared}) ne correspond pas aux "
+                         f"{len(form.participants)} participants inscrits.",
+                         f"declared_participant_count is {declared}, {len(form.participants)} are listed")
+
+
+def total_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """Montant net total = nombre de participants x prix unitaire, to the cent (exact decimals)."""
+    training = ctx.catalogue.training(str(form.training_id)) if form.training_id else None
+    if training is None or form.declared_total is None or not form.participants:
+        return
+    expected = training.price_per_participant * len(form.participants)
+    if form.declared_total != expected:
+        yield _violation("total_matches", "declared_total",
+                         f"Le montant total déclaré ({euros(form.declared_total)}) devrait être "
+                         f"{len(form.participants)} x {euros(training.price_per_participant)} = "
+                         f"{euros(expected)}.",
+                         f"declared_total is {form.declared_total}, expected {expected} "
+                         f"({len(form.participants)} x {training.price_per_participant})")
+
+
+def siret_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """SIRET: 14 digits with a valid Luhn key (INSEE; La Poste's exception handled)."""
+    siret = form.client.siret
+    if not _blank(siret) and not is_valid_siret(str(siret)):
+        yield _violation("siret_format", "client.siret",
+                         f"Le SIRET « {siret} » n'est pas valide (14 chiffres avec une clé de contrôle).",
+                         f"client.siret is not a valid SIRET (14 digits, Luhn key): '{siret}'")
+
+
+def siret_required_public(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """A public-law client is invoiced through Chorus Pro, which needs its SIRET (ordonnance
+    2014-697, décret 2016-1478: e-invoicing of public buyers)."""
+    if form.client.category is not None and form.client.category.is_public and _blank(form.client.siret):
+        yield _violation("siret_required_public", "client.siret",
+                         "Le SIRET est obligatoire pour un organisme public : sans lui, la facture ne peut "
+                         "pas être déposée sur Chorus Pro.",
+                         "client.siret is required for a public-law client: it cannot be invoiced through "
+                         "Chorus Pro without it")
+
+
+def signature_place(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """'Fait à': where the form was signed."""
+    if form.signature is not None and _blank(form.signature.place):
+        yield _violation("signature_place", "signature.place", "Le lieu de signature (« Fait à ») manque.",
+                         "signature.place is required on a signed form")
+
+
+def signature_date(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """'Le': the signature date, present and not in the future."""
+    if form.signature is None:
+        return
+    signed_on = form.signature.signed_on
+    if signed_on is None:
+        yield _violation("signature_date", "signature.signed_on", "La date de signature (« Le ») manque.",
+                         "signature.signed_on is required on a signed form")
+    elif signed_on > ctx.today:
+        yield _violation("signature_date", "signature.signed_on",
+                         f"La date de signature ({signed_on:%d/%m/%Y}) est dans le futur.",
+                         f"signature.signed_on {signed_on} is in the future")
+
+
+def signature_signatory(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """'Par (nom du signataire)'."""
+    if form.signature is not None and _blank(form.signature.signatory):
+        yield _violation("signature_signatory", "signature.signatory", "Le nom du signataire manque.",
+                         "signature.signatory is required on a signed form")
+
+
+def signature_method(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """Signed with the organisation's stamp, or electronically with the platform's reference."""
+    if form.signature is None:
+        return
+    if form.signature.method is None:
+        yield _violation("signature_method", "signature.method",
+                         "Le formulaire doit porter le cachet de l'organisme ou une signature électronique.",
+                         "signature.method is required: 'stamp' or 'electronic'")
+    elif form.signature.method == "electronic" and _blank(form.signature.electronic_reference):
+        yield _violation("signature_method", "signature.electronic_reference",
+                         "La référence de la signature électronique manque.",
+                         "signature.electronic_reference is required for an electronic signature")
+
+
+RULES: tuple[Rule, ...] = (
+    required, postal_code_format, email_syntax, phone_format, civilite, duplicate_participant,
+    session_exists, session_offered, session_open, participant_count_matches, total_matches,
+    siret_format, siret_required_public, signature_place, signature_date, signature_signatory,
+    signature_method,
+)
+
+
+def check_form(form: RegistrationForm, catalogue: Catalogue, today: date) -> list[RuleViolation]:
+    """Every violation of every rule, in a stable order."""
+    ctx = Context(catalogue, today)
+    return [violation for rule in RULES for violation in rule(form, ctx)]
+
+
+_CIVILITE_ALIASES = {"mme": "Mme", "madame": "Mme", "m.": "M.", "m": "M.", "monsieur": "M.", "mr": "M."}
+
+
+def normalise_form(form: RegistrationForm) -> RegistrationForm:
+    """NOM in capitals, first names capitalised, e-mails lower-cased, phone as +33, SIRET without spaces."""
+    def name(value: str | None, normalise: Callable[[str], str]) -> str | None:
+        return normalise(value) if value else value
+
+    def email(value: str | None) -> str | None:
+        return value.strip().lower() if value else value
+
+    participants = [p.model_copy(update={
+        "civilite": _CIVILITE_ALIASES.get((p.civilite or "").strip().lower(), p.civilite),
+        "first_name": name(p.first_name, normalise_first_name),
+        "last_name": name(p.last_name, normalise_last_name),
+        "email": email(p.email)}) for p in form.participants]
+    g = form.gestionnaire
+    gestionnaire = g.model_copy(update={
+        "first_name": name(g.first_name, normalise_first_name),
+        "last_name": name(g.last_name, normalise_last_name),
+        "email": email(g.email),
+        "phone": (normalise_french_phone(g.phone) or g.phone) if g.phone else g.phone})
+    client = form.client.model_copy(update={
+        "siret": normalise_siret(form.client.siret) if form.client.siret else form.client.siret})
+    return form.model_copy(update={"participants": participants, "gestionnaire": gestionnaire,
+                                   "client": client})
+
+
+def already_registered_warnings(form: RegistrationForm, registered_emails: set[str]) -> list[RuleViolation]:
+    """A participant already registered to the same session by another registration: a warning only
+    (a colleague may have registered them too; support decides)."""
+    return [RuleViolation(
+        rule="participant_already_registered", field=f"participants[{i}].email", severity="warning",
+        message_fr=f"Le participant n°{i + 1} ({p.email}) est déjà inscrit à cette session par une autre "
+                   "inscription.",
+        message_en=f"participants[{i}].email {p.email} is already registered to this session")
+        for i, p in enumerate(form.participants) if p.email and p.email.lower() in registered_emails]
