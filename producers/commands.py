@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 from uuid import uuid4
+
+from pydantic import ValidationError
 
 from schemas.form import Contract, RegistrationForm, Signature
 from schemas.messages import (
@@ -28,6 +31,30 @@ from workflow.broker import Publisher
 from workflow.clock import Clock, clock_from_spec
 from workflow.settings import Settings
 from workflow.topology import Topology
+
+
+class FormFileError(ValueError):
+    """One or more files are not registration forms; nothing was sent."""
+
+
+def load_forms(paths: list[Path]) -> list[tuple[Path, RegistrationForm]]:
+    """Every form of the given files and folders (*.json), checked against the schema before anything
+    is sent: one bad file and the whole batch is refused, with each problem named."""
+    files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    forms, problems = [], []
+    for file in files:
+        try:
+            forms.append((file, RegistrationForm.model_validate_json(file.read_text(encoding="utf-8"))))
+        except OSError as exc:
+            problems.append(f"{file}: cannot be read: {exc.strerror}")
+        except ValidationError as exc:
+            details = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+            problems.append(f"{file}: not a registration form: {details}")
+    if not files:
+        problems.append(f"no form found in {', '.join(map(str, paths))}")
+    if problems:
+        raise FormFileError("nothing sent:\n" + "\n".join(problems))
+    return forms
 
 
 class CommandClient:

@@ -13,9 +13,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from schemas.form import RegistrationForm, Signature, SignatureMethod
+from schemas.form import Signature, SignatureMethod
 from workflow.settings import Settings
 from workflow.topology import CONSUMERS
 
@@ -110,16 +108,20 @@ def stop_processes(processes: dict[str, subprocess.Popen[bytes]], timeout: float
 
 
 def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
-    from producers.commands import CommandClient
+    from producers.commands import CommandClient, FormFileError, load_forms
 
     try:
-        form = RegistrationForm.model_validate_json(Path(args.file).read_text(encoding="utf-8"))
-    except (OSError, ValidationError) as exc:
-        print(f"error: {args.file}: not a registration form, nothing sent:\n{exc}", file=sys.stderr)
+        forms = load_forms([Path(p) for p in args.paths])
+    except FormFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.registration_id and len(forms) > 1:
+        print("error: --registration-id goes with one form only; nothing sent", file=sys.stderr)
         return 2
     with CommandClient(settings) as client:
-        envelope = client.submit_form(form, args.registration_id)
-    print(f"submitted registration {envelope.registration_id} (message {envelope.event_id})")
+        for index, (path, form) in enumerate(forms, 1):
+            envelope = client.submit_form(form, args.registration_id)
+            print(f"[{index}/{len(forms)}] {path}: registration {envelope.registration_id} submitted")
     return 0
 
 
@@ -162,6 +164,25 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no registration {args.registration_id}", file=sys.stderr)
         return 1
     print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else format_timeline(view))
+    return 0
+
+
+def cmd_awaiting_signature(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from workflow.bootstrap import bootstrap
+    from workflow.views import awaiting_signature
+
+    deps = bootstrap(settings)
+    hours = args.hours or settings.signature_wait_hours
+    late = awaiting_signature(deps.sessions, deps.clock.now(), timedelta(hours=hours))
+    if args.json:
+        print(json.dumps(late, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(late)} registration(s) waiting for their signature for more than {hours:g} h")
+    for r in late:
+        print(f"  {r['id']}  {r['client']}  session {r['session_id']}  since {r['waiting_since'][:16]}"
+              f"  ({r['waiting_hours']} h)  contact {r['gestionnaire_email']}")
     return 0
 
 
@@ -208,8 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     consume.set_defaults(func=cmd_consume)
     sub.add_parser("relay", help="run the outbox relay (until SIGTERM)").set_defaults(func=cmd_relay)
     sub.add_parser("run-all", help="run every consumer and the relay").set_defaults(func=cmd_run_all)
-    submit = sub.add_parser("submit", help="publish a registration form from a JSON file")
-    submit.add_argument("file")
+    submit = sub.add_parser("submit", help="publish registration forms (JSON files or folders of them)")
+    submit.add_argument("paths", nargs="+", metavar="PATH")
     submit.add_argument("--registration-id", help="reuse an id to send a corrected form")
     submit.set_defaults(func=cmd_submit)
     sign = sub.add_parser("sign", help="a signature arrived for a registration waiting in 'received'")
@@ -236,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("registration_id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+    late = sub.add_parser("awaiting-signature", help="unsigned forms waiting longer than allowed (support)")
+    late.add_argument("--hours", type=float, help="default: REGFLOW_SIGNATURE_WAIT_HOURS (72)")
+    late.add_argument("--json", action="store_true")
+    late.set_defaults(func=cmd_awaiting_signature)
     diagram = sub.add_parser("diagram", help="the state machine as a mermaid diagram")
     diagram.add_argument("--output")
     diagram.set_defaults(func=cmd_diagram)

@@ -25,5 +25,7 @@ class Settings(BaseSettings):
         description="'system', 'fixed:<ISO datetime>' or 'file:<path>' (a file holding an ISO datetime)",
     )
     catalogue_path: Path | None = Field(default=None, description="Catalogue JSON; the shipped one if unset")
+    signature_wait_hours: float = Field(
+        default=72, gt=0, description="An unsigned form waiting longer than this is flagged to support")
     relay_poll_seconds: float = Field(default=0.05, gt=0)
     log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -46,6 +47,18 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
                        for e in emails],
             "events_published": list(events),
         }
+
+
+def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: timedelta) -> list[dict[str, Any]]:
+    """Valid forms still unsigned after `waited`: support chases the client for the signature."""
+    with sessions() as session:
+        rows = session.scalars(select(RegistrationRow).where(
+            RegistrationRow.state == "received", RegistrationRow.updated_at <= now - waited)
+            .order_by(RegistrationRow.updated_at)).all()
+        return [{"id": r.id, "client": r.client_name, "session_id": r.session_id,
+                 "gestionnaire_email": r.form.get("gestionnaire", {}).get("email"),
+                 "waiting_since": r.updated_at.astimezone(PARIS).isoformat(),
+                 "waiting_hours": round((now - r.updated_at).total_seconds() / 3600, 1)} for r in rows]
 
 
 def format_timeline(view: dict[str, Any]) -> str:

@@ -20,3 +20,11 @@ def test_every_message_has_an_up_to_date_json_schema_in_docs() -> None:
     for name, schema in all_json_schemas().items():
         on_disk = json.loads((DOCS / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
         assert on_disk == schema, f"docs/schemas/{name}.schema.json is stale: run regflow export-schemas"
+
+
+def test_the_readme_lists_every_validation_rule() -> None:
+    from workflow.form_rules import RULES
+
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    missing = [rule.__name__ for rule in RULES if f"`{rule.__name__}`" not in readme]
+    assert missing == [], f"README.md does not list: {missing}"
