@@ -48,7 +48,6 @@ class Registration:
     id: str
     state: State
     form: RegistrationForm
-    version: int = 0
     errors: list[RuleViolation] = field(default_factory=list)
     warnings: list[RuleViolation] = field(default_factory=list)
     service_fait_on: date | None = None

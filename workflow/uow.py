@@ -75,7 +75,7 @@ class RegistrationRepository:
 def _to_domain(row: RegistrationRow) -> Registration:
     return Registration(
         id=row.id, state=State(row.state), form=RegistrationForm.model_validate(row.form),
-        version=row.version, errors=[RuleViolation.model_validate(e) for e in row.errors],
+        errors=[RuleViolation.model_validate(e) for e in row.errors],
         warnings=[RuleViolation.model_validate(w) for w in row.warnings],
         service_fait_on=row.service_fait_on)
 
