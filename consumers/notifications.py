@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from consumers.runner import ConsumerApp
 from schemas.messages import (
+    CreditNoteIssued,
     EmailRecorded,
     Envelope,
     InvoiceIssued,
@@ -18,6 +19,7 @@ from schemas.messages import (
 )
 from workflow.bootstrap import Deps
 from workflow.errors import DependencyNotReadyError
+from workflow.form_rules import euros
 from workflow.model import Registration
 from workflow.orm import EmailRow
 from workflow.uow import UnitOfWork
@@ -77,12 +79,23 @@ def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWo
     registration = _registration(message, uow)
     _record(uow, registration, "invoice", registration.form.gestionnaire.email,
             subject=f"Facture {event.invoice_number}",
-            body=f"Veuillez trouver la facture n° {event.invoice_number} d'un montant de {event.total} EUR.",
+            body=f"Veuillez trouver ci-joint la facture n° {event.invoice_number} d'un montant de "
+                 f"{euros(event.total)} (pièce jointe : {event.document}).",
             occurrence=event.invoice_number)
+
+
+def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, deps: Deps) -> None:
+    registration = _registration(message, uow)
+    _record(uow, registration, "credit_note", registration.form.gestionnaire.email,
+            subject=f"Annulation de la session : avoir {event.credit_note_number}",
+            body=f"La session est annulée ({event.reason}). L'avoir n° {event.credit_note_number} de "
+                 f"{euros(event.total)} annule la facture n° {event.invoice_number} (pièce jointe : "
+                 f"{event.document}).", occurrence=event.credit_note_number)
 
 
 APP = ConsumerApp(ACTOR, {
     "registration.confirmed": handle_confirmed,
     "registration.rejected": handle_rejected,
     "invoice.issued": handle_invoice_issued,
+    "credit_note.issued": handle_credit_note_issued,
 })

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from consumers.runner import ConsumerApp
 from schemas.messages import (
+    CancelSession,
     Envelope,
     HoldSession,
     InvoiceSettled,
@@ -51,6 +52,19 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
                                   cause=message.event_id)
 
 
+def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOfWork, deps: Deps) -> None:
+    """The session will not be held: every registration still open is cancelled; the invoicing consumer
+    credits the invoices (a paid one is then owed back to the client)."""
+    if deps.catalogue.session(command.session_id) is None:
+        raise GuardRefusedError(command.session_id, "cancel_session", f"unknown session {command.session_id}")
+    if uow.session_held_on(command.session_id) is not None:
+        raise GuardRefusedError(command.session_id, "cancel_session", "the session was already held")
+    now = deps.clock.now()
+    open_states = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
+    for registration in uow.registrations.in_session(command.session_id, open_states):
+        registration.cancel_session(command.reason, at=now, actor=ACTOR, cause=message.event_id)
+
+
 def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, deps: Deps) -> None:
     """A payment is counted once (finance's payment id is unique) and settles its invoice when complete."""
     if uow.session.scalars(select(PaymentRow.id).where(PaymentRow.payment_id == command.payment_id)).first():
@@ -86,5 +100,6 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
 
 APP = ConsumerApp(ACTOR, {
     "cmd.session.hold": handle_hold_session,
+    "cmd.session.cancel": handle_cancel_session,
     "cmd.payment.record": handle_record_payment,
 })

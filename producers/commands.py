@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from schemas.form import Contract, RegistrationForm, Signature
 from schemas.messages import (
+    CancelSession,
     Envelope,
     HoldSession,
     RecordPayment,
@@ -92,6 +93,9 @@ class CommandClient:
                      ) -> Envelope:
         return self.send("cmd.session.hold", HoldSession(
             session_id=session_id, held_on=held_on, absent_emails=absent_emails or []), None)
+
+    def cancel_session(self, session_id: str, reason: str) -> Envelope:
+        return self.send("cmd.session.cancel", CancelSession(session_id=session_id, reason=reason), None)
 
     def record_payment(self, *, payment_id: str, invoice_number: str | None, amount: Decimal,
                        received_on: date, payer: str | None = None, means: str = "transfer") -> Envelope:

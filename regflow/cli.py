@@ -145,6 +145,15 @@ def cmd_hold_session(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_cancel_session(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.commands import CommandClient
+
+    with CommandClient(settings, producer="operations") as client:
+        client.cancel_session(args.session_id, args.reason)
+    print(f"session {args.session_id} cancelled: its registrations will be cancelled and credited")
+    return 0
+
+
 def cmd_pay(args: argparse.Namespace, settings: Settings) -> int:
     from producers.commands import CommandClient
 
@@ -220,7 +229,7 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list of subcommands)
     parser = argparse.ArgumentParser(prog="regflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
@@ -245,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     hold.add_argument("session_id")
     hold.add_argument("--on", type=date.fromisoformat, required=True)
     hold.set_defaults(func=cmd_hold_session)
+    cancel = sub.add_parser("cancel-session", help="the session will not be held: cancel and credit")
+    cancel.add_argument("session_id")
+    cancel.add_argument("--reason", required=True)
+    cancel.set_defaults(func=cmd_cancel_session)
     pay = sub.add_parser("pay", help="record a payment received by finance")
     pay.add_argument("--payment-id", required=True)
     pay.add_argument("--invoice", help="invoice number, e.g. 2023-000001")

@@ -45,7 +45,9 @@ def run_demo(base: Settings) -> int:
     migrate(database_url)
     _reset_broker(settings)
     env = {**os.environ, "REGFLOW_DATABASE_URL": database_url, "REGFLOW_CLOCK": settings.clock,
-           "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_LOG_FORMAT": "json"}
+           "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_LOG_FORMAT": "json",
+           "REGFLOW_DOCUMENTS_DIR": str(VAR / "demo-documents"),
+           "REGFLOW_CHORUS_DROP_DIR": str(VAR / "demo-chorus-pro")}
     logs = VAR / "demo-logs"
     logs.mkdir(exist_ok=True)
     processes = start_processes(env, log_dir=logs)

@@ -106,6 +106,35 @@ class InvoiceIssued(Contract):
     issued_on: date
     total: Decimal
     currency: Literal["EUR"] = "EUR"
+    due_on: date | None = None
+    document: str | None = Field(default=None, description="Path of the Factur-X PDF")
+
+
+class InvoiceDeposited(Contract):
+    """The invoice of a public buyer was handed to Chorus Pro."""
+
+    invoice_number: str
+    platform: str
+    reference: str
+    buyer_siret: str
+    service_code: str | None = None
+    commitment_number: str | None = None
+
+
+class CreditNoteIssued(Contract):
+    credit_note_number: str
+    invoice_number: str
+    issued_on: date
+    total: Decimal
+    reason: str
+    document: str | None = None
+
+
+class CancelSession(Contract):
+    """Operations: a session will not be held; its registrations are cancelled and credited."""
+
+    session_id: str
+    reason: str = Field(min_length=3)
 
 
 class SessionHeld(Contract):
@@ -139,6 +168,7 @@ COMMANDS: dict[str, type[Contract]] = {
     "cmd.registration.sign": RecordSignature,
     "cmd.session.hold": HoldSession,
     "cmd.payment.record": RecordPayment,
+    "cmd.session.cancel": CancelSession,
 }
 
 EVENTS: dict[str, type[Contract]] = {
@@ -151,7 +181,11 @@ EVENTS: dict[str, type[Contract]] = {
     "registration.session_held": RegistrationTransitioned,
     "registration.paid": RegistrationTransitioned,
     "session.held": SessionHeld,
+    "registration.cancelled": RegistrationTransitioned,
+    "registration.credited": RegistrationTransitioned,
     "invoice.issued": InvoiceIssued,
+    "invoice.deposited": InvoiceDeposited,
+    "credit_note.issued": CreditNoteIssued,
     "payment.received": PaymentReceived,
     "invoice.settled": InvoiceSettled,
     "email.recorded": EmailRecorded,

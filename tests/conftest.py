@@ -113,10 +113,11 @@ def clock(tmp_path: Path) -> FileClock:
 
 
 @pytest.fixture
-def settings(database_url: str, broker_url: str, clock: FileClock) -> Iterator[Settings]:
+def settings(database_url: str, broker_url: str, clock: FileClock, tmp_path: Path) -> Iterator[Settings]:
     namespace = f"regflow-test-{uuid.uuid4().hex[:8]}"
     test_settings = Settings(database_url=database_url, broker_url=broker_url, namespace=namespace,
-                             clock=f"file:{clock.path}", retry_base_ms=100, max_attempts=4)
+                             clock=f"file:{clock.path}", retry_base_ms=100, max_attempts=4,
+                             documents_dir=tmp_path / "documents", chorus_drop_dir=tmp_path / "chorus-pro")
     connection = connect(broker_url)
     Topology(namespace).declare(connection.channel())
     connection.close()
@@ -169,7 +170,9 @@ def consumers(settings: Settings, tmp_path: Path) -> Iterator[RunningConsumers]:
     env = {**os.environ, "REGFLOW_DATABASE_URL": settings.database_url,
            "REGFLOW_BROKER_URL": settings.broker_url, "REGFLOW_NAMESPACE": settings.namespace,
            "REGFLOW_CLOCK": settings.clock, "REGFLOW_RETRY_BASE_MS": str(settings.retry_base_ms),
-           "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json"}
+           "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json",
+           "REGFLOW_DOCUMENTS_DIR": str(settings.documents_dir),
+           "REGFLOW_CHORUS_DROP_DIR": str(settings.chorus_drop_dir)}
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     running = RunningConsumers(start_processes(env, log_dir=log_dir), log_dir, env)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflow.catalogue import Catalogue, load_catalogue
 from workflow.clock import Clock, clock_from_spec
 from workflow.db import make_engine, session_factory
+from workflow.documents import ChorusPro, DocumentStore, FileDropChorusPro
+from workflow.invoice_document import Seller
 from workflow.settings import Settings
 from workflow.topology import Topology
 
@@ -23,6 +25,17 @@ class Deps:
     clock: Clock
     catalogue: Catalogue
     topology: Topology
+    documents: DocumentStore
+    chorus: ChorusPro
+    seller: Seller
+
+
+def seller_of(settings: Settings) -> Seller:
+    return Seller(
+        name=settings.seller_name, street=settings.seller_street, postal_code=settings.seller_postal_code,
+        city=settings.seller_city, siret=settings.seller_siret, activity_number=settings.seller_activity_number,
+        activity_region=settings.seller_activity_region, email=settings.seller_email, phone=settings.seller_phone,
+        iban=settings.seller_iban)
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Deps:
@@ -33,4 +46,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         clock=clock or clock_from_spec(settings.clock),
         catalogue=load_catalogue(settings.catalogue_path),
         topology=Topology(settings.namespace),
+        documents=DocumentStore(settings.documents_dir),
+        chorus=FileDropChorusPro(settings.chorus_drop_dir),
+        seller=seller_of(settings),
     )

@@ -23,6 +23,8 @@ class State(StrEnum):
     SETTLED = "settled"  # invoice paid before the session was held (private clients pay on receipt)
     SESSION_HELD = "session_held"  # "service fait": the session took place on its date
     PAID = "paid"  # session held and invoice settled, in whatever order
+    CANCELLED = "cancelled"  # the organiser cancelled the session (a client cannot: confirmed is final)
+    CREDITED = "credited"  # the invoice of a cancelled registration is cancelled by a credit note
 
 
 # Plain strings: `transitions` would name Enum members by their Python name, not their value.
@@ -36,6 +38,9 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "settle", "source": "session_held", "dest": "paid"},
     {"trigger": "hold_session", "source": "invoiced", "dest": "session_held"},
     {"trigger": "hold_session", "source": "settled", "dest": "paid"},
+    {"trigger": "cancel_session", "source": ["received", "signed", "confirmed", "invoiced", "settled"],
+     "dest": "cancelled"},
+    {"trigger": "credit", "source": "cancelled", "dest": "credited"},
 ]
 
 INITIAL = State.RECEIVED

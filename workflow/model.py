@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from uuid import UUID
 
 from schemas.form import Contract, RegistrationForm, Signature
 from schemas.messages import (
+    CreditNoteIssued,
     InvoiceIssued,
     RegistrationRejected,
     RegistrationTransitioned,
@@ -111,11 +111,18 @@ class Registration:
                 self.id, "confirm", f"the session started at {session_starts_at.isoformat()}")
         self._fire("confirm", at=at, actor=actor, cause=cause)
 
-    def invoice(self, invoice_number: str, issued_on: date, total: Decimal, *, at: datetime, actor: str,
-                cause: UUID | None) -> None:
-        self._fire("invoice", at=at, actor=actor, cause=cause, reason=invoice_number)
-        self.events.append(DomainEvent("invoice.issued", InvoiceIssued(
-            invoice_number=invoice_number, issued_on=issued_on, total=total)))
+    def invoice(self, issued: InvoiceIssued, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        self._fire("invoice", at=at, actor=actor, cause=cause, reason=issued.invoice_number)
+        self.events.append(DomainEvent("invoice.issued", issued))
+
+    def cancel_session(self, reason: str, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        """The organiser cancels the session: the registration ends, and its invoice gets a credit note."""
+        self._fire("cancel_session", at=at, actor=actor, cause=cause, reason=reason)
+
+    def credit(self, issued: CreditNoteIssued, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        self._fire("credit", at=at, actor=actor, cause=cause,
+                   reason=f"avoir {issued.credit_note_number} sur la facture {issued.invoice_number}")
+        self.events.append(DomainEvent("credit_note.issued", issued))
 
     def settle(self, invoice_number: str, *, at: datetime, actor: str, cause: UUID | None) -> None:
         """The invoice is fully paid: 'paid' if the session was held, else 'settled' until it is."""

@@ -146,6 +146,27 @@ class InvoiceRow(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Money)
     total: Mapped[Decimal] = mapped_column(Money)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    document_path: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+class CreditNoteRow(Base):
+    """An avoir: its own number in the same yearly sequence, referencing the invoice it cancels."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (UniqueConstraint("year", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    invoice_number: Mapped[str] = mapped_column(ForeignKey("invoices.number"), unique=True)
+    registration_id: Mapped[str] = mapped_column(String(64), index=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    total: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(Text)
+    document_path: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
 
 

@@ -27,5 +27,24 @@ class Settings(BaseSettings):
     catalogue_path: Path | None = Field(default=None, description="Catalogue JSON; the shipped one if unset")
     signature_wait_hours: float = Field(
         default=72, gt=0, description="An unsigned form waiting longer than this is flagged to support")
+    documents_dir: Path = Field(default=Path("var/documents"), description="Where invoice PDFs are written")
+    chorus_drop_dir: Path = Field(default=Path("var/chorus-pro"),
+                                  description="File-drop standing in for the Chorus Pro deposit API")
+    # The seller's identity on every invoice (CGI annexe II art. 242 nonies A; code du travail R6351-6).
+    # The defaults are demo values: configure the real ones in production.
+    seller_name: str = "IPP Formation - Institut de la Performance Publique"
+    seller_street: str = "10 rue de l'Exemple"
+    seller_postal_code: str = "75001"
+    seller_city: str = "Paris"
+    seller_siret: str = "39123456700017"
+    seller_activity_number: str = "11755555575"
+    seller_activity_region: str = "Île-de-France"
+    seller_email: str = "ipp@ipp.fr"
+    seller_phone: str = "01 55 74 83 00"
+    seller_iban: str | None = None
+    private_payment_term_days: int = Field(default=0, ge=0, le=60, description="0: payable on receipt")
+    agreement_mention: str = Field(
+        default="Facture valant convention de formation simplifiée",
+        description="The seeds' wording, printed on the invoices of trainings flagged as such")
     relay_poll_seconds: float = Field(default=0.05, gt=0)
     log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")

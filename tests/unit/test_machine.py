@@ -20,6 +20,12 @@ LEGAL = {
     (State.SESSION_HELD, "settle"): State.PAID,
     (State.INVOICED, "hold_session"): State.SESSION_HELD,
     (State.SETTLED, "hold_session"): State.PAID,
+    (State.RECEIVED, "cancel_session"): State.CANCELLED,
+    (State.SIGNED, "cancel_session"): State.CANCELLED,
+    (State.CONFIRMED, "cancel_session"): State.CANCELLED,
+    (State.INVOICED, "cancel_session"): State.CANCELLED,
+    (State.SETTLED, "cancel_session"): State.CANCELLED,
+    (State.CANCELLED, "credit"): State.CREDITED,
 }
 TRIGGERS = sorted({trigger for _, trigger in LEGAL})
 
@@ -44,9 +50,10 @@ def test_an_unknown_trigger_is_refused() -> None:
         next_state("r-1", State.RECEIVED, "cancel_everything")
 
 
-def test_paid_is_final_and_confirmed_cannot_go_back() -> None:
+def test_paid_and_credited_are_final_and_confirmed_cannot_go_back() -> None:
     assert allowed_triggers(State.PAID) == []
-    assert allowed_triggers(State.CONFIRMED) == ["invoice"]
+    assert allowed_triggers(State.CREDITED) == []
+    assert allowed_triggers(State.CONFIRMED) == ["cancel_session", "invoice"]
 
 
 def test_the_diagram_is_drawn_from_the_machine_and_shows_every_state_and_trigger() -> None:

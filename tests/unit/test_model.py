@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 
 from schemas.form import RegistrationForm, Signature, SignatureMethod
-from schemas.messages import RuleViolation
+from schemas.messages import InvoiceIssued, RuleViolation
 from workflow.clock import PARIS
 from workflow.errors import GuardRefusedError, IllegalTransitionError
 from workflow.machine import State
@@ -32,8 +33,8 @@ def invoiced() -> Registration:
     registration = received()
     registration.sign(SIGNATURE, at=AT, actor="validation", cause=None)
     registration.confirm(session_starts_at=STARTS, at=AT, actor="validation", cause=None)
-    registration.invoice("2023-000001", date(2023, 9, 1), FORM.declared_total or 0, at=AT,  # type: ignore[arg-type]
-                         actor="invoicing", cause=None)
+    issued = InvoiceIssued(invoice_number="2023-000001", issued_on=date(2023, 9, 1), total=Decimal("1190.00"))
+    registration.invoice(issued, at=AT, actor="invoicing", cause=None)
     return registration
 
 

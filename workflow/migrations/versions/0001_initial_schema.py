@@ -97,9 +97,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_registration_history")),
     )
     with op.batch_alter_table("registration_history", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_registration_history_registration_id"), ["registration_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_registration_history_registration_id"), ["registration_id"], unique=False)
 
     op.create_table(
         "registrations",

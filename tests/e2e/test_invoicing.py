@@ -1,0 +1,78 @@
+"""Invoices and credit notes end to end: consumers as processes, real broker and database, real PDFs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import facturx
+import pytest
+from sqlalchemy import select
+
+from producers.commands import CommandClient
+from schemas.form import RegistrationForm
+from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from workflow.bootstrap import Deps
+from workflow.orm import CreditNoteRow, InvoiceRow
+from workflow.settings import Settings
+from workflow.views import registration_timeline
+
+pytestmark = pytest.mark.e2e
+
+
+def state_is(deps: Deps, registration_id: str, state: str) -> bool:
+    view = registration_timeline(deps.sessions, registration_id)
+    return view is not None and view["state"] == state
+
+
+def test_a_public_buyers_invoice_is_a_facturx_pdf_deposited_to_chorus_pro(
+        settings: Settings, deps: Deps, consumers: RunningConsumers, tap: EventTap) -> None:
+    form = RegistrationForm.model_validate(load_form("aide-domicile-departement-october.json"))
+    with CommandClient(settings) as client:
+        client.submit_form(form, "gironde")
+    wait_until(lambda: state_is(deps, "gironde", "invoiced"), "invoiced")
+    with deps.sessions() as session:
+        invoice = session.scalars(select(InvoiceRow)).one()
+    assert (invoice.number, invoice.total, str(invoice.due_on)) == ("2023-000001", 1875, "2024-11-10")
+    pdf = Path(invoice.document_path or "").read_bytes()
+    name, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)
+    assert name == "factur-x.xml"
+    assert b"EJ-2023-000451" in xml
+    routing = json.loads((settings.chorus_drop_dir / "2023-000001.json").read_text(encoding="utf-8"))
+    assert (routing["buyer_siret"], routing["service_code"], routing["commitment_number"]) == (
+        "22330001300016", "DGAS-AUTONOMIE", "EJ-2023-000451")
+    assert (settings.chorus_drop_dir / "2023-000001.pdf").read_bytes() == pdf
+    wait_until(lambda: "invoice.deposited" in tap.types_for("gironde"), "invoice.deposited on the bus")
+    issued = next(e for e in tap.seen if e["type"] == "invoice.issued")
+    deposited = next(e for e in tap.seen if e["type"] == "invoice.deposited")
+    assert issued["payload"]["document"] == invoice.document_path
+    assert issued["payload"]["due_on"] == "2024-11-10"
+    assert deposited["payload"]["reference"].startswith("file-drop:2023-000001:")
+
+
+def test_a_cancelled_session_cancels_its_registrations_and_credits_their_invoices(
+        settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
+    unsigned = RegistrationForm.model_validate({**load_form("handicap-departement.json"), "signature": None,
+                                                "participants": [{"civilite": "Mme", "first_name": "Ana",
+                                                                  "last_name": "ROSA", "email": "a.rosa@x.fr"}],
+                                                "declared_participant_count": 1, "declared_total": "595.00"})
+    with CommandClient(settings) as client:
+        client.submit_form(form, "dep-a")
+        client.submit_form(unsigned, "dep-b")
+        wait_until(lambda: state_is(deps, "dep-a", "invoiced") and state_is(deps, "dep-b", "received"), "states")
+        client.cancel_session("cpom-handicap-2023-09-15", "intervenant indisponible")
+    wait_until(lambda: state_is(deps, "dep-a", "credited"), "dep-a credited")
+    wait_until(lambda: state_is(deps, "dep-b", "cancelled"), "dep-b cancelled")
+    with deps.sessions() as session:
+        credit = session.scalars(select(CreditNoteRow)).one()
+    assert (credit.number, credit.invoice_number, credit.total, credit.reason) == (
+        "2023-000002", "2023-000001", 1190, "intervenant indisponible")
+    assert b"2023-000001" in facturx.get_xml_from_pdf(Path(credit.document_path or "").read_bytes())[1]
+    view = registration_timeline(deps.sessions, "dep-a")
+    assert view is not None
+    assert [(h["trigger"], h["to"]) for h in view["history"]][-2:] == [
+        ("cancel_session", "cancelled"), ("credit", "credited")]
+    wait_until(lambda: any(e["kind"] == "credit_note" for e in
+                           (registration_timeline(deps.sessions, "dep-a") or {"emails": []})["emails"]),
+               "the credit note e-mail")
