@@ -1,18 +1,27 @@
-"""Invoicing consumer: the invoice of a confirmed registration (gap-free number, Factur-X PDF, Chorus Pro
-deposit for public buyers), and the credit note of a registration whose session was cancelled."""
+"""Invoicing consumer: invoices (gap-free number, Factur-X PDF, Chorus Pro deposit for public buyers) and
+credit notes (session cancelled or moved, invoice corrected). An issued invoice is never edited."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
 from consumers.runner import ConsumerApp
-from schemas.messages import CreditNoteIssued, Envelope, InvoiceDeposited, InvoiceIssued, RegistrationTransitioned
+from schemas.messages import (
+    CorrectInvoice,
+    CreditNoteIssued,
+    Envelope,
+    InvoiceDeposited,
+    InvoiceIssued,
+    RegistrationMoved,
+    RegistrationTransitioned,
+)
 from workflow.bootstrap import Deps
 from workflow.documents import ChorusDeposit
 from workflow.errors import DependencyNotReadyError, GuardRefusedError
 from workflow.facturx_xml import cii_xml, facturx_pdf
+from workflow.form_rules import check_form
 from workflow.invoice_document import InvoiceDocument, credit_note_document, invoice_document
 from workflow.invoice_pdf import render_pdf
 from workflow.invoicing import invoice_number
@@ -25,10 +34,10 @@ from workflow.uow import UnitOfWork
 ACTOR = "invoicing"
 
 
-def _registration(message: Envelope, uow: UnitOfWork) -> Registration:
-    registration = uow.registrations.get(message.registration_id or "", for_update=True)
+def _registration(registration_id: str, uow: UnitOfWork) -> Registration:
+    registration = uow.registrations.get(registration_id, for_update=True)
     if registration is None:
-        raise DependencyNotReadyError(f"registration {message.registration_id} not visible yet")
+        raise DependencyNotReadyError(f"registration {registration_id} not visible yet")
     return registration
 
 
@@ -47,34 +56,64 @@ def _document(registration: Registration, deps: Deps, number: str, issued_on: da
                             session=session, agreement_mention=deps.settings.agreement_mention)
 
 
+def _lines(doc: InvoiceDocument) -> list[dict[str, str | int]]:
+    return [{"description": line.description, "quantity": line.quantity, "unit_price": str(line.unit_price),
+             "total": str(line.total)} for line in doc.lines]
+
+
+def _deposit_if_public(doc: InvoiceDocument, pdf: bytes, deps: Deps, uow: UnitOfWork) -> None:
+    """Every invoice or credit note to a public buyer goes through Chorus Pro."""
+    if not (doc.buyer.is_public and doc.buyer.siret):
+        return
+    deposit = ChorusDeposit(doc.number, doc.buyer.siret, doc.buyer.chorus_service_code,
+                            doc.buyer.chorus_commitment_number)
+    reference = deps.chorus.deposit(deposit, pdf)
+    uow.publish("invoice.deposited", InvoiceDeposited(
+        invoice_number=doc.number, platform="chorus-pro", reference=reference, buyer_siret=doc.buyer.siret,
+        service_code=deposit.service_code, commitment_number=deposit.commitment_number), doc.registration_id)
+
+
+def _issue_invoice(registration: Registration, deps: Deps, uow: UnitOfWork, now: datetime) -> InvoiceIssued:
+    issued_on = paris_date(now)
+    sequence = uow.next_invoice_number(issued_on.year)
+    doc = _document(registration, deps, invoice_number(issued_on.year, sequence), issued_on)
+    pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Facture {doc.number}")
+    path = str(deps.documents.write(f"facture-{doc.number}.pdf", pdf))
+    uow.session.add(InvoiceRow(
+        number=doc.number, year=issued_on.year, sequence=sequence, registration_id=registration.id,
+        issued_on=issued_on, lines=_lines(doc), quantity=doc.lines[0].quantity, unit_price=doc.lines[0].unit_price,
+        total=doc.total, due_on=doc.due_on, document_path=path, created_at=now))
+    _deposit_if_public(doc, pdf, deps, uow)
+    return InvoiceIssued(invoice_number=doc.number, issued_on=issued_on, total=doc.total, due_on=doc.due_on,
+                         document=path)
+
+
+def _issue_credit_note(registration: Registration, invoice: InvoiceRow, deps: Deps, uow: UnitOfWork, *,
+                       now: datetime, reason: str) -> CreditNoteIssued:
+    issued_on = paris_date(now)
+    sequence = uow.next_invoice_number(issued_on.year)  # the same sequence as invoices: no gap, no reuse
+    original = _document(registration, deps, invoice.number, invoice.issued_on)
+    doc = credit_note_document(original, number=invoice_number(issued_on.year, sequence), issued_on=issued_on,
+                               reason=reason)
+    pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Avoir {doc.number}")
+    path = str(deps.documents.write(f"avoir-{doc.number}.pdf", pdf))
+    uow.session.add(CreditNoteRow(
+        number=doc.number, year=issued_on.year, sequence=sequence, invoice_number=invoice.number,
+        registration_id=registration.id, issued_on=issued_on, total=doc.total, lines=_lines(doc), reason=reason,
+        document_path=path, created_at=now))
+    _deposit_if_public(doc, pdf, deps, uow)
+    return CreditNoteIssued(credit_note_number=doc.number, invoice_number=invoice.number, issued_on=issued_on,
+                            total=doc.total, reason=reason, document=path)
+
+
 def handle_confirmed(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, deps: Deps) -> None:
-    registration = _registration(message, uow)
+    registration = _registration(message.registration_id or "", uow)
     if uow.invoice_of(registration.id) is not None:
         return  # the same registration gets the same invoice, once
     if registration.state != State.CONFIRMED:
         raise GuardRefusedError(registration.id, "invoice", f"registration is {registration.state}")
     now = deps.clock.now()
-    issued_on = paris_date(now)
-    sequence = uow.next_invoice_number(issued_on.year)
-    number = invoice_number(issued_on.year, sequence)
-    doc = _document(registration, deps, number, issued_on)
-    pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Facture {number}")
-    path = deps.documents.write(f"facture-{number}.pdf", pdf)
-    line = doc.lines[0]
-    uow.session.add(InvoiceRow(
-        number=number, year=issued_on.year, sequence=sequence, registration_id=registration.id,
-        issued_on=issued_on, quantity=line.quantity, unit_price=line.unit_price, total=doc.total,
-        due_on=doc.due_on, document_path=str(path), created_at=now))
-    registration.invoice(InvoiceIssued(invoice_number=number, issued_on=issued_on, total=doc.total,
-                                       due_on=doc.due_on, document=str(path)),
-                         at=now, actor=ACTOR, cause=message.event_id)
-    if doc.buyer.is_public and doc.buyer.siret:
-        deposit = ChorusDeposit(number, doc.buyer.siret, doc.buyer.chorus_service_code,
-                                doc.buyer.chorus_commitment_number)
-        reference = deps.chorus.deposit(deposit, pdf)
-        uow.publish("invoice.deposited", InvoiceDeposited(
-            invoice_number=number, platform="chorus-pro", reference=reference, buyer_siret=doc.buyer.siret,
-            service_code=deposit.service_code, commitment_number=deposit.commitment_number), registration.id)
+    registration.invoice(_issue_invoice(registration, deps, uow, now), at=now, actor=ACTOR, cause=message.event_id)
     held_on = uow.session_held_on(registration.session_id or "")
     if held_on is not None:  # operations recorded the session as held before this invoice existed
         planned = deps.catalogue.session(registration.session_id or "")
@@ -83,33 +122,64 @@ def handle_confirmed(message: Envelope, event: RegistrationTransitioned, uow: Un
 
 
 def handle_cancelled(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, deps: Deps) -> None:
-    """A cancelled registration's invoice is cancelled by a credit note that references it (an issued
-    invoice is never deleted: CGI annexe II art. 242 nonies A)."""
-    registration = _registration(message, uow)
+    """A cancelled registration's invoice is cancelled by a credit note that references it."""
+    registration = _registration(message.registration_id or "", uow)
     invoice = uow.invoice_of(registration.id)
     if invoice is None or registration.state != State.CANCELLED:
         return  # nothing was invoiced, or already credited
-    if uow.session.scalars(select(CreditNoteRow.id).where(CreditNoteRow.invoice_number == invoice.number)).first():
-        return
     now = deps.clock.now()
-    issued_on = paris_date(now)
-    sequence = uow.next_invoice_number(issued_on.year)
-    number = invoice_number(issued_on.year, sequence)
-    original = _document(registration, deps, invoice.number, invoice.issued_on)
-    reason = event.reason or "session annulée"
-    doc = credit_note_document(original, number=number, issued_on=issued_on, reason=reason)
-    pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Avoir {number}")
-    path = deps.documents.write(f"avoir-{number}.pdf", pdf)
-    uow.session.add(CreditNoteRow(
-        number=number, year=issued_on.year, sequence=sequence, invoice_number=invoice.number,
-        registration_id=registration.id, issued_on=issued_on, total=doc.total, reason=reason,
-        document_path=str(path), created_at=now))
-    registration.credit(CreditNoteIssued(credit_note_number=number, invoice_number=invoice.number,
-                                         issued_on=issued_on, total=doc.total, reason=reason, document=str(path)),
-                        at=now, actor=ACTOR, cause=message.event_id)
+    credit = _issue_credit_note(registration, invoice, deps, uow, now=now, reason=event.reason or "session annulée")
+    registration.credit(credit, at=now, actor=ACTOR, cause=message.event_id)
+
+
+def handle_moved(message: Envelope, event: RegistrationMoved, uow: UnitOfWork, deps: Deps) -> None:
+    """An invoice that names the old date is credited and replaced by one with the new date. A settled
+    (paid) invoice is kept: the amount does not change, and finance is not asked to refund and re-collect."""
+    registration = _registration(message.registration_id or "", uow)
+    invoice = uow.invoice_of(registration.id)
+    if invoice is None or registration.state != State.INVOICED:
+        return  # not invoiced yet: the invoice will carry the new date
+    now = deps.clock.now()
+    reason = f"session déplacée au {event.to_session_id} ({event.reason})"
+    credit = _issue_credit_note(registration, invoice, deps, uow, now=now, reason=reason)
+    registration.reinvoice(credit, _issue_invoice(registration, deps, uow, now), at=now, actor=ACTOR,
+                           cause=message.event_id)
+
+
+def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, deps: Deps) -> None:
+    """A wrong invoice: credit note + corrected invoice, never an edit."""
+    invoice = uow.session.get(InvoiceRow, _invoice_id(uow, command.invoice_number))
+    assert invoice is not None
+    if uow.is_credited(invoice.number):
+        raise GuardRefusedError(invoice.registration_id, "reinvoice", f"invoice {invoice.number} is already credited")
+    registration = _registration(invoice.registration_id, uow)
+    if registration.state not in (State.INVOICED, State.SESSION_HELD):
+        raise GuardRefusedError(registration.id, "reinvoice",
+                                f"registration is {registration.state}: only an unpaid invoice is corrected here")
+    form = registration.form
+    if command.client is not None:
+        form = form.model_copy(update={"client": command.client})
+        problems = [e for e in check_form(form, deps.catalogue, date.min) if e.field.startswith("client")]
+        if problems:
+            raise GuardRefusedError(registration.id, "reinvoice",
+                                    "; ".join(f"{p.field}: {p.message_en}" for p in problems))
+    now = deps.clock.now()
+    credit = _issue_credit_note(registration, invoice, deps, uow, now=now, reason=command.reason)
+    registration.form = form
+    registration.reinvoice(credit, _issue_invoice(registration, deps, uow, now), at=now, actor=ACTOR,
+                           cause=message.event_id)
+
+
+def _invoice_id(uow: UnitOfWork, number: str) -> int:
+    found = uow.session.scalars(select(InvoiceRow.id).where(InvoiceRow.number == number)).first()
+    if found is None:
+        raise GuardRefusedError("?", "reinvoice", f"no invoice numbered {number}")
+    return int(found)
 
 
 APP = ConsumerApp(ACTOR, {
     "registration.confirmed": handle_confirmed,
     "registration.cancelled": handle_cancelled,
+    "registration.moved": handle_moved,
+    "cmd.invoice.correct": handle_correct,
 })

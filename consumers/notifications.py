@@ -87,8 +87,8 @@ def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWo
 def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, deps: Deps) -> None:
     registration = _registration(message, uow)
     _record(uow, registration, "credit_note", registration.form.gestionnaire.email,
-            subject=f"Annulation de la session : avoir {event.credit_note_number}",
-            body=f"La session est annulée ({event.reason}). L'avoir n° {event.credit_note_number} de "
+            subject=f"Avoir {event.credit_note_number} sur la facture {event.invoice_number}",
+            body=f"Motif : {event.reason}. L'avoir n° {event.credit_note_number} de "
                  f"{euros(event.total)} annule la facture n° {event.invoice_number} (pièce jointe : "
                  f"{event.document}).", occurrence=event.credit_note_number)
 

@@ -12,6 +12,7 @@ from schemas.messages import (
     Envelope,
     HoldSession,
     InvoiceSettled,
+    MoveSession,
     PaymentReceived,
     RecordPayment,
     SessionHeld,
@@ -65,6 +66,25 @@ def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOf
         registration.cancel_session(command.reason, at=now, actor=ACTOR, cause=message.event_id)
 
 
+def handle_move_session(message: Envelope, command: MoveSession, uow: UnitOfWork, deps: Deps) -> None:
+    """The session moves to another date offered for the same training; invoices follow (invoicing)."""
+    source, target = deps.catalogue.session(command.session_id), deps.catalogue.session(command.to_session_id)
+    if source is None or target is None:
+        raise GuardRefusedError(command.session_id, "move_session",
+                                f"unknown session {command.session_id if source is None else command.to_session_id}")
+    if source[0].id != target[0].id:
+        raise GuardRefusedError(command.session_id, "move_session",
+                                f"{command.to_session_id} is not a date of the same training")
+    now = deps.clock.now()
+    if now >= deps.catalogue.starts_at(target[1]):
+        raise GuardRefusedError(command.session_id, "move_session", f"{command.to_session_id} has already started")
+    if uow.session_held_on(command.session_id) is not None:
+        raise GuardRefusedError(command.session_id, "move_session", "the session was already held")
+    open_states = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
+    for registration in uow.registrations.in_session(command.session_id, open_states):
+        registration.move_session(command.to_session_id, command.reason, at=now, actor=ACTOR, cause=message.event_id)
+
+
 def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, deps: Deps) -> None:
     """A payment is counted once (finance's payment id is unique) and settles its invoice when complete."""
     if uow.session.scalars(select(PaymentRow.id).where(PaymentRow.payment_id == command.payment_id)).first():
@@ -89,8 +109,8 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
                               .where(PaymentRow.invoice_number == invoice.number))
     paid = Decimal(paid or 0)
     registration = uow.registrations.get(invoice.registration_id, for_update=True)
-    if paid < invoice.total or registration is None:
-        return
+    if paid < invoice.total or registration is None or uow.is_credited(invoice.number):
+        return  # partial, or paid against an invoice a credit note cancelled: kept for finance
     if registration.state in (State.INVOICED, State.SESSION_HELD):
         registration.settle(invoice.number, at=now, actor=ACTOR, cause=message.event_id)
         uow.publish("invoice.settled", InvoiceSettled(
@@ -101,5 +121,6 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
 APP = ConsumerApp(ACTOR, {
     "cmd.session.hold": handle_hold_session,
     "cmd.session.cancel": handle_cancel_session,
+    "cmd.session.move": handle_move_session,
     "cmd.payment.record": handle_record_payment,
 })

@@ -19,11 +19,13 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
-from schemas.form import Contract, RegistrationForm, Signature
+from schemas.form import ClientOrganisation, Contract, RegistrationForm, Signature
 from schemas.messages import (
     CancelSession,
+    CorrectInvoice,
     Envelope,
     HoldSession,
+    MoveSession,
     RecordPayment,
     RecordSignature,
     SubmitRegistration,
@@ -96,6 +98,15 @@ class CommandClient:
 
     def cancel_session(self, session_id: str, reason: str) -> Envelope:
         return self.send("cmd.session.cancel", CancelSession(session_id=session_id, reason=reason), None)
+
+    def move_session(self, session_id: str, to_session_id: str, reason: str) -> Envelope:
+        return self.send("cmd.session.move", MoveSession(session_id=session_id, to_session_id=to_session_id,
+                                                         reason=reason), None)
+
+    def correct_invoice(self, invoice_number: str, reason: str, client: ClientOrganisation | None = None
+                        ) -> Envelope:
+        return self.send("cmd.invoice.correct", CorrectInvoice(invoice_number=invoice_number, reason=reason,
+                                                               client=client), None)
 
     def record_payment(self, *, payment_id: str, invoice_number: str | None, amount: Decimal,
                        received_on: date, payer: str | None = None, means: str = "transfer") -> Envelope:

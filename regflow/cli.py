@@ -154,6 +154,28 @@ def cmd_cancel_session(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_move_session(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.commands import CommandClient
+
+    with CommandClient(settings, producer="operations") as client:
+        client.move_session(args.session_id, args.to, args.reason)
+    print(f"session {args.session_id} moved to {args.to}: invoices will be credited and reissued")
+    return 0
+
+
+def cmd_correct_invoice(args: argparse.Namespace, settings: Settings) -> int:
+    from producers.commands import CommandClient
+    from schemas.form import ClientOrganisation
+
+    client_block = None
+    if args.client_json:
+        client_block = ClientOrganisation.model_validate_json(Path(args.client_json).read_text(encoding="utf-8"))
+    with CommandClient(settings, producer="finance") as client:
+        client.correct_invoice(args.invoice_number, args.reason, client_block)
+    print(f"invoice {args.invoice_number}: credit note and corrected invoice requested")
+    return 0
+
+
 def cmd_pay(args: argparse.Namespace, settings: Settings) -> int:
     from producers.commands import CommandClient
 
@@ -258,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     cancel.add_argument("session_id")
     cancel.add_argument("--reason", required=True)
     cancel.set_defaults(func=cmd_cancel_session)
+    move = sub.add_parser("move-session", help="move a session to another date of the same training")
+    move.add_argument("session_id")
+    move.add_argument("--to", required=True, help="the new session id")
+    move.add_argument("--reason", required=True)
+    move.set_defaults(func=cmd_move_session)
+    correct = sub.add_parser("correct-invoice", help="credit a wrong invoice and issue a corrected one")
+    correct.add_argument("invoice_number")
+    correct.add_argument("--reason", required=True)
+    correct.add_argument("--client-json", help="a JSON file with the corrected organisme-client block")
+    correct.set_defaults(func=cmd_correct_invoice)
     pay = sub.add_parser("pay", help="record a payment received by finance")
     pay.add_argument("--payment-id", required=True)
     pay.add_argument("--invoice", help="invoice number, e.g. 2023-000001")

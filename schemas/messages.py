@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from schemas.form import Contract, RegistrationForm, Signature
+from schemas.form import ClientOrganisation, Contract, RegistrationForm, Signature
 
 SCHEMA_VERSION = 1
 
@@ -130,6 +130,30 @@ class CreditNoteIssued(Contract):
     document: str | None = None
 
 
+class MoveSession(Contract):
+    """Operations: a session moves to another date offered for the same training."""
+
+    session_id: str
+    to_session_id: str
+    reason: str = Field(min_length=3)
+
+
+class CorrectInvoice(Contract):
+    """Finance or support: an issued invoice is wrong; it is credited and a corrected one issued.
+    Fields given here replace the client's on the new invoice (e.g. a Chorus Pro commitment number)."""
+
+    invoice_number: str
+    reason: str = Field(min_length=3)
+    client: ClientOrganisation | None = None
+
+
+class RegistrationMoved(Contract):
+    from_session_id: str
+    to_session_id: str
+    reason: str
+    state: str
+
+
 class CancelSession(Contract):
     """Operations: a session will not be held; its registrations are cancelled and credited."""
 
@@ -169,6 +193,8 @@ COMMANDS: dict[str, type[Contract]] = {
     "cmd.session.hold": HoldSession,
     "cmd.payment.record": RecordPayment,
     "cmd.session.cancel": CancelSession,
+    "cmd.session.move": MoveSession,
+    "cmd.invoice.correct": CorrectInvoice,
 }
 
 EVENTS: dict[str, type[Contract]] = {
@@ -183,6 +209,7 @@ EVENTS: dict[str, type[Contract]] = {
     "session.held": SessionHeld,
     "registration.cancelled": RegistrationTransitioned,
     "registration.credited": RegistrationTransitioned,
+    "registration.moved": RegistrationMoved,
     "invoice.issued": InvoiceIssued,
     "invoice.deposited": InvoiceDeposited,
     "credit_note.issued": CreditNoteIssued,

@@ -41,6 +41,9 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "cancel_session", "source": ["received", "signed", "confirmed", "invoiced", "settled"],
      "dest": "cancelled"},
     {"trigger": "credit", "source": "cancelled", "dest": "credited"},
+    # Reflexive: the state stays, the history and the events say what happened.
+    {"trigger": "move_session", "source": ["received", "signed", "confirmed", "invoiced", "settled"], "dest": "="},
+    {"trigger": "reinvoice", "source": ["invoiced", "session_held"], "dest": "="},
 ]
 
 INITIAL = State.RECEIVED

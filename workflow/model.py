@@ -15,6 +15,7 @@ from schemas.form import Contract, RegistrationForm, Signature
 from schemas.messages import (
     CreditNoteIssued,
     InvoiceIssued,
+    RegistrationMoved,
     RegistrationRejected,
     RegistrationTransitioned,
     RuleViolation,
@@ -118,6 +119,24 @@ class Registration:
     def cancel_session(self, reason: str, *, at: datetime, actor: str, cause: UUID | None) -> None:
         """The organiser cancels the session: the registration ends, and its invoice gets a credit note."""
         self._fire("cancel_session", at=at, actor=actor, cause=cause, reason=reason)
+
+    def move_session(self, to_session_id: str, reason: str, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        """The organiser moves the session to another date of the same training."""
+        before = self.session_id or ""
+        self._fire("move_session", at=at, actor=actor, cause=cause, reason=f"{before} -> {to_session_id}: {reason}",
+                   publish=False)
+        self.form = self.form.model_copy(update={"session_id": to_session_id})
+        self.events.append(DomainEvent("registration.moved", RegistrationMoved(
+            from_session_id=before, to_session_id=to_session_id, reason=reason, state=self.state)))
+
+    def reinvoice(self, credit: CreditNoteIssued, issued: InvoiceIssued, *, at: datetime, actor: str,
+                  cause: UUID | None) -> None:
+        """A wrong invoice is cancelled by a credit note and replaced, in one step (never edited)."""
+        self._fire("reinvoice", at=at, actor=actor, cause=cause, publish=False,
+                   reason=f"facture {credit.invoice_number} annulée par l'avoir {credit.credit_note_number}, "
+                          f"remplacée par la facture {issued.invoice_number} : {credit.reason}")
+        self.events.append(DomainEvent("credit_note.issued", credit))
+        self.events.append(DomainEvent("invoice.issued", issued))
 
     def credit(self, issued: CreditNoteIssued, *, at: datetime, actor: str, cause: UUID | None) -> None:
         self._fire("credit", at=at, actor=actor, cause=cause,

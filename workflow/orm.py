@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -141,8 +142,9 @@ class InvoiceRow(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
-    registration_id: Mapped[str] = mapped_column(ForeignKey("registrations.id"), unique=True)
+    registration_id: Mapped[str] = mapped_column(ForeignKey("registrations.id"), index=True)
     issued_on: Mapped[date] = mapped_column(Date)
+    lines: Mapped[list[Any]]  # [{description, quantity, unit_price, total}], as printed
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Money)
     total: Mapped[Decimal] = mapped_column(Money)
@@ -165,6 +167,7 @@ class CreditNoteRow(Base):
     registration_id: Mapped[str] = mapped_column(String(64), index=True)
     issued_on: Mapped[date] = mapped_column(Date)
     total: Mapped[Decimal] = mapped_column(Money)
+    lines: Mapped[list[Any]]
     reason: Mapped[str] = mapped_column(Text)
     document_path: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
@@ -208,3 +211,10 @@ class EmailRow(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))  # recorded (real sending comes with SMTP)
     created_at: Mapped[datetime]
+
+
+@event.listens_for(InvoiceRow, "before_update")
+@event.listens_for(CreditNoteRow, "before_update")
+def _issued_documents_are_immutable(mapper: Any, connection: Any, target: Any) -> None:
+    """An issued invoice or credit note is never changed: it is corrected by a credit note (CGI)."""
+    raise ValueError(f"{type(target).__name__} {target.number} is issued and cannot be modified")

@@ -16,9 +16,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
     "validation": ("cmd.registration.submit", "cmd.registration.sign"),
-    "invoicing": ("registration.confirmed", "registration.cancelled"),
+    "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued"),
-    "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.payment.record"),
+    "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record"),
 }
 
 CONSUMERS = tuple(CONSUMER_BINDINGS)

@@ -25,6 +25,7 @@ from workflow.errors import RegflowError
 from workflow.machine import State
 from workflow.model import DomainEvent, HistoryEntry, Registration
 from workflow.orm import (
+    CreditNoteRow,
     HistoryRow,
     InboxRow,
     InvoiceCounterRow,
@@ -146,8 +147,16 @@ class UnitOfWork:
         return int(allocated)
 
     def invoice_of(self, registration_id: str) -> InvoiceRow | None:
+        """The registration's current invoice: the latest one no credit note cancelled."""
+        credited = select(CreditNoteRow.invoice_number)
         return self.session.scalars(
-            select(InvoiceRow).where(InvoiceRow.registration_id == registration_id)).one_or_none()
+            select(InvoiceRow).where(InvoiceRow.registration_id == registration_id,
+                                     InvoiceRow.number.not_in(credited))
+            .order_by(InvoiceRow.id.desc())).first()
+
+    def is_credited(self, invoice_number: str) -> bool:
+        return self.session.scalars(select(CreditNoteRow.id).where(
+            CreditNoteRow.invoice_number == invoice_number)).first() is not None
 
     def session_held_on(self, session_id: str) -> date | None:
         record = self.session.get(SessionRecordRow, session_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.clock import PARIS
-from workflow.orm import EmailRow, HistoryRow, InvoiceRow, OutboxRow, PaymentRow, RegistrationRow
+from workflow.orm import CreditNoteRow, EmailRow, HistoryRow, InvoiceRow, OutboxRow, PaymentRow, RegistrationRow
 
 
 def registration_timeline(sessions: sessionmaker[Session], registration_id: str) -> dict[str, Any] | None:
@@ -19,10 +19,15 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
             return None
         history = session.scalars(select(HistoryRow).where(HistoryRow.registration_id == registration_id)
                                   .order_by(HistoryRow.id)).all()
-        invoice = session.scalars(select(InvoiceRow).where(InvoiceRow.registration_id == registration_id)
-                                  ).one_or_none()
-        payments = session.scalars(select(PaymentRow).where(PaymentRow.invoice_number == invoice.number)
-                                   .order_by(PaymentRow.id)).all() if invoice else []
+        invoices = session.scalars(select(InvoiceRow).where(InvoiceRow.registration_id == registration_id)
+                                   .order_by(InvoiceRow.id)).all()
+        credit_notes = session.scalars(select(CreditNoteRow).where(
+            CreditNoteRow.registration_id == registration_id).order_by(CreditNoteRow.id)).all()
+        credited = {c.invoice_number for c in credit_notes}
+        current = [i for i in invoices if i.number not in credited]
+        invoice = current[-1] if current else None
+        payments = session.scalars(select(PaymentRow).where(
+            PaymentRow.invoice_number.in_([i.number for i in invoices])).order_by(PaymentRow.id)).all()
         emails = session.scalars(select(EmailRow).where(EmailRow.registration_id == registration_id)
                                  .order_by(EmailRow.id)).all()
         events = session.scalars(select(OutboxRow.routing_key).where(
@@ -41,6 +46,12 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
                 "number": invoice.number, "issued_on": invoice.issued_on.isoformat(),
                 "quantity": invoice.quantity, "unit_price": str(invoice.unit_price),
                 "total": str(invoice.total)},
+            "invoices": [{"number": i.number, "issued_on": i.issued_on.isoformat(), "total": str(i.total),
+                          "due_on": i.due_on.isoformat() if i.due_on else None, "credited": i.number in credited,
+                          "document": i.document_path} for i in invoices],
+            "credit_notes": [{"number": c.number, "invoice_number": c.invoice_number, "total": str(c.total),
+                              "issued_on": c.issued_on.isoformat(), "reason": c.reason,
+                              "document": c.document_path} for c in credit_notes],
             "payments": [{"payment_id": p.payment_id, "amount": str(p.amount),
                           "received_on": p.received_on.isoformat(), "means": p.means} for p in payments],
             "emails": [{"kind": e.kind, "to": e.recipient, "subject": e.subject, "status": e.status}
@@ -65,10 +76,11 @@ def format_timeline(view: dict[str, Any]) -> str:
     lines = [f"Registration {view['id']}  [{view['state']}]",
              f"  client: {view['client']} ({'public' if view['public_client'] else 'private'} law)",
              f"  session: {view['session_id']}  participants: {view['participants']}"]
-    if view["invoice"]:
-        inv = view["invoice"]
-        lines.append(f"  invoice {inv['number']} of {inv['issued_on']}: {inv['quantity']} x "
-                     f"{inv['unit_price']} = {inv['total']} EUR")
+    for inv in view["invoices"]:
+        status = "  CREDITED" if inv["credited"] else f"  due {inv['due_on']}"
+        lines.append(f"  invoice {inv['number']} of {inv['issued_on']}: {inv['total']} EUR{status}  {inv['document']}")
+    lines.extend(f"  credit note {c['number']} of {c['issued_on']} on invoice {c['invoice_number']}: "
+                 f"-{c['total']} EUR ({c['reason']})" for c in view["credit_notes"])
     lines.extend(f"  payment {p['payment_id']}: {p['amount']} EUR on {p['received_on']} ({p['means']})"
                  for p in view["payments"])
     lines.extend(f"  error {e['field']}: {e['message_en']}" for e in view["errors"])

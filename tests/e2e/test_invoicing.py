@@ -76,3 +76,50 @@ def test_a_cancelled_session_cancels_its_registrations_and_credits_their_invoice
     wait_until(lambda: any(e["kind"] == "credit_note" for e in
                            (registration_timeline(deps.sessions, "dep-a") or {"emails": []})["emails"]),
                "the credit note e-mail")
+
+
+def test_a_moved_session_credits_the_old_invoice_and_reissues_it_with_the_new_date(
+        settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    form = RegistrationForm.model_validate(load_form("aide-domicile-departement-october.json"))
+    with CommandClient(settings) as client:
+        client.submit_form(form, "gironde")
+        wait_until(lambda: state_is(deps, "gironde", "invoiced"), "invoiced")
+        client.move_session("cpom-aide-domicile-2024-10-11", "cpom-aide-domicile-2024-03-21", "salle virtuelle")
+    wait_until(lambda: len(_invoices(deps)) == 2, "a second invoice")
+    old, new = _invoices(deps)
+    with deps.sessions() as session:
+        credit = session.scalars(select(CreditNoteRow)).one()
+    assert (old.number, credit.number, new.number) == ("2023-000001", "2023-000002", "2023-000003")
+    assert credit.invoice_number == old.number
+    assert "session du 21/03/2024" in str(new.lines[0]["description"])
+    assert str(new.due_on) == "2024-04-20"  # 30 days after the new service-fait date
+    view = registration_timeline(deps.sessions, "gironde")
+    assert view is not None
+    assert (view["state"], view["session_id"]) == ("invoiced", "cpom-aide-domicile-2024-03-21")
+    assert [h["trigger"] for h in view["history"]][-2:] == ["move_session", "reinvoice"]
+    assert view["invoice"]["number"] == "2023-000003"
+
+
+def test_a_wrong_invoice_is_credited_and_replaced_never_edited(
+        settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    form = load_form("handicap-departement.json")
+    with CommandClient(settings) as client:
+        client.submit_form(RegistrationForm.model_validate(form), "dep-94")
+        wait_until(lambda: state_is(deps, "dep-94", "invoiced"), "invoiced")
+        corrected = RegistrationForm.model_validate(
+            {**form, "client": {**form["client"], "chorus_commitment_number": "EJ-94-2023-77"}}).client
+        client.correct_invoice("2023-000001", "numéro d'engagement manquant", corrected)
+    wait_until(lambda: len(_invoices(deps)) == 2, "the corrected invoice")
+    old, new = _invoices(deps)
+    assert old.number == "2023-000001"  # kept as issued
+    assert new.number == "2023-000003"
+    assert b"EJ-94-2023-77" in facturx.get_xml_from_pdf(Path(new.document_path or "").read_bytes())[1]
+    view = registration_timeline(deps.sessions, "dep-94")
+    assert view is not None
+    assert view["history"][-1]["trigger"] == "reinvoice"
+    assert "numéro d'engagement manquant" in view["history"][-1]["reason"]
+
+
+def _invoices(deps: Deps) -> list[InvoiceRow]:
+    with deps.sessions() as session:
+        return list(session.scalars(select(InvoiceRow).order_by(InvoiceRow.id)).all())

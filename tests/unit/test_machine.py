@@ -26,6 +26,10 @@ LEGAL = {
     (State.INVOICED, "cancel_session"): State.CANCELLED,
     (State.SETTLED, "cancel_session"): State.CANCELLED,
     (State.CANCELLED, "credit"): State.CREDITED,
+    **{(s, "move_session"): s for s in (State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED,
+                                        State.SETTLED)},
+    (State.INVOICED, "reinvoice"): State.INVOICED,
+    (State.SESSION_HELD, "reinvoice"): State.SESSION_HELD,
 }
 TRIGGERS = sorted({trigger for _, trigger in LEGAL})
 
@@ -53,7 +57,7 @@ def test_an_unknown_trigger_is_refused() -> None:
 def test_paid_and_credited_are_final_and_confirmed_cannot_go_back() -> None:
     assert allowed_triggers(State.PAID) == []
     assert allowed_triggers(State.CREDITED) == []
-    assert allowed_triggers(State.CONFIRMED) == ["cancel_session", "invoice"]
+    assert allowed_triggers(State.CONFIRMED) == ["cancel_session", "invoice", "move_session"]
 
 
 def test_the_diagram_is_drawn_from_the_machine_and_shows_every_state_and_trigger() -> None:

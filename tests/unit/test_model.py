@@ -119,3 +119,21 @@ def test_a_confirmed_registration_is_final_it_cannot_be_rejected() -> None:
         registration.reject([], at=AT, actor="validation", cause=None)
     with pytest.raises(IllegalTransitionError):
         registration.resubmit(FORM, at=AT, actor="validation", cause=None)
+
+
+def test_a_moved_registration_keeps_its_state_and_says_where_it_went() -> None:
+    registration = invoiced()
+    registration.move_session("cpom-handicap-2023-10-20", "intervenant malade", at=AT, actor="payments", cause=None)
+    assert (registration.state, registration.session_id) == (State.INVOICED, "cpom-handicap-2023-10-20")
+    moved = registration.events[-1]
+    assert moved.type == "registration.moved"
+    assert moved.payload.from_session_id == "cpom-handicap-2023-09-15"  # type: ignore[attr-defined]
+    assert registration.new_history[-1].trigger == "move_session"
+
+
+def test_a_paid_registration_cannot_be_moved_or_reinvoiced() -> None:
+    registration = invoiced()
+    registration.hold_session(date(2023, 9, 15), planned_on=date(2023, 9, 15), at=AT, actor="p", cause=None)
+    registration.settle("2023-000001", at=AT, actor="p", cause=None)
+    with pytest.raises(IllegalTransitionError):
+        registration.move_session("x", "y", at=AT, actor="p", cause=None)
