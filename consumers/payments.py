@@ -1,36 +1,98 @@
-"""Payments consumer: service fait when a session is held, payments recorded, registrations paid."""
+"""Payments consumer: service fait, due dates, payments, overdue invoices, registrations paid.
+
+Every invoice has a receivable here (created on `invoice.issued`): its due date (recomputed when the
+session is held), what was paid, and the last period an overdue notice went out.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from consumers.runner import ConsumerApp
+from schemas.form import ClientCategory
 from schemas.messages import (
     CancelSession,
+    CreditNoteIssued,
     Envelope,
     HoldSession,
+    InvoiceIssued,
     InvoiceSettled,
     MoveSession,
+    PaymentOverdue,
     PaymentReceived,
     RecordPayment,
     SessionHeld,
 )
 from workflow.bootstrap import Deps
-from workflow.errors import GuardRefusedError
+from workflow.errors import DependencyNotReadyError, GuardRefusedError
 from workflow.machine import State
-from workflow.orm import InvoiceRow, PaymentRow, SessionRecordRow
+from workflow.model import Registration
+from workflow.orm import InvoiceRow, PaymentRow, ReceivableRow, SessionRecordRow
+from workflow.payment_rules import due_date, paris_date
+from workflow.receivables import (
+    CREDITED,
+    OPEN,
+    OVERPAID,
+    SETTLED,
+    overdue_period,
+    owed_for_lateness,
+    payment_anomalies,
+    status_after,
+)
 from workflow.uow import UnitOfWork
 
 ACTOR = "payments"
+OPEN_STATES = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
+
+
+def _category(registration: Registration) -> ClientCategory:
+    category = registration.form.client.category
+    assert category is not None  # validated
+    return category
+
+
+def _recompute_due(receivable: ReceivableRow, deps: Deps, planned_on: date | None = None) -> None:
+    """Until the session is held, a public buyer's deadline runs at the earliest from its planned date:
+    nothing is due, let alone overdue, before service fait (décret 2012-1246 art. 20 and 31)."""
+    receivable.due_on = due_date(ClientCategory(receivable.client_category), sent_on=receivable.sent_on,
+                                 received_on=receivable.received_on,
+                                 service_fait_on=receivable.service_fait_on or planned_on,
+                                 private_term_days=deps.settings.private_payment_term_days)
+
+
+def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWork, deps: Deps) -> None:
+    """Open the receivable. No receipt date is known: CCP R2192-12 counts it as sent + 2 days."""
+    if uow.session.get(ReceivableRow, event.invoice_number) is not None:
+        return
+    registration = uow.registrations.get(message.registration_id or "")
+    if registration is None:
+        raise DependencyNotReadyError(f"registration {message.registration_id} not visible yet")
+    receivable = ReceivableRow(
+        invoice_number=event.invoice_number, registration_id=registration.id,
+        client_name=registration.form.client.name, client_category=_category(registration), total=event.total,
+        paid=Decimal("0.00"),
+        sent_on=event.issued_on, received_on=None,
+        service_fait_on=uow.session_held_on(registration.session_id or ""), status=OPEN,
+        updated_at=deps.clock.now())
+    planned = deps.catalogue.session(registration.session_id or "")
+    _recompute_due(receivable, deps, planned[1].date if planned else None)
+    uow.session.add(receivable)
+
+
+def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, deps: Deps) -> None:
+    receivable = uow.session.get(ReceivableRow, event.invoice_number)
+    if receivable is None:
+        raise DependencyNotReadyError(f"receivable of {event.invoice_number} not opened yet")
+    receivable.status = CREDITED
+    receivable.updated_at = deps.clock.now()
 
 
 def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork, deps: Deps) -> None:
-    """Every invoiced registration of the session gets its service-fait date (paid if already settled).
-
-    Registrations invoiced later pick the record up in the invoicing consumer.
-    """
+    """Service fait: every invoiced registration of the session gets its date (paid if already settled),
+    and its public buyer's payment deadline now runs from it when later than receipt (R2192-13)."""
     found = deps.catalogue.session(command.session_id)
     if found is None:
         raise GuardRefusedError(command.session_id, "hold_session", f"unknown session {command.session_id}")
@@ -43,14 +105,19 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
     if command.held_on != session.date:
         raise GuardRefusedError(command.session_id, "hold_session",
                                 f"held on {command.held_on}, planned on {session.date}")
-    existing = uow.session.get(SessionRecordRow, command.session_id)
-    if existing is not None:
+    if uow.session.get(SessionRecordRow, command.session_id) is not None:
         return  # already recorded by an earlier command: nothing more to do
-    uow.session.add(SessionRecordRow(session_id=command.session_id, held_on=command.held_on, recorded_at=now))
+    uow.session.add(SessionRecordRow(session_id=command.session_id, held_on=command.held_on,
+                                     absent_emails=[e.lower() for e in command.absent_emails], recorded_at=now))
     uow.publish("session.held", SessionHeld(session_id=command.session_id, held_on=command.held_on))
     for registration in uow.registrations.in_session(command.session_id, {State.INVOICED, State.SETTLED}):
         registration.hold_session(command.held_on, planned_on=session.date, at=now, actor=ACTOR,
                                   cause=message.event_id)
+        for receivable in uow.session.scalars(select(ReceivableRow).where(
+                ReceivableRow.registration_id == registration.id, ReceivableRow.status != CREDITED)):
+            receivable.service_fait_on = command.held_on
+            _recompute_due(receivable, deps)
+            receivable.updated_at = now
 
 
 def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOfWork, deps: Deps) -> None:
@@ -61,8 +128,7 @@ def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOf
     if uow.session_held_on(command.session_id) is not None:
         raise GuardRefusedError(command.session_id, "cancel_session", "the session was already held")
     now = deps.clock.now()
-    open_states = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
-    for registration in uow.registrations.in_session(command.session_id, open_states):
+    for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.cancel_session(command.reason, at=now, actor=ACTOR, cause=message.event_id)
 
 
@@ -80,47 +146,85 @@ def handle_move_session(message: Envelope, command: MoveSession, uow: UnitOfWork
         raise GuardRefusedError(command.session_id, "move_session", f"{command.to_session_id} has already started")
     if uow.session_held_on(command.session_id) is not None:
         raise GuardRefusedError(command.session_id, "move_session", "the session was already held")
-    open_states = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
-    for registration in uow.registrations.in_session(command.session_id, open_states):
+    for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.move_session(command.to_session_id, command.reason, at=now, actor=ACTOR, cause=message.event_id)
 
 
 def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, deps: Deps) -> None:
-    """A payment is counted once (finance's payment id is unique) and settles its invoice when complete."""
+    """Counted once (finance's payment id is unique); kept and flagged whatever it matches or not."""
     if uow.session.scalars(select(PaymentRow.id).where(PaymentRow.payment_id == command.payment_id)).first():
         return
     now = deps.clock.now()
-    invoice = None
-    if command.invoice_number:
-        invoice = uow.session.scalars(
-            select(InvoiceRow).where(InvoiceRow.number == command.invoice_number)).one_or_none()
+    invoice = uow.session.scalars(select(InvoiceRow).where(
+        InvoiceRow.number == command.invoice_number)).one_or_none() if command.invoice_number else None
+    receivable = uow.session.get(ReceivableRow, invoice.number) if invoice else None
+    if invoice is not None and receivable is None:
+        raise DependencyNotReadyError(f"receivable of {invoice.number} not opened yet")
+    paid_after = (receivable.paid if receivable else 0) + command.amount
+    anomalies = payment_anomalies(
+        matched=receivable is not None, credited=receivable is not None and receivable.status == CREDITED,
+        is_public=receivable is not None and ClientCategory(receivable.client_category).is_public,
+        service_fait_on=receivable.service_fait_on if receivable else None, received_on=command.received_on,
+        total=receivable.total if receivable else command.amount, paid_after=paid_after)
     uow.session.add(PaymentRow(
-        payment_id=command.payment_id, invoice_number=command.invoice_number, matched=invoice is not None,
+        payment_id=command.payment_id, invoice_number=command.invoice_number, matched=receivable is not None,
         amount=command.amount, received_on=command.received_on, payer=command.payer, means=command.means,
-        recorded_at=now))
-    uow.session.flush()
-    registration_id = invoice.registration_id if invoice else None
-    uow.publish("payment.received", PaymentReceived(
+        anomalies=anomalies, recorded_at=now))
+    registration_id = receivable.registration_id if receivable else None
+    received = PaymentReceived(
         payment_id=command.payment_id, invoice_number=command.invoice_number, amount=command.amount,
-        received_on=command.received_on, matched=invoice is not None), registration_id)
-    if invoice is None:
+        received_on=command.received_on, matched=receivable is not None, anomalies=anomalies,
+        paid_to_date=paid_after if receivable else None,
+        outstanding=max(receivable.total - paid_after, Decimal("0.00")) if receivable else None)
+    uow.publish("payment.received", received, registration_id)
+    if receivable is None:
         return  # kept unmatched for finance to look at
-    paid = uow.session.scalar(select(func.coalesce(func.sum(PaymentRow.amount), 0))
-                              .where(PaymentRow.invoice_number == invoice.number))
-    paid = Decimal(paid or 0)
-    registration = uow.registrations.get(invoice.registration_id, for_update=True)
-    if paid < invoice.total or registration is None or uow.is_credited(invoice.number):
-        return  # partial, or paid against an invoice a credit note cancelled: kept for finance
-    if registration.state in (State.INVOICED, State.SESSION_HELD):
-        registration.settle(invoice.number, at=now, actor=ACTOR, cause=message.event_id)
+    before = receivable.status
+    receivable.paid = paid_after
+    receivable.status = status_after(receivable.total, paid_after, receivable.status)
+    receivable.updated_at = now
+    if before == OPEN and receivable.status in (SETTLED, OVERPAID):
         uow.publish("invoice.settled", InvoiceSettled(
-            invoice_number=invoice.number, total=invoice.total, paid=paid, settled_on=command.received_on),
-            registration.id)
+            invoice_number=receivable.invoice_number, total=receivable.total, paid=paid_after,
+            settled_on=command.received_on, overpaid=paid_after - receivable.total), registration_id)
+        registration = uow.registrations.get(receivable.registration_id, for_update=True)
+        if registration is not None and registration.state in (State.INVOICED, State.SESSION_HELD):
+            registration.settle(receivable.invoice_number, at=now, actor=ACTOR, cause=message.event_id)
+
+
+def check_overdue(deps: Deps, as_of: date | None = None) -> int:
+    """Publish `payment.overdue` for each open receivable past its due date, once per invoice per month.
+    Restart-safe and shared by replicas: the period notified is stored in the same transaction as the
+    event (outbox), and rows are claimed with SKIP LOCKED."""
+    today = as_of or paris_date(deps.clock.now())
+    period = overdue_period(today)
+    published = 0
+    with UnitOfWork(deps.sessions, deps.clock, actor=ACTOR) as uow:
+        query = select(ReceivableRow).where(
+            ReceivableRow.status == OPEN, ReceivableRow.due_on < today,
+            (ReceivableRow.overdue_notified_period.is_(None)) | (ReceivableRow.overdue_notified_period != period))
+        if uow.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        for receivable in uow.session.scalars(query.order_by(ReceivableRow.due_on)):
+            outstanding = receivable.total - receivable.paid
+            category = ClientCategory(receivable.client_category)
+            owed = owed_for_lateness(category, outstanding, due_on=receivable.due_on, as_of=today, rates=deps.rates)
+            uow.publish("payment.overdue", PaymentOverdue(
+                invoice_number=receivable.invoice_number, period=period, as_of=today, due_on=receivable.due_on,
+                days_late=owed.days_late, outstanding=outstanding, interest_percent=owed.percent,
+                interest=owed.interest, indemnity=owed.indemnity, public_buyer=category.is_public),
+                receivable.registration_id)
+            receivable.overdue_notified_period = period
+            published += 1
+        uow.commit()
+    return published
 
 
 APP = ConsumerApp(ACTOR, {
+    "invoice.issued": handle_invoice_issued,
+    "credit_note.issued": handle_credit_note_issued,
     "cmd.session.hold": handle_hold_session,
     "cmd.session.cancel": handle_cancel_session,
     "cmd.session.move": handle_move_session,
     "cmd.payment.record": handle_record_payment,
-})
+}, periodic=check_overdue)

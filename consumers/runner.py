@@ -49,6 +49,7 @@ Handler = Callable[[Envelope, Any, UnitOfWork, Deps], None]
 class ConsumerApp:
     name: str
     handlers: dict[str, Handler]
+    periodic: Callable[[Deps], object] | None = None  # run every REGFLOW_PERIODIC_CHECK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -179,14 +180,26 @@ def run_consumer(app: ConsumerApp, deps: Deps, should_stop: Callable[[], bool]) 
         channel.basic_qos(prefetch_count=settings.prefetch)
         queue = topology.work_queue(app.name)
         log.info("consumer started", consumer=app.name, queue=queue)
+        last_check = 0.0
         for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
             if method is not None:
                 _settle(app, deps, publisher, channel, method=method, properties=properties, body=body)
                 structlog.contextvars.clear_contextvars()
             if should_stop():
                 break
+            if app.periodic and time.monotonic() - last_check >= settings.periodic_check_seconds:
+                last_check = time.monotonic()
+                _run_periodic(app.periodic, deps)
         channel.cancel()  # unacknowledged prefetched messages go back to the queue
         log.info("consumer stopped", consumer=app.name)
+
+
+def _run_periodic(check: Callable[[Deps], object], deps: Deps) -> None:
+    """A periodic check never stops the consumer: a failure is logged and tried at the next tick."""
+    try:
+        check(deps)
+    except Exception:
+        log.exception("periodic check failed, will run again")
 
 
 def _settle(app: ConsumerApp, deps: Deps, publisher: Publisher, channel: BlockingChannel, *,

@@ -217,6 +217,39 @@ def cmd_awaiting_signature(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_invoices(args: argparse.Namespace, settings: Settings) -> int:
+    import csv
+
+    from workflow.bootstrap import bootstrap
+    from workflow.payment_rules import paris_date
+    from workflow.views import INVOICE_COLUMNS, invoice_list
+
+    deps = bootstrap(settings)
+    rows = invoice_list(deps.sessions, paris_date(deps.clock.now()), args.status)
+    if args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=INVOICE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    elif args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(f"{'invoice':<12} {'status':<9} {'due on':<10} {'total':>10} {'paid':>10} {'outstanding':>11} "
+              f"{'late':>5}  client")
+        for r in rows:
+            print(f"{r['invoice']:<12} {r['status']:<9} {r['due_on']:<10} {r['total']:>10} {r['paid']:>10} "
+                  f"{r['outstanding']:>11} {r['days_overdue']:>5}  {r['client']}")
+    return 0
+
+
+def cmd_check_overdue(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.payments import check_overdue
+    from workflow.bootstrap import bootstrap
+
+    published = check_overdue(bootstrap(settings), args.as_of)
+    print(f"{published} payment.overdue event(s) queued for publication")
+    return 0
+
+
 def cmd_diagram(args: argparse.Namespace, settings: Settings) -> int:
     from workflow.machine import mermaid_diagram
 
@@ -306,6 +339,15 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     late.add_argument("--hours", type=float, help="default: REGFLOW_SIGNATURE_WAIT_HOURS (72)")
     late.add_argument("--json", action="store_true")
     late.set_defaults(func=cmd_awaiting_signature)
+    invoices = sub.add_parser("invoices", help="finance: invoices, due dates, paid, outstanding, days overdue")
+    invoices.add_argument("--status", choices=["open", "settled", "overpaid", "credited"])
+    invoices.add_argument("--csv", action="store_true")
+    invoices.add_argument("--json", action="store_true")
+    invoices.set_defaults(func=cmd_invoices)
+    overdue = sub.add_parser("check-overdue", help="publish payment.overdue now (the payments consumer also "
+                                                   "runs it every REGFLOW_PERIODIC_CHECK_SECONDS)")
+    overdue.add_argument("--as-of", type=date.fromisoformat, help="default: today (the clock)")
+    overdue.set_defaults(func=cmd_check_overdue)
     diagram = sub.add_parser("diagram", help="the state machine as a mermaid diagram")
     diagram.add_argument("--output")
     diagram.set_defaults(func=cmd_diagram)

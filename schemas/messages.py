@@ -167,11 +167,33 @@ class SessionHeld(Contract):
 
 
 class PaymentReceived(Contract):
+    """Finance: a payment was recorded, matched to its invoice or not, with anything to look at."""
+
     payment_id: str
     invoice_number: str | None
     amount: Decimal
     received_on: date
     matched: bool
+    paid_to_date: Decimal | None = None
+    outstanding: Decimal | None = None
+    anomalies: list[str] = Field(
+        default_factory=list,
+        description="unknown_invoice, invoice_credited, before_service_fait (public buyer), overpayment")
+
+
+class PaymentOverdue(Contract):
+    """Finance: an invoice is past its due date; what is owed to date. Once per invoice per period."""
+
+    invoice_number: str
+    period: str
+    as_of: date
+    due_on: date
+    days_late: int
+    outstanding: Decimal
+    interest_percent: Decimal
+    interest: Decimal
+    indemnity: Decimal
+    public_buyer: bool
 
 
 class InvoiceSettled(Contract):
@@ -179,6 +201,7 @@ class InvoiceSettled(Contract):
     total: Decimal
     paid: Decimal
     settled_on: date
+    overpaid: Decimal = Field(default=Decimal("0.00"), description="Owed back to the client")
 
 
 class EmailRecorded(Contract):
@@ -215,6 +238,7 @@ EVENTS: dict[str, type[Contract]] = {
     "credit_note.issued": CreditNoteIssued,
     "payment.received": PaymentReceived,
     "invoice.settled": InvoiceSettled,
+    "payment.overdue": PaymentOverdue,
     "email.recorded": EmailRecorded,
 }
 

@@ -172,7 +172,7 @@ def consumers(settings: Settings, tmp_path: Path) -> Iterator[RunningConsumers]:
            "REGFLOW_CLOCK": settings.clock, "REGFLOW_RETRY_BASE_MS": str(settings.retry_base_ms),
            "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json",
            "REGFLOW_DOCUMENTS_DIR": str(settings.documents_dir),
-           "REGFLOW_CHORUS_DROP_DIR": str(settings.chorus_drop_dir)}
+           "REGFLOW_CHORUS_DROP_DIR": str(settings.chorus_drop_dir), "REGFLOW_PERIODIC_CHECK_SECONDS": "0.5"}
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     running = RunningConsumers(start_processes(env, log_dir=log_dir), log_dir, env)

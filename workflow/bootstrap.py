@@ -14,6 +14,7 @@ from workflow.clock import Clock, clock_from_spec
 from workflow.db import make_engine, session_factory
 from workflow.documents import ChorusPro, DocumentStore, FileDropChorusPro
 from workflow.invoice_document import Seller
+from workflow.payment_rules import ReferenceRates, load_reference_rates
 from workflow.settings import Settings
 from workflow.topology import Topology
 
@@ -28,6 +29,7 @@ class Deps:
     documents: DocumentStore
     chorus: ChorusPro
     seller: Seller
+    rates: ReferenceRates
 
 
 def seller_of(settings: Settings) -> Seller:
@@ -49,4 +51,5 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         documents=DocumentStore(settings.documents_dir),
         chorus=FileDropChorusPro(settings.chorus_drop_dir),
         seller=seller_of(settings),
+        rates=load_reference_rates(settings.ecb_rates_path),
     )

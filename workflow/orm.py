@@ -173,6 +173,26 @@ class CreditNoteRow(Base):
     created_at: Mapped[datetime]
 
 
+class ReceivableRow(Base):
+    """Finance's view of an invoice: what is due, when, what was paid. Mutable, unlike the invoice."""
+
+    __tablename__ = "receivables"
+
+    invoice_number: Mapped[str] = mapped_column(ForeignKey("invoices.number"), primary_key=True)
+    registration_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_name: Mapped[str | None] = mapped_column(String(300))
+    client_category: Mapped[str] = mapped_column(String(40))
+    total: Mapped[Decimal] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money)
+    sent_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date | None] = mapped_column(Date)
+    service_fait_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open | settled | overpaid | credited
+    overdue_notified_period: Mapped[str | None] = mapped_column(String(10))
+    updated_at: Mapped[datetime]
+
+
 class SessionRecordRow(Base):
     """Operations' record that a session was held ("service fait")."""
 
@@ -180,6 +200,7 @@ class SessionRecordRow(Base):
 
     session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     held_on: Mapped[date] = mapped_column(Date)
+    absent_emails: Mapped[list[Any]]  # attendance: the participants who did not attend
     recorded_at: Mapped[datetime]
 
 
@@ -194,6 +215,7 @@ class PaymentRow(Base):
     received_on: Mapped[date] = mapped_column(Date)
     payer: Mapped[str | None] = mapped_column(String(300))
     means: Mapped[str] = mapped_column(String(30))
+    anomalies: Mapped[list[Any]]  # e.g. unknown_invoice, before_service_fait, overpayment, invoice_credited
     recorded_at: Mapped[datetime]
 
 

@@ -46,5 +46,8 @@ class Settings(BaseSettings):
     agreement_mention: str = Field(
         default="Facture valant convention de formation simplifiée",
         description="The seeds' wording, printed on the invoices of trainings flagged as such")
+    ecb_rates_path: Path | None = Field(default=None, description="ECB reference rates JSON; the shipped one if unset")
+    periodic_check_seconds: float = Field(
+        default=60, gt=0, description="How often a consumer runs its periodic check (payments: overdue invoices)")
     relay_poll_seconds: float = Field(default=0.05, gt=0)
     log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")

@@ -18,7 +18,8 @@ CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
     "validation": ("cmd.registration.submit", "cmd.registration.sign"),
     "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued"),
-    "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record"),
+    "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record",
+                 "invoice.issued", "credit_note.issued"),
 }
 
 CONSUMERS = tuple(CONSUMER_BINDINGS)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.clock import PARIS
-from workflow.orm import CreditNoteRow, EmailRow, HistoryRow, InvoiceRow, OutboxRow, PaymentRow, RegistrationRow
+from workflow.orm import (
+    CreditNoteRow,
+    EmailRow,
+    HistoryRow,
+    InvoiceRow,
+    OutboxRow,
+    PaymentRow,
+    ReceivableRow,
+    RegistrationRow,
+)
 
 
 def registration_timeline(sessions: sessionmaker[Session], registration_id: str) -> dict[str, Any] | None:
@@ -70,6 +80,29 @@ def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: t
                  "gestionnaire_email": r.form.get("gestionnaire", {}).get("email"),
                  "waiting_since": r.updated_at.astimezone(PARIS).isoformat(),
                  "waiting_hours": round((now - r.updated_at).total_seconds() / 3600, 1)} for r in rows]
+
+
+INVOICE_COLUMNS = ["invoice", "client", "registration", "status", "issued_on", "due_on", "total", "paid",
+                   "outstanding", "days_overdue"]
+
+
+def invoice_list(sessions: sessionmaker[Session], today: date, status: str | None = None) -> list[dict[str, Any]]:
+    """Finance's list: every invoice with its status, due date, amount paid and outstanding, days overdue."""
+    with sessions() as session:
+        query = (select(ReceivableRow, InvoiceRow.issued_on)
+                 .join(InvoiceRow, InvoiceRow.number == ReceivableRow.invoice_number).order_by(InvoiceRow.id))
+        if status:
+            query = query.where(ReceivableRow.status == status)
+        rows = []
+        for receivable, issued_on in session.execute(query):
+            outstanding = max(receivable.total - receivable.paid, Decimal("0.00"))
+            late = (today - receivable.due_on).days if receivable.status == "open" else 0
+            rows.append({"invoice": receivable.invoice_number, "client": receivable.client_name,
+                         "registration": receivable.registration_id, "status": receivable.status,
+                         "issued_on": issued_on.isoformat(), "due_on": receivable.due_on.isoformat(),
+                         "total": str(receivable.total), "paid": str(receivable.paid),
+                         "outstanding": str(outstanding), "days_overdue": max(late, 0)})
+        return rows
 
 
 def format_timeline(view: dict[str, Any]) -> str:
