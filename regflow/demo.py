@@ -62,6 +62,13 @@ def run_demo(base: Settings) -> int:
         view = registration_timeline(sessions, registration_id)
         assert view is not None
         print(format_timeline(view), end="\n\n")
+    from workflow.views import invoice_list
+
+    print("Invoices (regflow invoices):")
+    for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
+        print(f"  {row['invoice']}  {row['status']:<8} due {row['due_on']}  {row['total']:>8} EUR"
+              f"  paid {row['paid']:>8}  {row['client']}")
+    print(f"\ninvoice PDFs (Factur-X) in {VAR / 'demo-documents'}, Chorus Pro deposits in {VAR / 'demo-chorus-pro'}")
     print(f"consumers stopped (exit code {code})")
     return code
 
