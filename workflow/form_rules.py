@@ -16,6 +16,7 @@ from schemas.form import RegistrationForm
 from schemas.messages import RuleViolation
 from workflow.catalogue import Catalogue
 from workflow.identifiers import (
+    is_digits,
     is_valid_email,
     is_valid_siret,
     normalise_first_name,
@@ -29,6 +30,8 @@ CIVILITES = ("Mme", "M.")
 
 @dataclass(frozen=True)
 class Context:
+    """What a rule may know besides the form: the catalogue and the date (no clock call in a rule)."""
+
     catalogue: Catalogue
     today: date
 
@@ -53,7 +56,8 @@ def _blank(value: object) -> bool:
 
 
 def required(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """Every field of the form must be filled (the seeds' form, DOMAIN.md)."""
+    """'required': every field of the registration form is filled (the seeds' form, DOMAIN.md), and at
+    least one participant is listed. Blank strings count as missing."""
     fields: list[tuple[str, object, str]] = [
         ("training_id", form.training_id, "la formation"),
         ("session_id", form.session_id, "la session choisie"),
@@ -91,18 +95,17 @@ def required(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
 
 
 def postal_code_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """A French postal code has 5 digits (La Poste)."""
-    code = form.client.address.postal_code
-    if not _blank(code) and form.client.address.country == "FR":
-        assert code is not None
-        if not (len(code.strip()) == 5 and code.strip().isdigit()):
-            yield _violation("postal_code_format", "client.address.postal_code",
-                             f"Le code postal « {code} » doit compter 5 chiffres.",
-                             f"client.address.postal_code must have 5 digits: '{code}'")
+    """'postal_code_format': a French postal code has 5 digits (La Poste); other countries are not checked."""
+    code = (form.client.address.postal_code or "").strip()
+    if code and form.client.address.country.upper() == "FR" and not (len(code) == 5 and is_digits(code)):
+        yield _violation("postal_code_format", "client.address.postal_code",
+                         f"Le code postal « {code} » doit compter 5 chiffres.",
+                         f"client.address.postal_code must have 5 digits: '{code}'")
 
 
 def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """The gestionnaire's and each participant's e-mail must be an address (invitations go there)."""
+    """'email_syntax': the gestionnaire's and each participant's e-mail is an address (the invoice and
+    the invitations go there)."""
     addresses = [("gestionnaire.email", form.gestionnaire.email, "du gestionnaire")]
     addresses += [(f"participants[{i}].email", p.email, f"du participant n°{i + 1}")
                   for i, p in enumerate(form.participants)]
@@ -113,7 +116,7 @@ def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
 
 
 def phone_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """French format: 0X XX XX XX XX or +33 X XX XX XX XX."""
+    """'phone_format': the gestionnaire's phone is French, 0X XX XX XX XX or +33 X XX XX XX XX (the form)."""
     phone = form.gestionnaire.phone
     if not _blank(phone) and normalise_french_phone(str(phone)) is None:
         yield _violation("phone_format", "gestionnaire.phone",
@@ -123,7 +126,7 @@ def phone_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
 
 
 def civilite(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """Civilité is 'Mme' or 'M.' (the form's column)."""
+    """'civilite': 'Mme' or 'M.', the two boxes of the form's participant table."""
     for index, participant in enumerate(form.participants):
         if not _blank(participant.civilite) and participant.civilite not in CIVILITES:
             yield _violation("civilite", f"participants[{index}].civilite",
@@ -133,7 +136,8 @@ def civilite(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
 
 
 def duplicate_participant(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """One login e-mail, one participant: each receives their own invitation link."""
+    """'duplicate_participant': one login e-mail per participant (case-insensitive), because each one
+    receives their own invitation link. The second occurrence is the error."""
     seen: dict[str, int] = {}
     for index, participant in enumerate(form.participants):
         if _blank(participant.email):
@@ -149,7 +153,7 @@ def duplicate_participant(form: RegistrationForm, ctx: Context) -> Iterator[Rule
 
 
 def session_exists(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """The training must be one of the catalogue's."""
+    """'session_exists': the training is one of the catalogue's (the brochures)."""
     if not _blank(form.training_id) and ctx.catalogue.training(str(form.training_id)) is None:
         yield _violation("session_exists", "training_id",
                          f"La formation « {form.training_id} » n'existe pas au catalogue.",
@@ -157,7 +161,8 @@ def session_exists(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolati
 
 
 def session_offered(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """The session must be one of the dates offered for that training (one box ticked)."""
+    """'session_offered': the session is one of the dates offered for that training (one box ticked on
+    the form). Silent when the training is unknown: session_exists already says so."""
     training = ctx.catalogue.training(str(form.training_id)) if form.training_id else None
     if training is None or _blank(form.session_id):
         return
@@ -170,8 +175,11 @@ def session_offered(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolat
 
 
 def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """Registrations close the day before the session (the invitations and the documents are sent
-    before it starts), and when operations close them."""
+    """'session_open': the session date is after today, and operations have not closed registrations.
+
+    Registrations close the day before the session: a session today or earlier is past, since the
+    invitations, the invoice and the agreement must all reach the client before it starts.
+    """
     found = ctx.catalogue.session(str(form.session_id)) if form.session_id else None
     if found is None or found[0].id != form.training_id:
         return
@@ -188,7 +196,8 @@ def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
 
 
 def participant_count_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'nombre de participants ( ___ )' must be the number of participants listed."""
+    """'participant_count_matches': the form's 'nombre de participants' is the number listed. Silent
+    with no participant listed: 'required' already reports it."""
     declared = form.declared_participant_count
     if declared is not None and form.participants and declared != len(form.participants):
         yield _violation("participant_count_matches", "declared_participant_count",
@@ -198,7 +207,8 @@ def participant_count_matches(form: RegistrationForm, ctx: Context) -> Iterator[
 
 
 def total_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """Montant net total = nombre de participants x prix unitaire, to the cent (exact decimals)."""
+    """'total_matches': montant net total = participants listed x catalogue price, to the cent (exact
+    Decimal, never floats; the form states both, they must agree)."""
     training = ctx.catalogue.training(str(form.training_id)) if form.training_id else None
     if training is None or form.declared_total is None or not form.participants:
         return
@@ -213,7 +223,8 @@ def total_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolatio
 
 
 def siret_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """SIRET: 14 digits with a valid Luhn key (INSEE; La Poste's exception handled)."""
+    """'siret_format': a SIRET, when given, is 14 digits with a valid Luhn key (INSEE; La Poste's
+    exception handled in workflow.identifiers)."""
     siret = form.client.siret
     if not _blank(siret) and not is_valid_siret(str(siret)):
         yield _violation("siret_format", "client.siret",
@@ -222,8 +233,9 @@ def siret_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
 
 
 def siret_required_public(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """A public-law client is invoiced through Chorus Pro, which needs its SIRET (ordonnance
-    2014-697, décret 2016-1478: e-invoicing of public buyers)."""
+    """'siret_required_public': a public-law client is invoiced through Chorus Pro, which identifies the
+    buyer by its SIRET (code de la commande publique L2192-1: e-invoicing of public buyers; L2192-5:
+    the portail public de facturation)."""
     if form.client.category is not None and form.client.category.is_public and _blank(form.client.siret):
         yield _violation("siret_required_public", "client.siret",
                          "Le SIRET est obligatoire pour un organisme public : sans lui, la facture ne peut "
@@ -233,14 +245,14 @@ def siret_required_public(form: RegistrationForm, ctx: Context) -> Iterator[Rule
 
 
 def signature_place(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'Fait à': where the form was signed."""
+    """'signature_place': a signed form says where ('Fait à')."""
     if form.signature is not None and _blank(form.signature.place):
         yield _violation("signature_place", "signature.place", "Le lieu de signature (« Fait à ») manque.",
                          "signature.place is required on a signed form")
 
 
 def signature_date(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'Le': the signature date, present and not in the future."""
+    """'signature_date': a signed form is dated ('Le'), and not after today."""
     if form.signature is None:
         return
     signed_on = form.signature.signed_on
@@ -254,14 +266,15 @@ def signature_date(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolati
 
 
 def signature_signatory(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'Par (nom du signataire)'."""
+    """'signature_signatory': a signed form names its signatory ('Par')."""
     if form.signature is not None and _blank(form.signature.signatory):
         yield _violation("signature_signatory", "signature.signatory", "Le nom du signataire manque.",
                          "signature.signatory is required on a signed form")
 
 
 def signature_method(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """Signed with the organisation's stamp, or electronically with the platform's reference."""
+    """'signature_method': stamped ('cachet de la collectivité'), or signed electronically, then with
+    the signature platform's reference so that the signature can be traced."""
     if form.signature is None:
         return
     if form.signature.method is None:
@@ -283,7 +296,11 @@ RULES: tuple[Rule, ...] = (
 
 
 def check_form(form: RegistrationForm, catalogue: Catalogue, today: date) -> list[RuleViolation]:
-    """Every violation of every rule, in a stable order."""
+    """Every violation of every rule, in the order of RULES then of the form's fields, so that the
+    person who filled the form sees all errors at once.
+
+    The signature rules apply only to a signed form: an unsigned one is valid and waits for its signature.
+    """
     ctx = Context(catalogue, today)
     return [violation for rule in RULES for violation in rule(form, ctx)]
 
@@ -317,11 +334,16 @@ def normalise_form(form: RegistrationForm) -> RegistrationForm:
 
 
 def already_registered_warnings(form: RegistrationForm, registered_emails: set[str]) -> list[RuleViolation]:
-    """A participant already registered to the same session by another registration: a warning only
-    (a colleague may have registered them too; support decides)."""
+    """'participant_already_registered': a participant already registered to the same session by another
+    registration. A warning only (a colleague may have registered them too; support decides).
+
+    `registered_emails` are the login e-mails of the session's other registrations; compared stripped and
+    lower-cased on both sides.
+    """
+    registered = {e.strip().lower() for e in registered_emails}
     return [RuleViolation(
         rule="participant_already_registered", field=f"participants[{i}].email", severity="warning",
         message_fr=f"Le participant n°{i + 1} ({p.email}) est déjà inscrit à cette session par une autre "
                    "inscription.",
         message_en=f"participants[{i}].email {p.email} is already registered to this session")
-        for i, p in enumerate(form.participants) if p.email and p.email.lower() in registered_emails]
+        for i, p in enumerate(form.participants) if p.email and p.email.strip().lower() in registered]

@@ -1,4 +1,8 @@
-"""French identifiers and contact formats: SIREN/SIRET keys, phone numbers, e-mails, names. Pure functions."""
+"""French identifiers and contact formats: SIREN/SIRET keys, phone numbers, e-mails, names. Pure functions.
+
+Digits are ASCII digits only: `str.isdigit` also accepts '²' or full-width digits, which no register
+or switchboard knows.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,25 @@ import re
 
 LA_POSTE_SIREN = "356000000"
 
+_DIGITS = re.compile(r"[0-9]+")
+_SPACES = re.compile(r"\s+")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
+# local@domain.tld: one @, no spaces, non-empty labels of letters, digits and inner hyphens, TLD >= 2 letters.
+_EMAIL = re.compile(r"[^@\s]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}")
+_APOSTROPHES = ("'", "’")
+
+
+def is_digits(value: str) -> bool:
+    """True for a non-empty string of ASCII digits (identifiers and postal codes are written so)."""
+    return _DIGITS.fullmatch(value) is not None
+
 
 def luhn_valid(digits: str) -> bool:
-    """Luhn (mod 10) check: the key of SIREN and SIRET numbers (INSEE)."""
-    if not digits.isdigit():
+    """Luhn (mod 10) check, the key of SIREN and SIRET numbers (INSEE, répertoire SIRENE; ISO/IEC 7812-1).
+
+    From the right, every second digit is doubled (minus 9 when over 9); the sum must end in 0.
+    """
+    if not is_digits(digits):
         return False
     total = 0
     for position, char in enumerate(reversed(digits)):
@@ -21,74 +40,75 @@ def luhn_valid(digits: str) -> bool:
 
 
 def normalise_siret(value: str) -> str:
-    return re.sub(r"\s+", "", value)
+    """SIREN/SIRET without the spaces people type between groups ('229 400 288 00010', INSEE's display)."""
+    return _SPACES.sub("", value)
 
 
 def is_valid_siren(value: str) -> bool:
-    """SIREN: 9 digits with a Luhn key (INSEE, répertoire SIRENE)."""
+    """SIREN: 9 digits, the last one a Luhn key (INSEE, répertoire SIRENE). Spaces are ignored."""
     siren = normalise_siret(value)
     return len(siren) == 9 and luhn_valid(siren)
 
 
 def is_valid_siret(value: str) -> bool:
-    """SIRET: 14 digits (SIREN + NIC) with a Luhn key.
+    """SIRET: 14 digits (SIREN + 5-digit NIC), Luhn-valid over all 14 (INSEE). Spaces are ignored.
 
-    La Poste's establishments (SIREN 356000000) are the known exception: their SIRETs do not pass
-    Luhn, and are valid when the sum of their 14 digits is a multiple of 5 (INSEE).
+    La Poste's establishments (SIREN 356000000) are the known exception: there are more of them than
+    one Luhn key allows, so their SIRETs are valid when the sum of the 14 digits is a multiple of 5.
     """
     siret = normalise_siret(value)
-    if len(siret) != 14 or not siret.isdigit():
+    if len(siret) != 14 or not is_digits(siret):
         return False
     if siret.startswith(LA_POSTE_SIREN):
         return sum(int(d) for d in siret) % 5 == 0
     return luhn_valid(siret)
 
 
-_PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
-
-
 def normalise_french_phone(value: str) -> str | None:
     """'0X XX XX XX XX' or '+33 X XX XX XX XX' (also 0033...), as '+33 X XX XX XX XX'; None if invalid.
 
-    French numbers have 10 digits starting with 0 (plan national de numérotation, ARCEP); the
-    international form drops that 0 after +33.
+    French numbers have 10 digits, a 0 then a digit 1-9 (plan national de numérotation, ARCEP); the
+    international form drops that 0 after +33. Spaces, dots, dashes and slashes separate groups, and
+    '+33 (0)1...' is tolerated because people write it.
     """
-    compact = _PHONE_SEPARATORS.sub("", value.strip())
-    if compact.startswith("+33"):
-        national = compact[3:]
-    elif compact.startswith("0033"):
-        national = compact[4:]
-    elif compact.startswith("0"):
-        national = compact[1:]
+    compact = _PHONE_SEPARATORS.sub("", value)
+    for prefix in ("+33", "0033", "0"):
+        if compact.startswith(prefix):
+            national = compact.removeprefix(prefix).removeprefix("(0)")
+            break
     else:
         return None
-    if national.startswith("(0)"):
-        national = national[3:]
-    if len(national) != 9 or not national.isdigit() or national[0] == "0":
+    if len(national) != 9 or not is_digits(national) or national[0] == "0":
         return None
     pairs = " ".join(national[i:i + 2] for i in range(1, 9, 2))
     return f"+33 {national[0]} {pairs}"
 
 
-_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$")
-
-
 def is_valid_email(value: str) -> bool:
-    """Pragmatic syntax check (local@domain.tld): no DNS, the invitation bounce tells the rest."""
-    return bool(_EMAIL.match(value)) and ".." not in value
+    """Pragmatic syntax check (local@domain.tld; RFC 5322 is far wider): no DNS, a bounce tells the rest."""
+    return _EMAIL.fullmatch(value) is not None and ".." not in value
 
 
 def normalise_last_name(value: str) -> str:
-    """NOM in capitals on documents, accents kept ('Lefèvre' -> 'LEFÈVRE')."""
+    """NOM in capitals on documents (DOMAIN.md), accents kept ('Lefèvre' -> 'LEFÈVRE'), spaces collapsed."""
     return " ".join(value.split()).upper()
 
 
 def normalise_first_name(value: str) -> str:
-    """Each part capitalised, hyphens and apostrophes kept ('jean-françois' -> 'Jean-François')."""
+    """Each part capitalised, hyphens and apostrophes kept ('jean-françois' -> 'Jean-François').
+
+    French usage: every element of a compound first name takes a capital, on the form as on documents.
+    """
     def capitalise(word: str) -> str:
         return word[:1].upper() + word[1:].lower()
 
+    def apostrophed(piece: str) -> str:
+        for mark in _APOSTROPHES:
+            if mark in piece:
+                return mark.join(apostrophed(w) for w in piece.split(mark))
+        return capitalise(piece)
+
     def hyphenated(part: str) -> str:
-        return "-".join("'".join(capitalise(w) for w in piece.split("'")) for piece in part.split("-"))
+        return "-".join(apostrophed(piece) for piece in part.split("-"))
 
     return " ".join(hyphenated(part) for part in value.split())

@@ -134,43 +134,39 @@ class InvoiceCounterRow(Base):
     last_number: Mapped[int] = mapped_column(Integer)
 
 
-class InvoiceRow(Base):
-    __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("year", "sequence"),)
+class IssuedDocument:
+    """What an invoice and a credit note share: a number of the yearly sequence, lines, a PDF."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
-    registration_id: Mapped[str] = mapped_column(ForeignKey("registrations.id"), index=True)
     issued_on: Mapped[date] = mapped_column(Date)
     lines: Mapped[list[Any]]  # [{description, quantity, unit_price, total}], as printed
-    quantity: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[Decimal] = mapped_column(Money)
     total: Mapped[Decimal] = mapped_column(Money)
-    due_on: Mapped[date | None] = mapped_column(Date)
     document_path: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
 
 
-class CreditNoteRow(Base):
+class InvoiceRow(IssuedDocument, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("year", "sequence"),)
+
+    registration_id: Mapped[str] = mapped_column(ForeignKey("registrations.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    due_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CreditNoteRow(IssuedDocument, Base):
     """An avoir: its own number in the same yearly sequence, referencing the invoice it cancels."""
 
     __tablename__ = "credit_notes"
     __table_args__ = (UniqueConstraint("year", "sequence"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
-    year: Mapped[int] = mapped_column(Integer)
-    sequence: Mapped[int] = mapped_column(Integer)
     invoice_number: Mapped[str] = mapped_column(ForeignKey("invoices.number"), unique=True)
     registration_id: Mapped[str] = mapped_column(String(64), index=True)
-    issued_on: Mapped[date] = mapped_column(Date)
-    total: Mapped[Decimal] = mapped_column(Money)
-    lines: Mapped[list[Any]]
     reason: Mapped[str] = mapped_column(Text)
-    document_path: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime]
 
 
 class ReceivableRow(Base):

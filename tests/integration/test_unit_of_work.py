@@ -113,3 +113,33 @@ def test_invoice_numbers_have_no_gap_when_a_transaction_rolls_back(deps: Deps) -
         assert uow.next_invoice_number(2023) == 2
         assert uow.next_invoice_number(2024) == 1  # one series per year
         uow.commit()
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from workflow.orm import Base
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def test_an_issued_invoice_cannot_be_modified(deps: Deps, sessions: sessionmaker[Session]) -> None:
+    from decimal import Decimal
+
+    from workflow.orm import InvoiceRow
+
+    receive(deps, "r-9", message("r-9"))
+    with sessions() as session:
+        session.add(InvoiceRow(number="2023-000001", year=2023, sequence=1, registration_id="r-9",
+                               issued_on=AT.date(), lines=[], quantity=2, unit_price=Decimal("595.00"),
+                               total=Decimal("1190.00"), created_at=AT))
+        session.commit()
+        invoice = session.scalars(select(InvoiceRow)).one()
+        invoice.total = Decimal("1.00")
+        with pytest.raises(ValueError, match="InvoiceRow 2023-000001 is issued and cannot be modified"):
+            session.commit()
