@@ -110,7 +110,8 @@ def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
     addresses += [(f"participants[{i}].email", p.email, f"du participant n°{i + 1}")
                   for i, p in enumerate(form.participants)]
     for path, value, whose in addresses:
-        if not _blank(value) and not is_valid_email(str(value)):
+        # Surrounding spaces are a copy-paste artefact that normalise_form removes, not a wrong address.
+        if not _blank(value) and not is_valid_email(str(value).strip()):
             yield _violation("email_syntax", path, f"L'adresse e-mail {whose} n'est pas valide : « {value} ».",
                              f"{path} is not a valid e-mail address: '{value}'")
 
