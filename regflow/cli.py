@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from schemas.form import Signature, SignatureMethod
+from workflow.dead_letters import DeadLetters
 from workflow.settings import Settings
 from workflow.topology import CONSUMERS
 
@@ -250,6 +251,64 @@ def cmd_check_overdue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    from workflow.dead_letters import DeadLetters
+    from workflow.topology import Topology
+
+    letters = DeadLetters(settings.broker_url, Topology(settings.namespace))
+    consumers = [args.consumer] if args.consumer else list(CONSUMERS)
+    action = {"list": _letters_list, "show": _letters_show, "replay": _letters_replay, "purge": _letters_purge}
+    return action[args.action](args, letters, consumers)
+
+
+def _letters_list(args: argparse.Namespace, letters: DeadLetters, consumers: list[str]) -> int:
+    now = datetime.now(UTC)
+    rows = [m.summary(now) for c in consumers for m in letters.parked(c)]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(rows)} parked message(s)")
+    for r in rows:
+        print(f"  [{r['consumer']}] {r['message_id']}  {r['type']}  registration {r['registration_id']}  "
+              f"attempts {r['attempts']}  age {r['age']}\n      {r['error']}")
+    return 0
+
+
+def _letters_show(args: argparse.Namespace, letters: DeadLetters, consumers: list[str]) -> int:
+    found = [m for c in consumers for m in letters.parked(c) if m.message_id == args.message_id]
+    if not found:
+        print(f"no parked message {args.message_id}", file=sys.stderr)
+        return 1
+    message = found[0]
+    print(json.dumps({**message.summary(datetime.now(UTC)),
+                      "headers": {k: str(v) for k, v in message.headers.items()},
+                      "body": message.body.decode(errors="replace")}, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _letters_replay(args: argparse.Namespace, letters: DeadLetters, consumers: list[str]) -> int:
+    if not (args.message_id or args.all):
+        print("error: replay needs a MESSAGE_ID or --all", file=sys.stderr)
+        return 2
+    replayed = [m for c in consumers
+                for m in letters.replay(c, lambda m: bool(args.all) or m.message_id == args.message_id)]
+    print(f"{len(replayed)} message(s) sent back to their work queue")
+    return 0 if replayed else 1
+
+
+def _letters_purge(args: argparse.Namespace, letters: DeadLetters, consumers: list[str]) -> int:
+    if not args.yes:
+        try:
+            answer = input(f"purge the dead-letter queues of {', '.join(consumers)}? type 'purge' to confirm: ")
+        except EOFError:  # no terminal to ask: a script must say --yes
+            answer = ""
+        if answer.strip() != "purge":
+            print("\nnothing purged (confirm by typing 'purge', or pass --yes)")
+            return 1
+    print(f"{sum(letters.purge(c) for c in consumers)} message(s) purged")
+    return 0
+
+
 def cmd_diagram(args: argparse.Namespace, settings: Settings) -> int:
     from workflow.machine import mermaid_diagram
 
@@ -348,6 +407,14 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
                                                    "runs it every REGFLOW_PERIODIC_CHECK_SECONDS)")
     overdue.add_argument("--as-of", type=date.fromisoformat, help="default: today (the clock)")
     overdue.set_defaults(func=cmd_check_overdue)
+    letters = sub.add_parser("dead-letters", help="operations: list, show, replay or purge parked messages")
+    letters.add_argument("action", choices=["list", "show", "replay", "purge"])
+    letters.add_argument("message_id", nargs="?", help="for show and replay")
+    letters.add_argument("--consumer", choices=CONSUMERS, help="default: every consumer")
+    letters.add_argument("--all", action="store_true", help="replay: every parked message")
+    letters.add_argument("--json", action="store_true")
+    letters.add_argument("--yes", action="store_true", help="purge without asking")
+    letters.set_defaults(func=cmd_dead_letters)
     diagram = sub.add_parser("diagram", help="the state machine as a mermaid diagram")
     diagram.add_argument("--output")
     diagram.set_defaults(func=cmd_diagram)

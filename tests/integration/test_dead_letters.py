@@ -1,0 +1,70 @@
+"""Operations inspect, replay and purge parked messages; a replay after the fix completes the work."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from producers.commands import CommandClient
+from schemas.form import RegistrationForm, Signature, SignatureMethod
+from tests.conftest import RunningConsumers, load_form, wait_until
+from workflow.bootstrap import Deps
+from workflow.broker import Publisher
+from workflow.dead_letters import DeadLetters
+from workflow.settings import Settings
+from workflow.views import registration_timeline
+
+pytestmark = pytest.mark.integration
+
+
+def regflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REGFLOW_BROKER_URL": settings.broker_url, "REGFLOW_NAMESPACE": settings.namespace,
+           "REGFLOW_DATABASE_URL": settings.database_url}
+    return subprocess.run([sys.executable, "-m", "regflow.cli", *args], env=env, capture_output=True, text=True,
+                          check=False, timeout=60)
+
+
+def test_a_parked_signature_is_listed_then_replayed_once_the_form_exists(
+        settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    letters = DeadLetters(settings.broker_url, deps.topology)
+    with CommandClient(settings) as client:
+        client.record_signature("late-sig", Signature(place="Lyon", signed_on=date(2023, 9, 1), signatory="M. B",
+                                                      method=SignatureMethod.ELECTRONIC, electronic_reference="YS"))
+    parked = wait_until(lambda: letters.parked("validation"), "the signature to be parked after its retries")
+    listed = json.loads(regflow(settings, "dead-letters", "list", "--json").stdout)
+    assert [(r["consumer"], r["type"], r["registration_id"], r["attempts"]) for r in listed] == [
+        ("validation", "cmd.registration.sign", "late-sig", settings.max_attempts)]
+    assert listed[0]["error"].startswith(f"gave up after {settings.max_attempts} attempts: UnknownRegistrationError")
+    assert letters.parked("validation") == parked, "listing does not consume"
+
+    with CommandClient(settings) as client:  # the fix: the form arrives
+        client.submit_form(RegistrationForm.model_validate(load_form("aide-domicile-association-unsigned.json")),
+                           "late-sig")
+    wait_until(lambda: (v := registration_timeline(deps.sessions, "late-sig")) and v["state"] == "received",
+               "the form")
+    replay = regflow(settings, "dead-letters", "replay", str(parked[0].message_id))
+    assert replay.stdout.strip() == "1 message(s) sent back to their work queue"
+    wait_until(lambda: (v := registration_timeline(deps.sessions, "late-sig")) and v["state"] == "invoiced",
+               "the replayed signature to bring the registration to invoiced")
+    assert letters.parked("validation") == []
+
+
+def test_purge_asks_for_confirmation(settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    import pika
+
+    with Publisher(settings.broker_url, deps.topology) as publisher:
+        publisher.publish_raw("cmd.payment.record", b"garbage", pika.BasicProperties(), mandatory=True)
+    letters = DeadLetters(settings.broker_url, deps.topology)
+    wait_until(lambda: letters.parked("payments"), "the garbage to be parked")
+    refused = regflow(settings, "dead-letters", "purge", "--consumer", "payments")
+    assert refused.returncode == 1
+    assert "nothing purged" in refused.stdout
+    assert len(letters.parked("payments")) == 1
+    assert regflow(settings, "dead-letters", "purge", "--consumer", "payments", "--yes").stdout.strip() == (
+        "1 message(s) purged")
+    assert letters.parked("payments") == []
