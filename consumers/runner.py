@@ -38,6 +38,7 @@ from schemas.messages import MESSAGE_TYPES, SCHEMA_VERSION, Envelope
 from workflow.bootstrap import Deps
 from workflow.broker import PERSISTENT, Publisher
 from workflow.errors import MalformedMessageError, RegflowError
+from workflow.faults import crash_point
 from workflow.uow import UnitOfWork
 
 log = structlog.get_logger("consumer")
@@ -49,7 +50,8 @@ Handler = Callable[[Envelope, Any, UnitOfWork, Deps], None]
 class ConsumerApp:
     name: str
     handlers: dict[str, Handler]
-    periodic: Callable[[Deps], object] | None = None  # run every REGFLOW_PERIODIC_CHECK_SECONDS
+    periodic: Callable[[Deps], object] | None = None
+    period_setting: str = "periodic_check_seconds"  # the setting that says how often `periodic` runs
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def run_consumer(app: ConsumerApp, deps: Deps, should_stop: Callable[[], bool]) 
                 structlog.contextvars.clear_contextvars()
             if should_stop():
                 break
-            if app.periodic and time.monotonic() - last_check >= settings.periodic_check_seconds:
+            if app.periodic and time.monotonic() - last_check >= getattr(settings, app.period_setting):
                 last_check = time.monotonic()
                 _run_periodic(app.periodic, deps)
         channel.cancel()  # unacknowledged prefetched messages go back to the queue
@@ -205,6 +207,7 @@ def _run_periodic(check: Callable[[Deps], object], deps: Deps) -> None:
 def _settle(app: ConsumerApp, deps: Deps, publisher: Publisher, channel: BlockingChannel, *,
             method: Basic.Deliver, properties: pika.BasicProperties, body: bytes) -> None:
     outcome = handle_message(app, deps, body)
+    crash_point(f"{app.name}.after_commit_before_ack")
     headers = dict(properties.headers or {})
     headers.setdefault("x-regflow-routing-key", method.routing_key)  # kept across retries, for replay
     attempt = int(headers.get("x-regflow-attempt", 1))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from consumers.runner import ConsumerApp
 from schemas.form import RegistrationForm
-from schemas.messages import Envelope, RecordSignature, RuleViolation, SubmitRegistration
+from schemas.messages import Envelope, RecordSignature, ReplaceParticipant, RuleViolation, SubmitRegistration
 from workflow.bootstrap import Deps
 from workflow.clock import PARIS
 from workflow.errors import GuardRefusedError, UnknownRegistrationError
-from workflow.form_rules import already_registered_warnings, check_form, normalise_form
+from workflow.form_rules import already_registered_warnings, check_form, normalise_form, normalise_participant
 from workflow.model import Registration
 from workflow.uow import UnitOfWork
 
@@ -52,6 +52,27 @@ def handle_sign(message: Envelope, command: RecordSignature, uow: UnitOfWork, de
     _sign_and_confirm(registration, form, message, deps)
 
 
+def handle_replace_participant(message: Envelope, command: ReplaceParticipant, uow: UnitOfWork, deps: Deps) -> None:
+    """Support's request: the newcomer is checked with the form's participant rules (required fields,
+    civilité, e-mail syntax, not already listed), then takes the seat; notifications does the rest."""
+    registration_id = _registration_id(message)
+    registration = uow.registrations.get(registration_id, for_update=True)
+    if registration is None:
+        raise GuardRefusedError(registration_id, "replace_participant", f"no registration {registration_id}")
+    replacement = normalise_participant(command.replacement)
+    replaced = command.replaced_email.strip().lower()
+    participants = [replacement if (p.email or "").lower() == replaced else p for p in registration.form.participants]
+    candidate = registration.form.model_copy(update={"participants": participants})
+    today = deps.clock.now().astimezone(PARIS).date()
+    problems = [e for e in check_form(candidate, deps.catalogue, today) if e.field.startswith("participants[")]
+    if problems:
+        raise GuardRefusedError(registration_id, "replace_participant",
+                                "the replacement breaks the form's rules: " + _describe(problems))
+    registration.replace_participant(command.replaced_email, replacement, requested_by=command.requested_by,
+                                     requested_at=message.occurred_at, at=deps.clock.now(), actor=ACTOR,
+                                     cause=message.event_id)
+
+
 def _sign_and_confirm(registration: Registration, form: RegistrationForm, message: Envelope,
                       deps: Deps) -> None:
     assert form.signature is not None
@@ -77,4 +98,5 @@ def _describe(problems: list[RuleViolation]) -> str:
 APP = ConsumerApp(ACTOR, {
     "cmd.registration.submit": handle_submit,
     "cmd.registration.sign": handle_sign,
+    "cmd.registration.replace_participant": handle_replace_participant,
 })

@@ -19,7 +19,7 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
-from schemas.form import ClientOrganisation, Contract, RegistrationForm, Signature
+from schemas.form import ClientOrganisation, Contract, Participant, RegistrationForm, Signature
 from schemas.messages import (
     CancelSession,
     CorrectInvoice,
@@ -28,6 +28,7 @@ from schemas.messages import (
     MoveSession,
     RecordPayment,
     RecordSignature,
+    ReplaceParticipant,
     SubmitRegistration,
 )
 from workflow.broker import Publisher
@@ -107,6 +108,11 @@ class CommandClient:
                         ) -> Envelope:
         return self.send("cmd.invoice.correct", CorrectInvoice(invoice_number=invoice_number, reason=reason,
                                                                client=client), None)
+
+    def replace_participant(self, registration_id: str, replaced_email: str, replacement: Participant, *,
+                            requested_by: str) -> Envelope:
+        return self.send("cmd.registration.replace_participant", ReplaceParticipant(
+            replaced_email=replaced_email, replacement=replacement, requested_by=requested_by), registration_id)
 
     def record_payment(self, *, payment_id: str, invoice_number: str | None, amount: Decimal,
                        received_on: date, payer: str | None = None, means: str = "transfer") -> Envelope:

@@ -187,6 +187,102 @@ def cmd_pay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_replace_participant(args: argparse.Namespace, settings: Settings) -> int:
+    """Support: publish the request, then (with --wait) report what validation decided."""
+    from producers.commands import CommandClient
+    from schemas.form import Participant
+    from workflow.db import make_engine, session_factory
+    from workflow.views import decision_on
+
+    replacement = Participant(civilite=args.civilite, first_name=args.first_name, last_name=args.last_name,
+                              email=args.email)
+    with CommandClient(settings, producer="support") as client:
+        sent = client.replace_participant(args.registration_id, args.replaced, replacement, requested_by=args.by)
+    print(f"replacement of {args.replaced} by {args.email} in {args.registration_id} requested "
+          f"(message {sent.event_id})")
+    if not args.wait:
+        return 0
+    sessions = session_factory(make_engine(settings.database_url))
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        decision = decision_on(sessions, args.registration_id, str(sent.event_id))
+        if decision is not None:
+            outcome, reason = decision
+            print(f"{outcome}: {reason}")
+            return 0 if outcome == "applied" else 1
+        time.sleep(0.2)
+    print(f"no decision after {args.wait:.0f} s: see `regflow show {args.registration_id}`", file=sys.stderr)
+    return 2
+
+
+def cmd_check_link(args: argparse.Namespace, settings: Settings) -> int:
+    """What the video-conference platform asks: is this personal link valid? Exit 0 only if it is."""
+    from workflow.access_links import LinkStatus, check_link
+    from workflow.db import make_engine, session_factory
+
+    with session_factory(make_engine(settings.database_url))() as session:
+        found = check_link(session, args.token)
+    if found.status is LinkStatus.UNKNOWN:
+        print("unknown: no participant has this link")
+        return 1
+    who = f"{found.participant} <{found.email}>, registration {found.registration_id}, session {found.session_id}"
+    if found.status is LinkStatus.REVOKED:
+        when = found.revoked_at.isoformat() if found.revoked_at else "?"
+        print(f"revoked: {who}; revoked at {when}: {found.revoked_reason}")
+        return 1
+    print(f"valid: {who}")
+    return 0
+
+
+def cmd_emails(args: argparse.Namespace, settings: Settings) -> int:
+    from workflow.bootstrap import bootstrap
+    from workflow.mail_outbox import retry_failed
+    from workflow.views import email_list
+
+    deps = bootstrap(settings)
+    if args.action == "retry":
+        if not args.ids and not args.all_failed:
+            print("give e-mail ids, or --all-failed", file=sys.stderr)
+            return 2
+        count = retry_failed(deps.sessions, deps.clock, args.ids or None)
+        print(f"{count} failed e-mail(s) back to pending: the notifications consumer sends them at its next tick")
+        return 0
+    rows = email_list(deps.sessions, status=args.status, registration_id=args.registration)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for row in rows:
+        error = f"  [{row['error']}]" if row["error"] else ""
+        print(f"{row['id']:>6}  {row['status']:<7} {row['attempts']}x  {row['kind']:<20} {row['to']:<36} "
+              f"{row['subject']}{error}")
+    print(f"{len(rows)} e-mail(s)")
+    return 0
+
+
+def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
+    """A local SMTP server for development: keeps every message in a Maildir and prints a line each."""
+    from workflow.mail_sink import MailSink
+
+    def announce(message: object) -> None:
+        from email.message import EmailMessage
+
+        assert isinstance(message, EmailMessage)
+        names = [part.get_filename() for part in message.iter_attachments()]
+        print(f"to {message['To']}: {message['Subject']}" + (f"  (+ {', '.join(map(str, names))})" if names else ""),
+              flush=True)
+
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(now=True))
+    with MailSink(host=args.host, port=args.port, maildir=Path(args.maildir), on_message=announce) as sink:
+        print(f"SMTP sink listening on {args.host}:{sink.port}, messages kept in {args.maildir}", flush=True)
+        try:
+            while not stop["now"]:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from workflow.db import make_engine, session_factory
     from workflow.views import format_timeline, registration_timeline
@@ -390,6 +486,32 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     pay.add_argument("--payer")
     pay.add_argument("--means", default="transfer")
     pay.set_defaults(func=cmd_pay)
+    replace = sub.add_parser("replace-participant", help="support: a participant is replaced by another")
+    replace.add_argument("registration_id")
+    replace.add_argument("--replaced", required=True, metavar="EMAIL", help="login e-mail of who is replaced")
+    replace.add_argument("--civilite", required=True, choices=["Mme", "M."])
+    replace.add_argument("--first-name", required=True)
+    replace.add_argument("--last-name", required=True)
+    replace.add_argument("--email", required=True, help="the newcomer's login e-mail")
+    replace.add_argument("--by", required=True, help="who asked (recorded in the history)")
+    replace.add_argument("--wait", type=float, default=10, help="seconds to wait for the decision (0: don't)")
+    replace.set_defaults(func=cmd_replace_participant)
+    link = sub.add_parser("check-link", help="is a participant's personal link valid, revoked or unknown?")
+    link.add_argument("token", help="the token or the whole link")
+    link.set_defaults(func=cmd_check_link)
+    emails = sub.add_parser("emails", help="operations: e-mails sent, pending, failed; retry the failed ones")
+    emails.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    emails.add_argument("ids", nargs="*", type=int, help="retry: these e-mails")
+    emails.add_argument("--status", choices=["pending", "sent", "failed"])
+    emails.add_argument("--registration")
+    emails.add_argument("--all-failed", action="store_true", help="retry: every failed e-mail")
+    emails.add_argument("--json", action="store_true")
+    emails.set_defaults(func=cmd_emails)
+    sink = sub.add_parser("mail-sink", help="development SMTP server keeping messages in a Maildir")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=1025)
+    sink.add_argument("--maildir", default="var/mail")
+    sink.set_defaults(func=cmd_mail_sink)
     show = sub.add_parser("show", help="a registration's state and full history")
     show.add_argument("registration_id")
     show.add_argument("--json", action="store_true")

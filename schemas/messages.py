@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from schemas.form import ClientOrganisation, Contract, RegistrationForm, Signature
+from schemas.form import ClientOrganisation, Contract, Participant, RegistrationForm, Signature
 
 SCHEMA_VERSION = 1
 
@@ -138,6 +138,15 @@ class MoveSession(Contract):
     reason: str = Field(min_length=3)
 
 
+class ReplaceParticipant(Contract):
+    """Support: a participant of a confirmed registration is replaced by another before the session
+    is held (seeds: "le remplacement d'un participant peut être demandé"). The amount does not change."""
+
+    replaced_email: str = Field(description="Login e-mail of the participant who will not attend")
+    replacement: Participant = Field(description="Who attends instead, checked like a form's participant")
+    requested_by: str = Field(min_length=2, description="Who asked: support agent, client's contact")
+
+
 class CorrectInvoice(Contract):
     """Finance or support: an issued invoice is wrong; it is credited and a corrected one issued.
     Fields given here replace the client's on the new invoice (e.g. a Chorus Pro commitment number)."""
@@ -151,6 +160,16 @@ class RegistrationMoved(Contract):
     from_session_id: str
     to_session_id: str
     reason: str
+    state: str
+
+
+class ParticipantReplaced(Contract):
+    index: int = Field(description="Position of the participant in the registration")
+    replaced: Participant
+    replacement: Participant
+    requested_by: str
+    requested_at: AwareDatetime = Field(description="When the request was made (the command's time)")
+    session_id: str | None
     state: str
 
 
@@ -204,10 +223,23 @@ class InvoiceSettled(Contract):
     overpaid: Decimal = Field(default=Decimal("0.00"), description="Owed back to the client")
 
 
-class EmailRecorded(Contract):
+class EmailSent(Contract):
     kind: str
     recipient: str
     subject: str
+    message_id: str
+    attempts: int
+
+
+class EmailFailed(Contract):
+    """An e-mail that could not be delivered: operations look at it (`regflow emails --failed`) and retry."""
+
+    kind: str
+    recipient: str
+    subject: str
+    attempts: int
+    error: str
+    permanent: bool = Field(description="The server refused it (5xx): retrying as is would not help")
 
 
 COMMANDS: dict[str, type[Contract]] = {
@@ -218,6 +250,7 @@ COMMANDS: dict[str, type[Contract]] = {
     "cmd.session.cancel": CancelSession,
     "cmd.session.move": MoveSession,
     "cmd.invoice.correct": CorrectInvoice,
+    "cmd.registration.replace_participant": ReplaceParticipant,
 }
 
 EVENTS: dict[str, type[Contract]] = {
@@ -239,7 +272,9 @@ EVENTS: dict[str, type[Contract]] = {
     "payment.received": PaymentReceived,
     "invoice.settled": InvoiceSettled,
     "payment.overdue": PaymentOverdue,
-    "email.recorded": EmailRecorded,
+    "registration.participant_replaced": ParticipantReplaced,
+    "email.sent": EmailSent,
+    "email.failed": EmailFailed,
 }
 
 MESSAGE_TYPES: dict[str, type[Contract]] = {**COMMANDS, **EVENTS}

@@ -30,6 +30,7 @@ from workflow.bootstrap import Deps, bootstrap
 from workflow.broker import connect
 from workflow.clock import PARIS, FileClock
 from workflow.db import migrate
+from workflow.mail_sink import MailSink
 from workflow.settings import Settings
 from workflow.topology import Topology
 
@@ -113,11 +114,20 @@ def clock(tmp_path: Path) -> FileClock:
 
 
 @pytest.fixture
-def settings(database_url: str, broker_url: str, clock: FileClock, tmp_path: Path) -> Iterator[Settings]:
+def smtp() -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on a free port: what it received is what the participants read."""
+    with MailSink(port=0) as sink:
+        yield sink
+
+
+@pytest.fixture
+def settings(database_url: str, broker_url: str, clock: FileClock, tmp_path: Path, smtp: MailSink
+             ) -> Iterator[Settings]:
     namespace = f"regflow-test-{uuid.uuid4().hex[:8]}"
     test_settings = Settings(database_url=database_url, broker_url=broker_url, namespace=namespace,
                              clock=f"file:{clock.path}", retry_base_ms=100, max_attempts=4,
-                             documents_dir=tmp_path / "documents", chorus_drop_dir=tmp_path / "chorus-pro")
+                             documents_dir=tmp_path / "documents", chorus_drop_dir=tmp_path / "chorus-pro",
+                             smtp_port=smtp.port, mail_poll_seconds=0.2)
     connection = connect(broker_url)
     Topology(namespace).declare(connection.channel())
     connection.close()
@@ -172,7 +182,12 @@ def consumers(settings: Settings, tmp_path: Path) -> Iterator[RunningConsumers]:
            "REGFLOW_CLOCK": settings.clock, "REGFLOW_RETRY_BASE_MS": str(settings.retry_base_ms),
            "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json",
            "REGFLOW_DOCUMENTS_DIR": str(settings.documents_dir),
-           "REGFLOW_CHORUS_DROP_DIR": str(settings.chorus_drop_dir), "REGFLOW_PERIODIC_CHECK_SECONDS": "0.5"}
+           "REGFLOW_CHORUS_DROP_DIR": str(settings.chorus_drop_dir), "REGFLOW_PERIODIC_CHECK_SECONDS": "0.5",
+           "REGFLOW_SMTP_HOST": settings.smtp_host, "REGFLOW_SMTP_PORT": str(settings.smtp_port),
+           "REGFLOW_MAIL_POLL_SECONDS": str(settings.mail_poll_seconds),
+           "REGFLOW_MAIL_RETRY_BASE_SECONDS": str(settings.mail_retry_base_seconds),
+           "REGFLOW_MAIL_MAX_ATTEMPTS": str(settings.mail_max_attempts),
+           "REGFLOW_CRASH_ONCE_FILE": str(tmp_path / "crashed-once")}
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     running = RunningConsumers(start_processes(env, log_dir=log_dir), log_dir, env)

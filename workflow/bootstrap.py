@@ -14,6 +14,7 @@ from workflow.clock import Clock, clock_from_spec
 from workflow.db import make_engine, session_factory
 from workflow.documents import ChorusPro, DocumentStore, FileDropChorusPro
 from workflow.invoice_document import Seller
+from workflow.mail_outbox import Mailroom
 from workflow.payment_rules import ReferenceRates, load_reference_rates
 from workflow.settings import Settings
 from workflow.topology import Topology
@@ -30,6 +31,7 @@ class Deps:
     chorus: ChorusPro
     seller: Seller
     rates: ReferenceRates
+    mail: Mailroom
 
 
 def seller_of(settings: Settings) -> Seller:
@@ -42,14 +44,17 @@ def seller_of(settings: Settings) -> Seller:
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Deps:
     settings = settings or Settings()
+    catalogue = load_catalogue(settings.catalogue_path)
+    seller = seller_of(settings)
     return Deps(
         settings=settings,
         sessions=session_factory(make_engine(settings.database_url)),
         clock=clock or clock_from_spec(settings.clock),
-        catalogue=load_catalogue(settings.catalogue_path),
+        catalogue=catalogue,
         topology=Topology(settings.namespace),
         documents=DocumentStore(settings.documents_dir),
         chorus=FileDropChorusPro(settings.chorus_drop_dir),
-        seller=seller_of(settings),
+        seller=seller,
         rates=load_reference_rates(settings.ecb_rates_path),
+        mail=Mailroom(settings, seller, catalogue),
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from schemas.form import RegistrationForm
+from schemas.form import Participant, RegistrationForm
 from schemas.messages import RuleViolation
 from workflow.catalogue import Catalogue
 from workflow.identifiers import (
@@ -309,24 +309,31 @@ def check_form(form: RegistrationForm, catalogue: Catalogue, today: date) -> lis
 _CIVILITE_ALIASES = {"mme": "Mme", "madame": "Mme", "m.": "M.", "m": "M.", "monsieur": "M.", "mr": "M."}
 
 
+def _name(value: str | None, normalise: Callable[[str], str]) -> str | None:
+    return normalise(value) if value else value
+
+
+def _email(value: str | None) -> str | None:
+    return value.strip().lower() if value else value
+
+
+def normalise_participant(p: Participant) -> Participant:
+    """Civilité spelled 'Mme'/'M.', NOM in capitals, first name capitalised, e-mail lower-cased."""
+    return p.model_copy(update={
+        "civilite": _CIVILITE_ALIASES.get((p.civilite or "").strip().lower(), p.civilite),
+        "first_name": _name(p.first_name, normalise_first_name),
+        "last_name": _name(p.last_name, normalise_last_name),
+        "email": _email(p.email)})
+
+
 def normalise_form(form: RegistrationForm) -> RegistrationForm:
     """NOM in capitals, first names capitalised, e-mails lower-cased, phone as +33, SIRET without spaces."""
-    def name(value: str | None, normalise: Callable[[str], str]) -> str | None:
-        return normalise(value) if value else value
-
-    def email(value: str | None) -> str | None:
-        return value.strip().lower() if value else value
-
-    participants = [p.model_copy(update={
-        "civilite": _CIVILITE_ALIASES.get((p.civilite or "").strip().lower(), p.civilite),
-        "first_name": name(p.first_name, normalise_first_name),
-        "last_name": name(p.last_name, normalise_last_name),
-        "email": email(p.email)}) for p in form.participants]
+    participants = [normalise_participant(p) for p in form.participants]
     g = form.gestionnaire
     gestionnaire = g.model_copy(update={
-        "first_name": name(g.first_name, normalise_first_name),
-        "last_name": name(g.last_name, normalise_last_name),
-        "email": email(g.email),
+        "first_name": _name(g.first_name, normalise_first_name),
+        "last_name": _name(g.last_name, normalise_last_name),
+        "email": _email(g.email),
         "phone": (normalise_french_phone(g.phone) or g.phone) if g.phone else g.phone})
     client = form.client.model_copy(update={
         "siret": normalise_siret(form.client.siret) if form.client.siret else form.client.siret})

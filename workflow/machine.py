@@ -44,6 +44,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     # Reflexive: the state stays, the history and the events say what happened.
     {"trigger": "move_session", "source": ["received", "signed", "confirmed", "invoiced", "settled"], "dest": "="},
     {"trigger": "reinvoice", "source": ["invoiced", "session_held"], "dest": "="},
+    {"trigger": "replace_participant", "source": ["confirmed", "invoiced", "settled"], "dest": "="},
 ]
 
 INITIAL = State.RECEIVED

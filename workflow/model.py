@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
-from schemas.form import Contract, RegistrationForm, Signature
+from schemas.form import Contract, Participant, RegistrationForm, Signature
 from schemas.messages import (
     CreditNoteIssued,
     InvoiceIssued,
+    ParticipantReplaced,
     RegistrationMoved,
     RegistrationRejected,
     RegistrationTransitioned,
@@ -129,6 +130,34 @@ class Registration:
         self.events.append(DomainEvent("registration.moved", RegistrationMoved(
             from_session_id=before, to_session_id=to_session_id, reason=reason, state=self.state)))
 
+    def replace_participant(self, replaced_email: str, replacement: Participant, *, requested_by: str,
+                            requested_at: datetime, at: datetime, actor: str, cause: UUID | None) -> None:
+        """Support replaces a participant before the session is held (seeds: "Toute inscription confirmée
+        est définitive mais le remplacement d'un participant peut être demandé"). Same seat, same price."""
+        if self.state in (State.SESSION_HELD, State.PAID):
+            raise GuardRefusedError(self.id, "replace_participant",
+                                    "the session was already held (service fait): nobody can be replaced")
+        emails = [(p.email or "").strip().lower() for p in self.form.participants]
+        wanted = replaced_email.strip().lower()
+        if wanted not in emails:
+            raise GuardRefusedError(self.id, "replace_participant",
+                                    f"{replaced_email} is not a participant of this registration "
+                                    f"(participants: {', '.join(emails)})")
+        if (replacement.email or "").strip().lower() == wanted:
+            raise GuardRefusedError(self.id, "replace_participant",
+                                    "the replacement has the login e-mail of the participant it replaces")
+        index = emails.index(wanted)
+        replaced = self.form.participants[index]
+        participants = list(self.form.participants)
+        participants[index] = replacement
+        self._fire("replace_participant", at=at, actor=requested_by, cause=cause, publish=False,
+                   reason=f"participants[{index}]: {_who(replaced)} replaced by {_who(replacement)}, asked by "
+                          f"{requested_by} at {requested_at.isoformat()} (applied by {actor})")
+        self.form = self.form.model_copy(update={"participants": participants})
+        self.events.append(DomainEvent("registration.participant_replaced", ParticipantReplaced(
+            index=index, replaced=replaced, replacement=replacement, requested_by=requested_by,
+            requested_at=requested_at, session_id=self.session_id, state=self.state)))
+
     def reinvoice(self, credit: CreditNoteIssued, issued: InvoiceIssued, *, at: datetime, actor: str,
                   cause: UUID | None) -> None:
         """A wrong invoice is cancelled by a credit note and replaced, in one step (never edited)."""
@@ -172,3 +201,8 @@ class Registration:
             self.events.append(DomainEvent(f"registration.{after}", RegistrationTransitioned(
                 from_state=before or "", to_state=after, trigger=trigger, session_id=self.session_id,
                 reason=reason)))
+
+
+def _who(participant: Participant) -> str:
+    name = " ".join(p for p in (participant.civilite, participant.first_name, participant.last_name) if p)
+    return f"{name} <{participant.email}>"

@@ -216,7 +216,12 @@ class PaymentRow(Base):
 
 
 class EmailRow(Base):
-    """An e-mail to send, once: the idempotency key is (registration, kind, recipient, occurrence)."""
+    """An e-mail to send, once: the idempotency key is (registration, kind, recipient, occurrence).
+
+    Written pending in the transaction of the event that asks for it; sent later by the notifications
+    consumer, which renders it from `template` and `context` (the personal link is derived at send
+    time, so no usable token is ever stored) and marks it sent in the transaction that follows SMTP.
+    """
 
     __tablename__ = "emails"
 
@@ -226,9 +231,53 @@ class EmailRow(Base):
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))  # recorded (real sending comes with SMTP)
+    template: Mapped[str] = mapped_column(String(40))
+    context: Mapped[dict[str, Any]]
+    attachments: Mapped[list[Any]]  # [{"type": "document"|"ics", ...}], built at send time
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))  # the same on every attempt: clients dedupe on it
     created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class ParticipantAccessRow(Base):
+    """A participant's personal access to a session. The link's token is HMAC(link secret, id): only
+    its SHA-256 is stored, so the table alone gives no usable link."""
+
+    __tablename__ = "participant_access"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # random (secrets), never shown
+    registration_id: Mapped[str] = mapped_column(String(64), index=True)
+    session_id: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(320))
+    civilite: Mapped[str | None] = mapped_column(String(10))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10))  # active | revoked
+    sequence: Mapped[int] = mapped_column(Integer)  # the .ics SEQUENCE: +1 at each change of the event
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReminderRow(Base):
+    """A reminder due before a session: a table the notifications consumer polls (durable, cancellable)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("registration_id", "session_id", "offset_minutes"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    registration_id: Mapped[str] = mapped_column(String(64), index=True)
+    session_id: Mapped[str] = mapped_column(String(100))
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # scheduled | sent | skipped | cancelled
+    reason: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]
 
 
 @event.listens_for(InvoiceRow, "before_update")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,4 +51,25 @@ class Settings(BaseSettings):
     periodic_check_seconds: float = Field(
         default=60, gt=0, description="How often a consumer runs its periodic check (payments: overdue invoices)")
     relay_poll_seconds: float = Field(default=0.05, gt=0)
+    # --- e-mail (notifications consumer) -------------------------------------------------------------
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server (`regflow mail-sink` listens on 1025)")
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none' (local sink)")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = Field(default=None, description="Extra CA to trust (a private relay)")
+    smtp_timeout_seconds: float = Field(default=15, gt=0)
+    mail_from: str | None = Field(default=None, description="Sender address; the seller's e-mail if unset")
+    mail_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often notifications sends due e-mails and reminders")
+    mail_max_attempts: int = Field(default=8, ge=1, description="SMTP attempts before an e-mail is reported failed")
+    mail_retry_base_seconds: float = Field(default=60, ge=0, description="First SMTP retry delay; doubles")
+    join_base_url: str = Field(default="https://visio.ipp.fr/rejoindre",
+                               description="The video-conference platform's join address; the token is appended")
+    link_secret: SecretStr = Field(
+        default=SecretStr("regflow-development-link-secret-change-me"),
+        description="Key of the personal links (HMAC): set a random one in production, keep it stable")
+    reminder_offsets_minutes: list[int] = Field(
+        default=[180, 15], description="Reminders before the start, in minutes (JSON list): 3 hours and 15 min")
     log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")

@@ -16,9 +16,11 @@ from workflow.orm import (
     HistoryRow,
     InvoiceRow,
     OutboxRow,
+    ParticipantAccessRow,
     PaymentRow,
     ReceivableRow,
     RegistrationRow,
+    ReminderRow,
 )
 
 
@@ -40,6 +42,10 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
             PaymentRow.invoice_number.in_([i.number for i in invoices])).order_by(PaymentRow.id)).all()
         emails = session.scalars(select(EmailRow).where(EmailRow.registration_id == registration_id)
                                  .order_by(EmailRow.id)).all()
+        accesses = session.scalars(select(ParticipantAccessRow).where(
+            ParticipantAccessRow.registration_id == registration_id).order_by(ParticipantAccessRow.created_at)).all()
+        reminders = session.scalars(select(ReminderRow).where(ReminderRow.registration_id == registration_id)
+                                    .order_by(ReminderRow.due_at)).all()
         events = session.scalars(select(OutboxRow.routing_key).where(
             OutboxRow.registration_id == registration_id).order_by(OutboxRow.id)).all()
         return {
@@ -64,8 +70,15 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
                               "document": c.document_path} for c in credit_notes],
             "payments": [{"payment_id": p.payment_id, "amount": str(p.amount),
                           "received_on": p.received_on.isoformat(), "means": p.means} for p in payments],
-            "emails": [{"kind": e.kind, "to": e.recipient, "subject": e.subject, "status": e.status}
-                       for e in emails],
+            "emails": [{"id": e.id, "kind": e.kind, "to": e.recipient, "subject": e.subject, "status": e.status,
+                        "attempts": e.attempts, "sent_at": e.sent_at.astimezone(PARIS).isoformat() if e.sent_at
+                        else None, "error": e.last_error} for e in emails],
+            "links": [{"participant": " ".join(p for p in (a.civilite, a.first_name, a.last_name) if p),
+                       "email": a.email, "session_id": a.session_id, "status": a.status,
+                       "revoked_reason": a.revoked_reason} for a in accesses],
+            "reminders": [{"session_id": r.session_id, "minutes_before": r.offset_minutes,
+                           "due_at": r.due_at.astimezone(PARIS).isoformat(), "status": r.status, "reason": r.reason}
+                          for r in reminders],
             "events_published": list(events),
         }
 
@@ -124,5 +137,35 @@ def format_timeline(view: dict[str, Any]) -> str:
         reason = f"  ({h['reason']})" if h["reason"] else ""
         when = h["at"][:16].replace("T", " ")
         lines.append(f"    {when}  {h['trigger']:<13} {arrow:<28} by {h['by']}{reason}")
-    lines.append("  e-mails: " + ", ".join(f"{e['kind']} to {e['to']}" for e in view["emails"]))
+    lines.extend(f"  link of {a['participant']} <{a['email']}>: {a['status']}"
+                 + (f" ({a['revoked_reason']})" if a["revoked_reason"] else "") for a in view["links"])
+    lines.extend(f"  reminder {r['minutes_before']} min before {r['session_id']}, due {r['due_at'][:16]}: "
+                 f"{r['status']}" + (f" ({r['reason']})" if r["reason"] else "") for r in view["reminders"])
+    lines.append("  e-mails:")
+    lines.extend(f"    {e['status']:<7} {e['kind']:<20} to {e['to']}" + (f"  [{e['error']}]" if e["error"] else "")
+                 for e in view["emails"])
     return "\n".join(lines)
+
+
+def email_list(sessions: sessionmaker[Session], *, status: str | None = None, registration_id: str | None = None
+               ) -> list[dict[str, Any]]:
+    """Operations' view of the e-mail outbox (failed ones first to look at)."""
+    with sessions() as session:
+        query = select(EmailRow).order_by(EmailRow.id)
+        if status:
+            query = query.where(EmailRow.status == status)
+        if registration_id:
+            query = query.where(EmailRow.registration_id == registration_id)
+        return [{"id": e.id, "registration": e.registration_id, "kind": e.kind, "to": e.recipient,
+                 "subject": e.subject, "status": e.status, "attempts": e.attempts,
+                 "next_attempt_at": e.next_attempt_at.isoformat(), "sent_at": e.sent_at.isoformat() if e.sent_at
+                 else None, "message_id": e.message_id, "error": e.last_error} for e in session.scalars(query)]
+
+
+def decision_on(sessions: sessionmaker[Session], registration_id: str, event_id: str) -> tuple[str, str] | None:
+    """What became of a command: ('applied' | 'refused', reason), None while it is in flight."""
+    with sessions() as session:
+        row = session.scalars(select(HistoryRow).where(HistoryRow.registration_id == registration_id,
+                                                       HistoryRow.cause_event_id == event_id)
+                              .order_by(HistoryRow.id.desc())).first()
+        return None if row is None else (row.outcome, row.reason or "")

@@ -30,6 +30,9 @@ LEGAL = {
                                         State.SETTLED)},
     (State.INVOICED, "reinvoice"): State.INVOICED,
     (State.SESSION_HELD, "reinvoice"): State.SESSION_HELD,
+    (State.CONFIRMED, "replace_participant"): State.CONFIRMED,
+    (State.INVOICED, "replace_participant"): State.INVOICED,
+    (State.SETTLED, "replace_participant"): State.SETTLED,
 }
 TRIGGERS = sorted({trigger for _, trigger in LEGAL})
 
@@ -57,7 +60,7 @@ def test_an_unknown_trigger_is_refused() -> None:
 def test_paid_and_credited_are_final_and_confirmed_cannot_go_back() -> None:
     assert allowed_triggers(State.PAID) == []
     assert allowed_triggers(State.CREDITED) == []
-    assert allowed_triggers(State.CONFIRMED) == ["cancel_session", "invoice", "move_session"]
+    assert allowed_triggers(State.CONFIRMED) == ["cancel_session", "invoice", "move_session", "replace_participant"]
 
 
 def test_the_diagram_is_drawn_from_the_machine_and_shows_every_state_and_trigger() -> None:

@@ -1,0 +1,63 @@
+"""The `.ics` invitation (RFC 5545/5546) attached to a participant's invitation e-mail.
+
+One event per participant access, its UID stable: a moved session is the same UID with a higher
+SEQUENCE (calendars update the entry), a cancelled one is METHOD:CANCEL (calendars remove it).
+Times are Europe/Paris with the VTIMEZONE included, as Outlook needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+PRODID = "-//regflow//inscriptions//FR"
+
+
+@dataclass(frozen=True)
+class Invite:
+    uid: str
+    sequence: int
+    method: Literal["REQUEST", "CANCEL"]
+    starts: datetime
+    ends: datetime
+    summary: str
+    description: str
+    link: str | None
+    organizer_name: str
+    organizer_email: str
+    attendee_name: str
+    attendee_email: str
+    stamp: datetime
+
+
+def invitation_ics(invite: Invite) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", invite.method)
+    event = Event()
+    event.add("uid", invite.uid)
+    event.add("sequence", invite.sequence)
+    event.add("dtstamp", invite.stamp)
+    event.add("dtstart", invite.starts)
+    event.add("dtend", invite.ends)
+    event.add("summary", invite.summary)
+    event.add("description", invite.description)
+    if invite.link:
+        event.add("location", invite.link)
+        event.add("url", invite.link)
+    event.add("status", "CANCELLED" if invite.method == "CANCEL" else "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{invite.organizer_email}")
+    organizer.params["cn"] = vText(invite.organizer_name)
+    event.add("organizer", organizer)
+    attendee = vCalAddress(f"mailto:{invite.attendee_email}")
+    attendee.params["cn"] = vText(invite.attendee_name)
+    attendee.params["role"] = vText("REQ-PARTICIPANT")
+    attendee.params["rsvp"] = vText("FALSE")
+    event.add("attendee", attendee)
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return bytes(calendar.to_ical())
