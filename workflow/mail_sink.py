@@ -58,9 +58,10 @@ class MailSink:
             def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
                 ok = isinstance(data, LoginPassword) and data.login.decode() == user \
                     and data.password.decode() == password
-                return AuthResult(success=ok)
+                return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
 
-            kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=tls_context is not None)
+            kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=tls_context is not None,
+                          auth_exclude_mechanism=["LOGIN"])  # PLAIN only: smtplib falls back to LOGIN badly
         self.controller = Controller(self.handler, hostname=host, port=port or _free_port(host), **kwargs)
 
     @property

@@ -65,7 +65,9 @@ def test_a_public_client_is_received_confirmed_invoiced_held_then_paid(
                      "registration.session_held", "payment.received", "invoice.settled", "registration.paid"]:
         assert expected in published, f"{expected} was not published"
     assert published.index("registration.confirmed") < published.index("registration.invoiced")
-    assert published.count("email.recorded") == 4
+    sent = wait_until(lambda: tap.types_for("dep-94").count("email.sent") == 4 and tap.types_for("dep-94"),
+                      "four email.sent events")
+    assert sent.count("email.sent") == 4
 
 
 def test_a_private_client_signs_later_pays_before_the_session_and_is_paid_once_it_is_held(

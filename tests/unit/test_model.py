@@ -10,8 +10,8 @@ from uuid import uuid4
 
 import pytest
 
-from schemas.form import RegistrationForm, Signature, SignatureMethod
-from schemas.messages import InvoiceIssued, RuleViolation
+from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
+from schemas.messages import InvoiceIssued, ParticipantReplaced, RuleViolation
 from workflow.clock import PARIS
 from workflow.errors import GuardRefusedError, IllegalTransitionError
 from workflow.machine import State
@@ -137,3 +137,58 @@ def test_a_paid_registration_cannot_be_moved_or_reinvoiced() -> None:
     registration.settle("2023-000001", at=AT, actor="p", cause=None)
     with pytest.raises(IllegalTransitionError):
         registration.move_session("x", "y", at=AT, actor="p", cause=None)
+
+
+# --- replacing a participant -----------------------------------------------------------------------------
+
+INES = Participant(civilite="Mme", first_name="Inès", last_name="ROY", email="ines.roy@valdemarne.fr")
+ASKED = datetime(2023, 9, 4, 9, tzinfo=PARIS)
+
+
+def test_a_participant_of_an_invoiced_registration_is_replaced_and_the_history_says_who_asked() -> None:
+    registration = invoiced()
+    registration.replace_participant("Paul.Leroy@valdemarne.fr", INES, requested_by="support:alice",
+                                     requested_at=ASKED, at=AT, actor="validation", cause=None)
+    assert registration.state == State.INVOICED
+    assert [p.email for p in registration.form.participants] == [
+        "claire.durand@valdemarne.fr", "ines.roy@valdemarne.fr"]
+    entry = registration.new_history[-1]
+    assert (entry.trigger, entry.actor, entry.from_state, entry.to_state) == (
+        "replace_participant", "support:alice", State.INVOICED, State.INVOICED)
+    assert entry.reason is not None
+    assert "M. Paul LEROY <paul.leroy@valdemarne.fr> replaced by Mme Inès ROY <ines.roy@valdemarne.fr>" in entry.reason
+    assert ASKED.isoformat() in entry.reason
+    event = registration.events[-1]
+    assert event.type == "registration.participant_replaced"
+    assert isinstance(event.payload, ParticipantReplaced)
+    assert (event.payload.index, event.payload.replaced.email, event.payload.requested_by) == (
+        1, "paul.leroy@valdemarne.fr", "support:alice")
+
+
+def test_replacing_someone_who_is_not_a_participant_is_refused_with_the_participants_listed() -> None:
+    registration = invoiced()
+    with pytest.raises(GuardRefusedError, match=r"nobody@x\.fr is not a participant.*claire\.durand"):
+        registration.replace_participant("nobody@x.fr", INES, requested_by="support", requested_at=ASKED, at=AT,
+                                         actor="validation", cause=None)
+    assert registration.form == invoiced().form
+
+
+def test_a_participant_cannot_be_replaced_once_the_session_was_held() -> None:
+    registration = invoiced()
+    registration.hold_session(date(2023, 9, 15), planned_on=date(2023, 9, 15), at=AT, actor="payments", cause=None)
+    with pytest.raises(GuardRefusedError, match="already held"):
+        registration.replace_participant("paul.leroy@valdemarne.fr", INES, requested_by="support",
+                                         requested_at=ASKED, at=AT, actor="validation", cause=None)
+
+
+def test_a_participant_cannot_be_replaced_before_the_registration_is_confirmed() -> None:
+    with pytest.raises(IllegalTransitionError):
+        received().replace_participant("paul.leroy@valdemarne.fr", INES, requested_by="support",
+                                       requested_at=ASKED, at=AT, actor="validation", cause=None)
+
+
+def test_a_participant_cannot_be_replaced_by_themself() -> None:
+    same = INES.model_copy(update={"email": "paul.leroy@valdemarne.fr"})
+    with pytest.raises(GuardRefusedError, match="login e-mail of the participant it replaces"):
+        invoiced().replace_participant("paul.leroy@valdemarne.fr", same, requested_by="support",
+                                       requested_at=ASKED, at=AT, actor="validation", cause=None)
