@@ -84,7 +84,8 @@ def message_id_for(idempotency_key: str, domain: str) -> str:
 
 
 def build_message(rendered: Rendered, *, sender_name: str, sender_address: str, recipient: str, message_id: str,
-                  sent_at: datetime, attachments: list[Attachment], reply_to: str | None = None) -> EmailMessage:
+                  sent_at: datetime, attachments: list[Attachment], reply_to: str | None = None,
+                  headers: dict[str, str] | None = None) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = rendered.subject
     message["From"] = formataddr((sender_name, sender_address))
@@ -94,6 +95,8 @@ def build_message(rendered: Rendered, *, sender_name: str, sender_address: str, 
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     for attachment in attachments:

@@ -111,7 +111,8 @@ class Mailroom:
         return build_message(self.render(row), sender_name=self.seller.name, sender_address=self.sender_address,
                              recipient=row.recipient, message_id=row.message_id, sent_at=now,
                              attachments=[self._attachment(session, spec, now) for spec in row.attachments],
-                             reply_to=self.seller.email)
+                             reply_to=self.seller.email,
+                             headers={"X-Regflow-Kind": row.kind, "X-Regflow-Registration": row.registration_id})
 
     def _attachment(self, session: Session, spec: dict[str, Any], now: datetime) -> Attachment:
         if spec["type"] == "document":

@@ -12,6 +12,7 @@ from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import RunningConsumers, dead_letters, load_form, wait_until
 from workflow.bootstrap import Deps
+from workflow.mail_sink import MailSink
 from workflow.orm import EmailRow, InvoiceRow, RegistrationRow
 from workflow.settings import Settings
 
@@ -21,7 +22,7 @@ COUNT = 40
 
 
 def test_killing_consumers_mid_way_loses_nothing_and_duplicates_nothing(
-        settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+        settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink) -> None:
     for replica in ("invoicing-2", "invoicing-3", "relay-2"):  # competing consumers and relays
         consumers.restart(replica)
     form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
@@ -48,6 +49,7 @@ def test_killing_consumers_mid_way_loses_nothing_and_duplicates_nothing(
 
     wait_until(lambda: invoiced() == COUNT, f"{COUNT} invoices", timeout=90)
     wait_until(lambda: _emails(deps) == 4 * COUNT, f"{4 * COUNT} e-mails", timeout=90)
+    wait_until(lambda: _sent(deps) == 4 * COUNT, f"{4 * COUNT} e-mails sent", timeout=90)
 
     with deps.sessions() as session:
         numbers = sorted(session.scalars(select(InvoiceRow.sequence)).all())
@@ -59,7 +61,20 @@ def test_killing_consumers_mid_way_loses_nothing_and_duplicates_nothing(
     assert max(per_registration.values()) == 1, "one invoice per registration"
     assert states == {"invoiced": COUNT}
     assert len(keys) == len(set(keys)) == 4 * COUNT, "each e-mail recorded once"
+    with deps.sessions() as session:
+        message_ids = set(session.scalars(select(EmailRow.message_id)))
+    received = Counter(str(m["Message-ID"]) for m in smtp.received)
+    assert set(received) == message_ids, "every e-mail reached the SMTP server"
+    resent = sum(received.values()) - len(received)
+    # Two kills of the notifications consumer: at most one e-mail each can be in the window between the
+    # server's OK and the commit (README, "E-mails"); such a copy has the original's Message-ID.
+    assert resent <= 2, f"{resent} e-mails sent twice"
     assert all(dead_letters(settings, c) == [] for c in ("validation", "invoicing", "notifications"))
+
+
+def _sent(deps: Deps) -> int:
+    with deps.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(EmailRow).where(EmailRow.status == "sent")) or 0)
 
 
 def _emails(deps: Deps) -> int:
