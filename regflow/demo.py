@@ -1,13 +1,15 @@
 """The demo: the source documents' registrations pushed through every consumer to 'paid'.
 
 It runs the real thing: consumers and the relay as separate processes over RabbitMQ, a database
-migrated by Alembic (a fresh SQLite file unless REGFLOW_DATABASE_URL says otherwise), and a shared
-file clock moved from September 2023 to October 2024 so that the seeds' sessions can be held.
+migrated by Alembic (a fresh SQLite file unless REGFLOW_DATABASE_URL says otherwise), a real SMTP
+server (the development sink, keeping the messages in var/demo-mail) and a shared file clock moved
+from September 2023 to November 2024 so that reminders come due and the seeds' sessions are held.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -15,9 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from regflow.cli import start_processes, stop_processes
-from schemas.form import RegistrationForm, Signature, SignatureMethod
+from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
 from workflow.clock import PARIS, FileClock
 from workflow.db import make_engine, migrate, session_factory
+from workflow.mail_sink import MailSink
 from workflow.settings import Settings
 from workflow.views import format_timeline, registration_timeline
 
@@ -50,12 +53,19 @@ def run_demo(base: Settings) -> int:
            "REGFLOW_CHORUS_DROP_DIR": str(VAR / "demo-chorus-pro")}
     logs = VAR / "demo-logs"
     logs.mkdir(exist_ok=True)
-    processes = start_processes(env, log_dir=logs)
-    print(f"started {len(processes)} processes: {', '.join(processes)} (logs in {logs})")
-    try:
-        ids = _story(settings, clock)
-    finally:
-        code = stop_processes(processes)
+    maildir = VAR / "demo-mail"
+    shutil.rmtree(maildir, ignore_errors=True)
+    with MailSink(port=0, maildir=maildir) as sink:
+        env.update({"REGFLOW_SMTP_HOST": "127.0.0.1", "REGFLOW_SMTP_PORT": str(sink.port),
+                    "REGFLOW_MAIL_POLL_SECONDS": "0.2"})
+        processes = start_processes(env, log_dir=logs)
+        print(f"started {len(processes)} processes: {', '.join(processes)} (logs in {logs}); "
+              f"SMTP sink on port {sink.port}")
+        try:
+            ids = _story(settings, clock, sink)
+        finally:
+            code = stop_processes(processes)
+        received = sink.received
     sessions = session_factory(make_engine(database_url))
     print()
     for registration_id in ids:
@@ -68,6 +78,10 @@ def run_demo(base: Settings) -> int:
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
         print(f"  {row['invoice']}  {row['status']:<8} due {row['due_on']}  {row['total']:>8} EUR"
               f"  paid {row['paid']:>8}  {row['client']}")
+    print(f"\nE-mails received by the SMTP server ({len(received)}, kept in {maildir}):")
+    for message in received:
+        attached = [str(part.get_filename()) for part in message.iter_attachments()]
+        print(f"  {message['To']!s:<32} {message['Subject']}" + (f"  [+ {', '.join(attached)}]" if attached else ""))
     print(f"\ninvoice PDFs (Factur-X) in {VAR / 'demo-documents'}, Chorus Pro deposits in {VAR / 'demo-chorus-pro'}")
     print(f"consumers stopped (exit code {code})")
     return code
@@ -83,7 +97,7 @@ def _reset_broker(settings: Settings) -> None:
     connection.close()
 
 
-def _story(settings: Settings, clock: FileClock) -> list[str]:
+def _story(settings: Settings, clock: FileClock, sink: MailSink) -> list[str]:  # noqa: PLR0915 (a story)
     from producers.commands import CommandClient
 
     sessions = session_factory(make_engine(settings.database_url))
@@ -102,6 +116,16 @@ def _story(settings: Settings, clock: FileClock) -> list[str]:
         assert view is not None
         assert view["invoice"] is not None
         return str(view["invoice"]["number"])
+
+    def mails(count: int, what: str) -> None:
+        _wait_until(lambda: len(sink.received) >= count, f"{count} e-mails ({what})")
+        print(f"  {clock.now().astimezone(PARIS):%Y-%m-%d %H:%M}  {what}: {len(sink.received)} e-mails so far")
+
+    def reminders(day: date, expected: int) -> None:
+        clock.set(datetime.combine(day, datetime.min.time().replace(hour=6, minute=31), tzinfo=PARIS))
+        mails(len(sink.received) + expected, "reminders 3 hours before the start")
+        clock.set(datetime.combine(day, datetime.min.time().replace(hour=9, minute=16), tzinfo=PARIS))
+        mails(len(sink.received) + expected, "reminders 15 minutes before the start")
 
     def form(name: str) -> RegistrationForm:
         return RegistrationForm.model_validate_json((FORMS / name).read_text(encoding="utf-8"))
@@ -122,7 +146,16 @@ def _story(settings: Settings, clock: FileClock) -> list[str]:
                                                 signatory="Marc BERNARD", method=SignatureMethod.ELECTRONIC,
                                                 electronic_reference="YOUSIGN-2023-0904-17"))
         wait(saad, "invoiced")
+        mails(12, "confirmations, invoices and invitations")
 
+        print("5 September 2023: support replaces Paul LEROY (Val-de-Marne) by Inès ROY")
+        clock.set(paris(2023, 9, 5))
+        client.replace_participant(handicap, "paul.leroy@valdemarne.fr", Participant(
+            civilite="Mme", first_name="Inès", last_name="ROY", email="ines.roy@valdemarne.fr"),
+            requested_by="support:alice")
+        mails(15, "invitation to Inès, notices to Paul and to the gestionnaire")
+
+        reminders(date(2023, 9, 15), 2)
         clock.set(paris(2023, 9, 15, 18))
         print("15 September 2023: the 'Handicap' session is held (service fait)")
         client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
@@ -141,11 +174,13 @@ def _story(settings: Settings, clock: FileClock) -> list[str]:
                               payer="Paierie départementale du Val-de-Marne", means="mandat_administratif")
         wait(handicap, "paid")
 
+        reminders(date(2024, 3, 21), 1)
         clock.set(paris(2024, 3, 21, 18))
         print("21 March 2024: the aide à domicile session is held")
         client.hold_session("cpom-aide-domicile-2024-03-21", date(2024, 3, 21))
         wait(saad, "paid")
 
+        reminders(date(2024, 10, 11), 3)
         clock.set(paris(2024, 10, 11, 18))
         print("11 October 2024: the October session is held, the Gironde pays in November")
         client.hold_session("cpom-aide-domicile-2024-10-11", date(2024, 10, 11))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -69,6 +70,11 @@ class MailTemplates:
                         html=self.env.get_template(f"{name}.html").render(context))
 
 
+# Headers folded at 78 columns come out of the standard library with a doubled space where a line ends
+# before an encoded word ("l'aide  à domicile"); RFC 5322 allows 998, so long subjects stay on one line.
+MESSAGE_POLICY = policy.default.clone(max_line_length=998)
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -86,7 +92,7 @@ def message_id_for(idempotency_key: str, domain: str) -> str:
 def build_message(rendered: Rendered, *, sender_name: str, sender_address: str, recipient: str, message_id: str,
                   sent_at: datetime, attachments: list[Attachment], reply_to: str | None = None,
                   headers: dict[str, str] | None = None) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = rendered.subject
     message["From"] = formataddr((sender_name, sender_address))
     message["To"] = recipient

@@ -46,11 +46,14 @@ class MailSink:
     """`with MailSink(port=0) as sink:` ... `sink.port`, `sink.received`."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 1025, maildir: Path | None = None,
-                 tls_context: ssl.SSLContext | None = None, credentials: tuple[str, str] | None = None,
+                 tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False,
+                 credentials: tuple[str, str] | None = None,
                  on_message: Callable[[EmailMessage], None] | None = None) -> None:
         self.handler = SinkHandler(maildir, on_message)
         kwargs: dict[str, Any] = {}
-        if tls_context is not None:
+        if tls_context is not None and implicit_tls:
+            kwargs.update(ssl_context=tls_context)  # TLS from the first byte (port 465)
+        elif tls_context is not None:
             kwargs.update(tls_context=tls_context, require_starttls=True)
         if credentials is not None:
             user, password = credentials

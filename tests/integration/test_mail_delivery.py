@@ -200,3 +200,42 @@ def test_starttls_with_a_password_delivers_and_the_server_certificate_is_checked
                 SmtpMailer(base.model_copy(update={"smtp_security": "none"})) as mailer:
             mailer.send(_message())
     assert len(sink.received) == 1
+
+
+def test_implicit_tls_delivers_with_the_certificate_checked(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with MailSink(port=0, tls_context=server_context, implicit_tls=True) as sink:
+        base = Settings(smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security="tls", smtp_ca_file=ca_file)
+        with SmtpMailer(base) as mailer:
+            mailer.send(_message())
+        with pytest.raises(MailDeliveryError, match="CERTIFICATE_VERIFY_FAILED"), \
+                SmtpMailer(base.model_copy(update={"smtp_ca_file": None})) as mailer:
+            mailer.send(_message())
+    assert [m["Subject"] for m in sink.received] == ["Essai"]
+
+
+def test_operations_list_the_failed_e_mails_and_send_them_again_from_the_command_line(
+        deps: Deps, settings: Settings, smtp: MailSink, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from regflow.cli import main
+
+    for name, value in (("REGFLOW_DATABASE_URL", settings.database_url), ("REGFLOW_CLOCK", settings.clock),
+                        ("REGFLOW_SMTP_PORT", str(smtp.port))):
+        monkeypatch.setenv(name, value)
+    queue(deps)
+    smtp.handler.refuse_with = "550 5.1.1 Mailbox unknown"
+    deliver_due(deps.sessions, deps.clock, deps.mail)
+    assert main(["emails", "--status", "failed"]) == 0
+    listed = capsys.readouterr().out
+    assert "failed  1x  rejection            formation@valdemarne.fr" in listed
+    assert "[SMTP 550: 5.1.1 Mailbox unknown]" in listed
+    assert main(["emails", "retry", "--all-failed"]) == 0
+    assert capsys.readouterr().out.startswith("1 failed e-mail(s) back to pending")
+    smtp.handler.refuse_with = None
+    deliver_due(deps.sessions, deps.clock, deps.mail)
+    assert main(["emails", "--status", "sent"]) == 0
+    assert "sent    1x  rejection" in capsys.readouterr().out

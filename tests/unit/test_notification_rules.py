@@ -242,3 +242,16 @@ def test_html_escapes_what_came_from_a_form_and_text_keeps_it_as_typed() -> None
     assert "<script>" not in rendered.html
     assert "&lt;script&gt;" in rendered.html
     assert "Bonjour <script>alert(1)</script>," in rendered.text
+
+
+def test_a_long_accented_subject_reads_back_exactly_as_written() -> None:
+    from email import message_from_bytes, policy
+
+    from workflow.mail import Rendered, build_message
+
+    subject = ("Invitation : Mettre en place un CPOM dans le secteur de l'aide à domicile, vendredi 11 octobre "
+               "2024 à 9h30")
+    message = build_message(Rendered(subject, "texte", "<p>html</p>"), sender_name="IPP Formation",
+                            sender_address="ipp@ipp.fr", recipient="a@b.fr", message_id="<1@ipp.fr>",
+                            sent_at=datetime(2023, 9, 1, tzinfo=UTC), attachments=[])
+    assert message_from_bytes(message.as_bytes(), policy=policy.default)["Subject"] == subject
