@@ -20,6 +20,7 @@ TTLs expire in queue order, not due order). The table survives restarts of the c
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -320,9 +321,15 @@ def send_due_reminders(deps: Deps, *, limit: int = 200) -> int:
     return queued
 
 
-def tick(deps: Deps) -> None:
+def tick(deps: Deps, budget_seconds: float = 2.0) -> None:
+    """Reminders due, then e-mails in batches until none is due or the budget is spent (the consumer
+    then goes back to its queue: messages waiting are not held up by a long backlog of e-mails)."""
     send_due_reminders(deps)
-    deliver_due(deps.sessions, deps.clock, deps.mail)
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        report = deliver_due(deps.sessions, deps.clock, deps.mail)
+        if not report.sent or report.retried or report.failed:
+            return
 
 
 APP = ConsumerApp(ACTOR, {

@@ -32,7 +32,8 @@ def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWor
         registration.reject(errors, at=now, actor=ACTOR, cause=message.event_id)
         return
     if form.session_id:
-        registered = uow.registrations.emails_registered(form.session_id, excluding=registration_id)
+        emails = {p.email.lower() for p in form.participants if p.email}
+        registered = uow.registrations.emails_registered(form.session_id, excluding=registration_id, among=emails)
         registration.note_warnings(already_registered_warnings(form, registered))
     if form.signature is not None:
         _sign_and_confirm(registration, form, message, deps)

@@ -8,10 +8,11 @@ Times are Europe/Paris with the VTIMEZONE included, as Outlook needs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 PRODID = "-//regflow//inscriptions//FR"
 
@@ -59,5 +60,13 @@ def invitation_ics(invite: Invite) -> bytes:
     attendee.params["rsvp"] = vText("FALSE")
     event.add("attendee", attendee)
     calendar.add_component(event)
-    calendar.add_missing_timezones()
+    for tzid in sorted(calendar.get_missing_tzids()):
+        calendar.subcomponents.insert(0, _vtimezone(tzid, invite.starts.year))
     return bytes(calendar.to_ical())
+
+
+@lru_cache(maxsize=32)
+def _vtimezone(tzid: str, year: int) -> Timezone:
+    """Built once per zone and year (icalendar takes 5 ms to derive it), covering the year before and
+    the years after the event: the transitions a calendar needs, not fifty years of them."""
+    return Timezone.from_tzid(tzid, first_date=date(year - 1, 1, 1), last_date=date(year + 3, 1, 1))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -80,6 +81,18 @@ class RegistrationRow(Base):
 
     # Optimistic versioning: an UPDATE that finds another version raises StaleDataError (retried).
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class SessionParticipantRow(Base):
+    """Who a registration enrols in which session: the index behind the 'already registered' warning,
+    so checking a form reads a few rows instead of every form of the session."""
+
+    __tablename__ = "session_participants"
+    __table_args__ = (Index("ix_session_participants_session_email", "session_id", "email"),)
+
+    registration_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(100))
 
 
 class HistoryRow(Base):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +32,7 @@ from workflow.orm import (
     InvoiceRow,
     OutboxRow,
     RegistrationRow,
+    SessionParticipantRow,
     SessionRecordRow,
 )
 
@@ -64,13 +65,15 @@ class RegistrationRepository:
         found = [self.get(rid) for rid in self._session.scalars(query)]
         return [r for r in found if r is not None]
 
-    def emails_registered(self, session_id: str, *, excluding: str) -> set[str]:
-        """Login e-mails of the participants already registered to a session by other registrations."""
-        query = select(RegistrationRow.form).where(
-            RegistrationRow.session_id == session_id, RegistrationRow.id != excluding,
-            RegistrationRow.state != State.REJECTED)
-        return {str(p.get("email", "")).lower() for form in self._session.scalars(query)
-                for p in form.get("participants", []) if p.get("email")}
+    def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
+        """Which of `among` (login e-mails) other registrations already enrol in the session (indexed)."""
+        if not among:
+            return set()
+        query = (select(SessionParticipantRow.email)
+                 .join(RegistrationRow, RegistrationRow.id == SessionParticipantRow.registration_id)
+                 .where(SessionParticipantRow.session_id == session_id, SessionParticipantRow.email.in_(among),
+                        SessionParticipantRow.registration_id != excluding, RegistrationRow.state != State.REJECTED))
+        return set(self._session.scalars(query))
 
 
 def _to_domain(row: RegistrationRow) -> Registration:
@@ -191,6 +194,7 @@ class UnitOfWork:
             self.session.add(row)
             self.registrations.seen[registration.id] = (registration, row)
         form = registration.form
+        before = _enrolment_of(row.form) if row.form is not None else None
         row.state = registration.state
         row.training_id = form.training_id
         row.session_id = form.session_id
@@ -200,6 +204,13 @@ class UnitOfWork:
         row.errors = [e.model_dump(mode="json") for e in registration.errors]
         row.warnings = [w.model_dump(mode="json") for w in registration.warnings]
         row.service_fait_on = registration.service_fait_on
+        enrolled = _enrolment(form)
+        if before != enrolled:
+            if before:
+                self.session.execute(delete(SessionParticipantRow).where(
+                    SessionParticipantRow.registration_id == registration.id))
+            self.session.add_all(SessionParticipantRow(registration_id=registration.id, session_id=session_id,
+                                                       email=email) for session_id, email in enrolled)
         return row
 
     def record_refusal(self, registration_id: str, trigger: str, error: RegflowError) -> None:
@@ -214,6 +225,19 @@ class UnitOfWork:
             cause_event_id=str(self.message.event_id) if self.message else None,
             actor=self.actor, at=self.clock.now()))
         self.session.commit()
+
+
+def _enrolment(form: RegistrationForm) -> set[tuple[str, str]]:
+    if not form.session_id:
+        return set()
+    return {(form.session_id, p.email.strip().lower()) for p in form.participants if p.email}
+
+
+def _enrolment_of(stored: dict[str, Any]) -> set[tuple[str, str]]:
+    session_id = stored.get("session_id")
+    if not session_id:
+        return set()
+    return {(session_id, str(p["email"]).strip().lower()) for p in stored.get("participants", []) if p.get("email")}
 
 
 def _history_row(registration_id: str, entry: HistoryEntry) -> HistoryRow:

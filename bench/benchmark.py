@@ -1,0 +1,497 @@
+"""End-to-end benchmark against the local RabbitMQ and PostgreSQL, in one run.
+
+1. The raw limit of this machine with the project's durability settings: a plain pika consumer
+   (durable queue, persistent messages, manual acks, the project's prefetch) doing, per message, one
+   PostgreSQL transaction (inbox insert, versioned update, outbox insert), then a publish with a
+   publisher confirm, then the ack.
+2. The project: N registrations submitted at once and driven to 'paid' (validation, invoicing with
+   its PDF, notifications over SMTP, payments) with every consumer and the relay as separate
+   processes; then a steady offered load. Latencies are wall-clock, from the submission to the event
+   seen on the bus.
+3. With --scaling: the same with 1, 2 and 4 replicas, and with 1,000 and 10,000 registrations.
+
+Figures are printed, written as JSON and plotted (PNG) in --output. Run: `make bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pika
+import psycopg
+from sqlalchemy import create_engine, func, make_url, select, text
+
+from producers.commands import CommandClient
+from regflow.cli import stop_processes
+from schemas.form import RegistrationForm
+from workflow.broker import PERSISTENT, connect
+from workflow.clock import PARIS, FileClock
+from workflow.db import make_engine, migrate, session_factory
+from workflow.mail_sink import MailSink
+from workflow.orm import InboxRow, InvoiceRow
+from workflow.settings import Settings
+from workflow.topology import CONSUMERS, Topology
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMS = ROOT / "tests" / "forms" / "valid"
+# What each consumer turns out, one per unit of work: the stage's rate is how many it turned out per
+# second during the burst (first to last). Each unit is one transaction, like the raw loop's message.
+STAGE_OUTPUT = {"validation": "registration.confirmed", "invoicing": "invoice.issued",
+                "notifications": "email.sent", "payments": "payment.received"}
+
+
+# --- scratch database -----------------------------------------------------------------------------------
+
+
+class ScratchDatabase:
+    """A database created for one run on the PostgreSQL server, migrated by Alembic, dropped after."""
+
+    def __init__(self, server_url: str) -> None:
+        self.name = f"regflow_bench_{uuid.uuid4().hex[:8]}"
+        self.server_url = server_url
+        self.url = make_url(server_url).set(database=self.name).render_as_string(hide_password=False)
+
+    def __enter__(self) -> ScratchDatabase:
+        admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+        admin.dispose()
+        migrate(self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        admin.dispose()
+
+    @property
+    def libpq(self) -> str:
+        return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# --- 1. raw limit -----------------------------------------------------------------------------------------
+
+
+def raw_limit(broker_url: str, server_url: str, messages: int, prefetch: int) -> dict[str, Any]:
+    """consume -> one transaction (inbox insert, versioned update, outbox insert) -> confirmed publish -> ack."""
+    queue_in, queue_out = f"bench.raw.{uuid.uuid4().hex[:6]}.in", f"bench.raw.{uuid.uuid4().hex[:6]}.out"
+    with ScratchDatabase(server_url) as database, psycopg.connect(database.libpq) as db:
+        with db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO registrations (id, state, version, client_is_public, form, errors, warnings,"
+                " created_at, updated_at) VALUES (%s, 'received', 1, true, '{}', '[]', '[]', now(), now())",
+                [(f"r-{n}",) for n in range(messages)])
+        db.commit()
+        connection = connect(broker_url)
+        channel = connection.channel()
+        for queue in (queue_in, queue_out):
+            channel.queue_declare(queue, durable=True)
+        channel.confirm_delivery()
+        body = json.dumps({"type": "bench", "payload": {"x": "y" * 400}}).encode()
+        for n in range(messages):
+            channel.basic_publish("", queue_in, body, pika.BasicProperties(
+                delivery_mode=PERSISTENT, message_id=str(uuid.uuid4()), headers={"registration": f"r-{n}"}))
+        channel.basic_qos(prefetch_count=prefetch)
+        handled = 0
+        started = time.perf_counter()
+        for method, properties, payload in channel.consume(queue_in, inactivity_timeout=5):
+            if method is None:
+                break
+            registration = properties.headers["registration"]
+            with db.cursor() as cursor:
+                cursor.execute("INSERT INTO inbox (consumer, message_id, message_type, processed_at) "
+                               "VALUES ('bench', %s, 'bench', now())", (properties.message_id,))
+                cursor.execute("SELECT version FROM registrations WHERE id = %s", (registration,))
+                row = cursor.fetchone()
+                assert row is not None
+                cursor.execute("UPDATE registrations SET state = 'signed', version = version + 1, "
+                               "updated_at = now() WHERE id = %s AND version = %s", (registration, row[0]))
+                cursor.execute("INSERT INTO outbox (event_id, routing_key, registration_id, body, created_at) "
+                               "VALUES (%s, 'bench', %s, %s, now())",
+                               (str(uuid.uuid4()), registration, payload.decode()))
+            db.commit()
+            channel.basic_publish("", queue_out, payload, pika.BasicProperties(delivery_mode=PERSISTENT))
+            channel.basic_ack(method.delivery_tag)
+            handled += 1
+            if handled == messages:
+                break
+        elapsed = time.perf_counter() - started
+        channel.cancel()
+        for queue in (queue_in, queue_out):
+            channel.queue_delete(queue)
+        connection.close()
+    return {"messages": handled, "seconds": round(elapsed, 3), "per_second": round(handled / elapsed, 1)}
+
+
+# --- 2. the project ---------------------------------------------------------------------------------------
+
+
+class Tap(threading.Thread):
+    """Every message on the exchange, with the wall time it was seen (its own connection and thread)."""
+
+    def __init__(self, broker_url: str, exchange: str) -> None:
+        super().__init__(daemon=True)
+        self.broker_url, self.exchange = broker_url, exchange
+        self.seen: list[tuple[float, str, str | None, str]] = []  # (time, type, registration, producer)
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.stopping = False
+
+    def run(self) -> None:
+        connection = connect(self.broker_url)
+        channel = connection.channel()
+        queue = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_bind(queue, self.exchange, routing_key="#")
+        self.ready.set()
+        for method, _, body in channel.consume(queue, auto_ack=True, inactivity_timeout=0.2):
+            if self.stopping:
+                break
+            if method is None:
+                continue
+            now = time.perf_counter()
+            message = json.loads(body)
+            with self.lock:
+                self.seen.append((now, message["type"], message.get("registration_id"), message["producer"]))
+                self.counts[message["type"]] += 1
+        connection.close()
+
+    def count(self, message_type: str) -> int:
+        with self.lock:
+            return self.counts[message_type]
+
+
+@dataclass
+class Run:
+    registrations: int
+    replicas: int
+    submitted_at: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def peak_memory_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return float("nan")
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {"p50": round(pick(0.50) * 1000, 1), "p95": round(pick(0.95) * 1000, 1),
+            "p99": round(pick(0.99) * 1000, 1), "max": round(ordered[-1] * 1000, 1)}
+
+
+def wait_for(condition: Any, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.05)
+
+
+def start(env: dict[str, str], replicas: int, log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
+    processes = {}
+    for role in [*CONSUMERS, "relay"]:
+        for n in range(1, replicas + 1):
+            name = role if n == 1 else f"{role}-{n}"
+            args = ["relay"] if role == "relay" else ["consume", role]
+            log = (log_dir / f"{name}.log").open("ab")
+            processes[name] = subprocess.Popen([sys.executable, "-m", "regflow.cli", *args], env=env, stderr=log)
+    return processes
+
+
+def project(broker_url: str, server_url: str, *, registrations: int, replicas: int, steady_rate: float,
+            steady_seconds: float, output: Path) -> dict[str, Any]:
+    namespace = f"regflow-bench-{uuid.uuid4().hex[:6]}"
+    work = output / namespace
+    (work / "logs").mkdir(parents=True)
+    clock = FileClock(work / "clock.txt")
+    clock.set(datetime(2023, 9, 1, 10, tzinfo=PARIS))
+    with ScratchDatabase(server_url) as database, MailSink(port=0) as smtp:
+        settings = Settings(database_url=database.url, broker_url=broker_url, namespace=namespace,
+                            clock=f"file:{clock.path}", smtp_port=smtp.port)
+        connection = connect(broker_url)
+        Topology(namespace).declare(connection.channel())
+        connection.close()
+        env = {**os.environ, "REGFLOW_DATABASE_URL": database.url, "REGFLOW_BROKER_URL": broker_url,
+               "REGFLOW_NAMESPACE": namespace, "REGFLOW_CLOCK": settings.clock, "REGFLOW_LOG_FORMAT": "json",
+               "REGFLOW_SMTP_PORT": str(smtp.port), "REGFLOW_MAIL_POLL_SECONDS": "0.2",
+               "REGFLOW_DOCUMENTS_DIR": str(work / "documents"), "REGFLOW_CHORUS_DROP_DIR": str(work / "chorus"),
+               "REGFLOW_PERIODIC_CHECK_SECONDS": "3600", "PYTHONUNBUFFERED": "1"}
+        tap = Tap(broker_url, Topology(namespace).exchange)
+        tap.start()
+        tap.ready.wait(10)
+        processes = start(env, replicas, work / "logs")
+        time.sleep(1.5)  # every process connected and consuming
+        try:
+            result = _drive(settings, clock, tap, smtp, registrations, steady_rate=steady_rate,
+                            steady_seconds=steady_seconds)
+            result["peak_memory_mb"] = {name: peak_memory_mb(p.pid) for name, p in processes.items()}
+        finally:
+            stop_processes(processes)
+            tap.stopping = True
+            tap.join(5)
+            connection = connect(broker_url)
+            Topology(namespace).delete(connection.channel())
+            connection.close()
+        sessions = session_factory(make_engine(database.url))
+        with sessions() as session:
+            handled = dict(session.execute(select(InboxRow.consumer, func.count()).group_by(InboxRow.consumer)).all())
+        result["messages_handled"] = handled
+        result["timeline"] = _timeline(tap)
+    result.update(registrations=registrations, replicas=replicas)
+    return result
+
+
+def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count: int, *, steady_rate: float,
+           steady_seconds: float) -> dict[str, Any]:
+    form = RegistrationForm.model_validate_json((FORMS / "handicap-departement.json").read_text(encoding="utf-8"))
+    october = RegistrationForm.model_validate_json(
+        (FORMS / "aide-domicile-departement-october.json").read_text(encoding="utf-8"))
+    ids = [f"bench-{n:06d}" for n in range(count)]
+    submitted: dict[str, float] = {}
+    started = time.perf_counter()
+    with CommandClient(settings, producer="bench") as client:
+        for registration_id in ids:
+            submitted[registration_id] = time.perf_counter()
+            client.submit_form(_unique(form, registration_id), registration_id)
+    submit_seconds = time.perf_counter() - started
+    timeout = 120 + count * 0.5
+    wait_for(lambda: tap.count("registration.invoiced") >= count, f"{count} invoiced", timeout)
+    invoiced_at = time.perf_counter()
+    clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
+    with CommandClient(settings, producer="bench") as client:
+        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
+        wait_for(lambda: tap.count("registration.session_held") >= count, "session held", timeout)
+        clock.set(datetime(2023, 10, 12, 10, tzinfo=PARIS))
+        sessions = session_factory(make_engine(settings.database_url))
+        with sessions() as session:
+            numbers = list(session.scalars(select(InvoiceRow.number)))
+        for number in numbers:
+            client.record_payment(payment_id=f"PAY-{number}", invoice_number=number, amount=Decimal("1190.00"),
+                                  received_on=date(2023, 10, 12), means="mandat_administratif")
+    wait_for(lambda: tap.count("registration.paid") >= count, f"{count} paid", timeout)
+    emails_expected = 4 * count
+    wait_for(lambda: tap.count("email.sent") >= emails_expected, f"{emails_expected} e-mails", timeout)
+    finished = time.perf_counter()
+    burst_events = len(tap.seen)
+
+    with tap.lock:
+        seen = list(tap.seen)
+    first_seen = _first(seen, submitted)
+    stage_rates = _stage_rates(seen, set(submitted))
+    burst = {
+        "submit_seconds": round(submit_seconds, 2),
+        "to_invoiced_seconds": round(invoiced_at - started, 2),
+        "to_paid_seconds": round(finished - started, 2),
+        "registrations_per_second": round(count / (finished - started), 1),
+        "registrations_invoiced_per_second": round(count / (invoiced_at - started), 1),
+        "events_per_second": round(burst_events / (finished - started), 1),
+        "emails_received": len(smtp.received),
+        "latency_ms": {"submitted_to_confirmed": percentiles(_latencies(first_seen, submitted,
+                                                                        "registration.confirmed")),
+                       "submitted_to_invoiced": percentiles(_latencies(first_seen, submitted,
+                                                                       "registration.invoiced"))},
+    }
+    # Steady offered load: the October session, one registration every 1/rate seconds.
+    clock.set(datetime(2023, 10, 12, 11, tzinfo=PARIS))
+    steady_ids = [f"steady-{n:05d}" for n in range(int(steady_rate * steady_seconds))]
+    steady_submitted: dict[str, float] = {}
+    with CommandClient(settings, producer="bench") as client:
+        begin = time.perf_counter()
+        for n, registration_id in enumerate(steady_ids):
+            pause = begin + n / steady_rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            steady_submitted[registration_id] = time.perf_counter()
+            client.submit_form(_unique(october, registration_id), registration_id)
+    wait_for(lambda: tap.count("registration.invoiced") >= count + len(steady_ids), "steady invoiced", 120)
+    with tap.lock:
+        seen = list(tap.seen)
+    steady_first = _first(seen, steady_submitted)
+    steady = {"offered_per_second": steady_rate, "seconds": steady_seconds, "registrations": len(steady_ids),
+              "latency_ms": {"submitted_to_confirmed": percentiles(_latencies(steady_first, steady_submitted,
+                                                                              "registration.confirmed")),
+                             "submitted_to_invoiced": percentiles(_latencies(steady_first, steady_submitted,
+                                                                             "registration.invoiced"))}}
+    origin = min(submitted.values())
+    points = [(at - origin, first_seen[(rid, "registration.confirmed")] - at) for rid, at in submitted.items()
+              if (rid, "registration.confirmed") in first_seen]
+    points += [(at - origin, steady_first[(rid, "registration.confirmed")] - at) for rid, at in steady_submitted.items()
+               if (rid, "registration.confirmed") in steady_first]
+    return {"burst": burst, "steady": steady, "stage_per_second": stage_rates, "_confirm_points": points}
+
+
+def _unique(form: RegistrationForm, registration_id: str) -> RegistrationForm:
+    """Participants with e-mails of their own, as in real life (no 'already registered' warning)."""
+    participants = [p.model_copy(update={"email": f"{registration_id}.{n}@bench.example"})
+                    for n, p in enumerate(form.participants)]
+    return form.model_copy(update={"participants": participants})
+
+
+def _first(seen: list[tuple[float, str, str | None, str]], ids: dict[str, float]) -> dict[tuple[str, str], float]:
+    first: dict[tuple[str, str], float] = {}
+    for at, kind, registration_id, _ in seen:
+        if registration_id in ids:
+            first.setdefault((registration_id, kind), at)
+    return first
+
+
+def _latencies(first: dict[tuple[str, str], float], submitted: dict[str, float], kind: str) -> list[float]:
+    return [first[(rid, kind)] - at for rid, at in submitted.items() if (rid, kind) in first]
+
+
+def _stage_rates(seen: list[tuple[float, str, str | None, str]], burst: set[str]) -> dict[str, float]:
+    times: dict[str, list[float]] = defaultdict(list)
+    for at, kind, registration_id, _ in seen:
+        if registration_id in burst:
+            times[kind].append(at)
+    rates = {}
+    for consumer, kind in STAGE_OUTPUT.items():
+        found = times.get(kind, [])
+        if len(found) > 1:
+            rates[consumer] = round(len(found) / (max(found) - min(found)), 1)
+    return rates
+
+
+def _timeline(tap: Tap) -> dict[str, list[int]]:
+    """Events per second, by type group, from the first event."""
+    if not tap.seen:
+        return {}
+    origin = tap.seen[0][0]
+    groups = {"registration.confirmed": "confirmed", "registration.invoiced": "invoiced", "email.sent": "e-mails sent",
+              "registration.paid": "paid"}
+    series: dict[str, Counter[int]] = {label: Counter() for label in groups.values()}
+    for at, kind, _, _ in tap.seen:
+        if kind in groups:
+            series[groups[kind]][int(at - origin)] += 1
+    length = int(tap.seen[-1][0] - origin) + 1
+    return {label: [counts[s] for s in range(length)] for label, counts in series.items()}
+
+
+# --- report -----------------------------------------------------------------------------------------------
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    project_run = result["project"]
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7))
+    for label, values in project_run["timeline"].items():
+        top.plot(range(len(values)), values, label=label)
+    top.set_xlabel("seconds since the first event")
+    top.set_ylabel("events per second")
+    top.set_title(f"{project_run['registrations']} registrations submitted at once, then "
+                  f"{project_run['steady']['offered_per_second']:g}/s steady")
+    top.legend()
+    points = project_run["_confirm_points"]
+    bottom.scatter([s for s, _ in points], [lat * 1000 for _, lat in points], s=2)
+    bottom.set_xlabel("submitted at (s since the first submission)")
+    bottom.set_ylabel("submitted -> confirmed (ms)")
+    bottom.set_yscale("log")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--registrations", type=int, default=2000)
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--raw-messages", type=int, default=3000)
+    parser.add_argument("--steady-rate", type=float, default=20)
+    parser.add_argument("--steady-seconds", type=float, default=20)
+    parser.add_argument("--scaling", action="store_true", help="also 2 and 4 replicas, 1,000 and 10,000 registrations")
+    parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench")
+    args = parser.parse_args(argv)
+    broker_url = os.environ.get("REGFLOW_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    server_url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args.output.mkdir(parents=True, exist_ok=True)
+    prefetch = Settings().prefetch
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    print(f"machine: {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}")
+
+    raw = raw_limit(broker_url, server_url, args.raw_messages, prefetch)
+    print(f"raw limit (consume -> 1 PostgreSQL transaction -> confirmed publish -> ack, prefetch {prefetch}): "
+          f"{raw['per_second']} messages/s")
+    run = project(broker_url, server_url, registrations=args.registrations, replicas=args.replicas,
+                  steady_rate=args.steady_rate, steady_seconds=args.steady_seconds, output=args.output)
+    result: dict[str, Any] = {"machine": machine, "raw": raw, "project": run}
+    _print(result)
+    if args.scaling:
+        result["scaling"] = _scaling(broker_url, server_url, args)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    plot(result, args.output / "benchmark.png")
+    result["project"].pop("_confirm_points")
+    (args.output / f"benchmark-{stamp}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    print(f"\nfigures: {args.output / f'benchmark-{stamp}.json'}; plot: {args.output / 'benchmark.png'}")
+    return 0
+
+
+def _print(result: dict[str, Any]) -> None:
+    run, raw = result["project"], result["raw"]
+    burst, steady = run["burst"], run["steady"]
+    print(f"\nproject, {run['registrations']} registrations at once, {run['replicas']} replica(s) of each consumer:")
+    print(f"  submitted in {burst['submit_seconds']} s; all invoiced after {burst['to_invoiced_seconds']} s; "
+          f"all paid after {burst['to_paid_seconds']} s")
+    print(f"  end to end: {burst['registrations_per_second']} registrations/s to paid "
+          f"({burst['registrations_invoiced_per_second']}/s to invoiced), {burst['events_per_second']} events/s, "
+          f"{burst['emails_received']} e-mails received")
+    for name, figures in burst["latency_ms"].items():
+        print(f"  {name.replace('_', ' ')}: " + ", ".join(f"{k} {v} ms" for k, v in figures.items()))
+    print(f"steady {steady['offered_per_second']:g} registrations/s for {steady['seconds']:g} s:")
+    for name, figures in steady["latency_ms"].items():
+        print(f"  {name.replace('_', ' ')}: " + ", ".join(f"{k} {v} ms" for k, v in figures.items()))
+    print("stages during the burst (units turned out per second, and that / raw limit):")
+    for consumer, rate in run["stage_per_second"].items():
+        unit = STAGE_OUTPUT[consumer]
+        print(f"  {consumer:<14} {rate:>8}/s {unit:<24} {rate / raw['per_second']:>6.0%} of raw  "
+              f"({run['messages_handled'].get(consumer, 0)} messages handled in all)")
+    print("peak memory (VmHWM): " + ", ".join(f"{k} {v} MB" for k, v in run["peak_memory_mb"].items()))
+
+
+def _scaling(broker_url: str, server_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for registrations, replicas in ((args.registrations, 2), (args.registrations, 4), (1000, 1), (10000, 1)):
+        run = project(broker_url, server_url, registrations=registrations, replicas=replicas, steady_rate=0.5,
+                      steady_seconds=2, output=args.output)
+        burst = run["burst"]
+        row = {"registrations": registrations, "replicas": replicas, "to_paid_seconds": burst["to_paid_seconds"],
+               "registrations_per_second": burst["registrations_per_second"],
+               "peak_memory_mb": run["peak_memory_mb"]}
+        print(f"scaling: {registrations} registrations, {replicas} replica(s): {burst['to_paid_seconds']} s to paid, "
+              f"{burst['registrations_per_second']}/s; memory " + ", ".join(
+                  f"{k} {v}" for k, v in run["peak_memory_mb"].items() if "-" not in k))
+        rows.append(row)
+    return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
