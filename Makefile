@@ -1,4 +1,4 @@
-.PHONY: demo test lint up down clean
+.PHONY: demo test lint bench up down clean
 
 demo:  ## push the source documents' registrations to "paid" and print their timelines
 	scripts/bootstrap
@@ -11,7 +11,13 @@ test:  ## lint, type-check, unit + integration + end-to-end tests on the real br
 lint:
 	scripts/bootstrap
 	.venv/bin/ruff check .
-	.venv/bin/mypy schemas workflow consumers producers regflow
+	.venv/bin/mypy schemas workflow consumers producers regflow bench
+
+bench:  ## the end-to-end benchmark: raw limit, 2,000 registrations to paid, steady load (figures + plot in var/bench)
+	scripts/bootstrap
+	scripts/ensure-services
+	.venv/bin/python -m pip install --quiet -e '.[bench]'
+	.venv/bin/python -m bench.benchmark $(BENCH_ARGS)
 
 up:  ## a laptop with Docker: the broker and the database
 	docker compose up -d rabbitmq postgres
