@@ -285,13 +285,14 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
     wait_for(lambda: tap.count("registration.invoiced") >= count, f"{count} invoiced", timeout)
     invoiced_at = time.perf_counter()
     clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
-    with CommandClient(settings, producer="bench") as client:
+    with CommandClient(settings, producer="bench") as client:  # a client per phase: no idle connection
         client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
-        wait_for(lambda: tap.count("registration.session_held") >= count, "session held", timeout)
-        clock.set(datetime(2023, 10, 12, 10, tzinfo=PARIS))
-        sessions = session_factory(make_engine(settings.database_url))
-        with sessions() as session:
-            numbers = list(session.scalars(select(InvoiceRow.number)))
+    wait_for(lambda: tap.count("registration.session_held") >= count, "session held", timeout)
+    clock.set(datetime(2023, 10, 12, 10, tzinfo=PARIS))
+    sessions = session_factory(make_engine(settings.database_url))
+    with sessions() as session:
+        numbers = list(session.scalars(select(InvoiceRow.number)))
+    with CommandClient(settings, producer="bench") as client:
         for number in numbers:
             client.record_payment(payment_id=f"PAY-{number}", invoice_number=number, amount=Decimal("1190.00"),
                                   received_on=date(2023, 10, 12), means="mandat_administratif")

@@ -171,6 +171,8 @@ class UnitOfWork:
         now = self.clock.now()
         cause = str(self.message.event_id) if self.message else None
         for registration, loaded in self.registrations.seen.values():
+            if loaded is not None and not registration.new_history and not registration.events:
+                continue  # only read (e.g. by notifications): no write, no version bump to collide with
             row = self._write_back(registration, loaded)
             for entry in registration.new_history:
                 self.session.add(_history_row(registration.id, entry))

@@ -14,7 +14,7 @@ from schemas.form import RegistrationForm
 from schemas.messages import Envelope
 from tests.conftest import load_form
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS
+from workflow.clock import PARIS, FileClock
 from workflow.machine import State
 from workflow.model import Registration
 from workflow.orm import HistoryRow, InboxRow, OutboxRow, RegistrationRow
@@ -143,3 +143,23 @@ def test_an_issued_invoice_cannot_be_modified(deps: Deps, sessions: sessionmaker
         invoice.total = Decimal("1.00")
         with pytest.raises(ValueError, match="InvoiceRow 2023-000001 is issued and cannot be modified"):
             session.commit()
+
+
+def test_a_registration_only_read_is_not_written_back_so_readers_never_collide_with_writers(
+        deps: Deps, sessions: sessionmaker[Session], clock: FileClock) -> None:
+    receive(deps, "r-1", message("r-1"))
+    clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))  # time moved: a write-back would touch updated_at
+    reader = UnitOfWork(deps.sessions, deps.clock, actor="notifications", message=message("r-1"))
+    with reader:
+        assert reader.registrations.get("r-1") is not None
+        # meanwhile a writer (say payments holding the session) changes the registration
+        with UnitOfWork(deps.sessions, deps.clock, actor="payments", message=message("r-1")) as writer:
+            registration = writer.registrations.get("r-1", for_update=True)
+            assert registration is not None
+            registration.reject([], at=AT, actor="payments", cause=None)
+            writer.commit()
+        reader.commit()  # the reader only read: it commits its inbox row, no stale update
+    with sessions() as session:
+        row = session.get(RegistrationRow, "r-1")
+        assert row is not None
+        assert (row.state, row.version) == (State.REJECTED, 2)
