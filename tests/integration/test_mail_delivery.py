@@ -167,13 +167,19 @@ def _message() -> EmailMessage:
                          attachments=[])
 
 
-@pytest.fixture
-def tls_sink(tmp_path: Path) -> tuple[MailSink, Path]:
+def server_tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A throw-away CA (written where the client can trust it) and a server certificate for 127.0.0.1."""
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
+    return server_context, ca_file
+
+
+@pytest.fixture
+def tls_sink(tmp_path: Path) -> tuple[MailSink, Path]:
+    server_context, ca_file = server_tls(tmp_path)
     return MailSink(port=0, tls_context=server_context, credentials=("regflow", "s3cret")), ca_file
 
 
@@ -203,11 +209,7 @@ def test_starttls_with_a_password_delivers_and_the_server_certificate_is_checked
 
 
 def test_implicit_tls_delivers_with_the_certificate_checked(tmp_path: Path) -> None:
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
+    server_context, ca_file = server_tls(tmp_path)
     with MailSink(port=0, tls_context=server_context, implicit_tls=True) as sink:
         base = Settings(smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security="tls", smtp_ca_file=ca_file)
         with SmtpMailer(base) as mailer:
