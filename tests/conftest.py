@@ -127,7 +127,7 @@ def settings(database_url: str, broker_url: str, clock: FileClock, tmp_path: Pat
     test_settings = Settings(database_url=database_url, broker_url=broker_url, namespace=namespace,
                              clock=f"file:{clock.path}", retry_base_ms=100, max_attempts=4,
                              documents_dir=tmp_path / "documents", chorus_drop_dir=tmp_path / "chorus-pro",
-                             smtp_port=smtp.port, mail_poll_seconds=0.2)
+                             smtp_port=smtp.port, mail_poll_seconds=0.2, mail_lease_seconds=2)
     connection = connect(broker_url)
     Topology(namespace).declare(connection.channel())
     connection.close()
@@ -187,6 +187,7 @@ def consumers(settings: Settings, tmp_path: Path) -> Iterator[RunningConsumers]:
            "REGFLOW_MAIL_POLL_SECONDS": str(settings.mail_poll_seconds),
            "REGFLOW_MAIL_RETRY_BASE_SECONDS": str(settings.mail_retry_base_seconds),
            "REGFLOW_MAIL_MAX_ATTEMPTS": str(settings.mail_max_attempts),
+           "REGFLOW_MAIL_LEASE_SECONDS": str(settings.mail_lease_seconds),
            "REGFLOW_CRASH_ONCE_FILE": str(tmp_path / "crashed-once")}
     log_dir = tmp_path / "logs"
     log_dir.mkdir()

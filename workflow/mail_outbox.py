@@ -4,25 +4,30 @@ then sent by the notifications consumer, each in its own transaction, and marked
 Once and only once, as far as e-mail allows:
 - the idempotency key (registration, kind, recipient, occurrence) is unique: a redelivered event, or
   the same reminder processed twice, finds the row and adds nothing;
-- a row is claimed with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers), so
-  two replicas never send the same row;
-- the row is marked sent in the transaction that holds the claim, right after the SMTP server accepted
-  the message. A process killed between the server's "250 OK" and that commit leaves the row pending:
-  it is sent again, with the same Message-ID. That window, milliseconds wide, is the duplication that
-  remains (SMTP has no way to ask whether a message was already accepted).
+- a row is claimed with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers) and
+  a lease committed before the SMTP conversation, so two replicas never send the same row;
+- right after the SMTP server accepted the message the row is marked sent; if the database is away at
+  that moment the sender insists (its lease keeps the others off), so a database outage sends nothing
+  twice. A process killed between the server's "250 OK" and that commit leaves the row pending: once
+  the lease expires it is sent again, with the same Message-ID. That window, milliseconds wide, is the
+  duplication that remains (SMTP has no way to ask whether a message was already accepted).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.messages import EmailFailed, EmailSent
@@ -146,51 +151,114 @@ class DeliveryReport:
 
 def deliver_due(sessions: sessionmaker[Session], clock: Clock, mailroom: Mailroom, *,
                 limit: int = 50) -> DeliveryReport:
-    """Send the pending e-mails that are due, oldest first, one transaction each. A transient failure
-    stops the batch (the server is likely down for the others too) and is retried later."""
+    """Send the pending e-mails that are due, oldest first: claim, send, record, one e-mail at a time.
+
+    A transient failure stops the batch (the server is likely down for the others too) and is retried
+    later. No database transaction is held open across the SMTP conversation: a database cut while the
+    server answers cannot undo the record of an e-mail the server accepted (see `_record`).
+    """
     report = DeliveryReport()
     settings = mailroom.settings
     with SmtpMailer(settings) as mailer:
         for _ in range(limit):
-            with UnitOfWork(sessions, clock, actor=ACTOR) as uow:
-                now = clock.now()
-                query = (select(EmailRow).where(EmailRow.status == PENDING, EmailRow.next_attempt_at <= now)
-                         .order_by(EmailRow.next_attempt_at, EmailRow.id).limit(1))
-                if uow.session.get_bind().dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                row = uow.session.scalars(query).first()
-                if row is None:
-                    break
+            claimed = _claim_next(sessions, clock, mailroom, settings.mail_lease_seconds)
+            if claimed is None:
+                break
+            email_id, key, message = claimed
+            if isinstance(message, MailDeliveryError):
+                failure: MailDeliveryError | None = message
+            else:
                 try:
-                    try:
-                        message = mailroom.message(uow.session, row, now)
-                    except (OSError, LookupError, ValueError) as exc:  # a PDF not written yet, a bad template
-                        raise MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}",
-                                                permanent=False) from exc
                     mailer.send(message)
+                    failure = None
                 except MailDeliveryError as exc:
-                    _failed_attempt(uow, row, exc, settings, now)
-                    uow.commit()
-                    (report.failed if row.status == FAILED else report.retried).append(row.idempotency_key)
-                    if not exc.permanent:
-                        break
-                    continue
+                    failure = exc
+            if failure is None:
                 crash_point("notifications.after_smtp_before_commit")
-                row.attempts += 1
-                row.status = SENT
-                row.sent_at = now
-                row.last_error = None
-                uow.publish("email.sent", EmailSent(kind=row.kind, recipient=row.recipient, subject=row.subject,
-                                                    message_id=row.message_id, attempts=row.attempts),
-                            row.registration_id)
-                uow.commit()
-                report.sent.append(row.idempotency_key)
-                log.info("e-mail sent", kind=row.kind, email_id=row.id, attempts=row.attempts)
+                _record(sessions, clock, email_id, _mark_sent)
+                report.sent.append(key)
+                continue
+            row_status = _record(sessions, clock, email_id, partial(_failed_attempt, error=failure,
+                                                                    settings=settings, clock=clock))
+            (report.failed if row_status == FAILED else report.retried).append(key)
+            if not failure.permanent:
+                break
     return report
 
 
-def _failed_attempt(uow: UnitOfWork, row: EmailRow, error: MailDeliveryError, settings: Settings,
-                    now: datetime) -> None:
+def _claim_next(sessions: sessionmaker[Session], clock: Clock, mailroom: Mailroom, lease_seconds: float
+                ) -> tuple[int, str, EmailMessage | MailDeliveryError] | None:
+    """Claim the next due e-mail for `lease_seconds` of wall-clock time and build its message.
+
+    The lease is committed before the SMTP conversation starts, so another replica skips the row while
+    this one sends it. A sender that dies mid-way lets the lease expire and the e-mail goes again.
+    """
+    with UnitOfWork(sessions, clock, actor=ACTOR) as uow:
+        now, wall_now = clock.now(), datetime.now(UTC)
+        query = (select(EmailRow)
+                 .where(EmailRow.status == PENDING, EmailRow.next_attempt_at <= now,
+                        or_(EmailRow.lease_until.is_(None), EmailRow.lease_until < wall_now))
+                 .order_by(EmailRow.next_attempt_at, EmailRow.id).limit(1))
+        if uow.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = uow.session.scalars(query).first()
+        if row is None:
+            return None
+        built: EmailMessage | MailDeliveryError
+        try:
+            built = mailroom.message(uow.session, row, now)
+        except (OSError, LookupError, ValueError) as exc:  # a PDF not written yet, a bad template
+            built = MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}", permanent=False)
+        row.lease_until = wall_now + timedelta(seconds=lease_seconds)
+        claimed = (row.id, row.idempotency_key, built)
+        uow.commit()
+    return claimed
+
+
+RECORD_RETRY_SECONDS = 30.0  # how long a sender insists on recording an SMTP answer while the database is away
+
+
+def _record(sessions: sessionmaker[Session], clock: Clock, email_id: int,
+            apply: Callable[[UnitOfWork, EmailRow], None]) -> str:
+    """Record the SMTP server's answer, insisting while the database is unreachable.
+
+    The server has answered: giving up here would let the lease expire and send an accepted e-mail
+    again, so a lost database connection is retried for `RECORD_RETRY_SECONDS` (our lease keeps the
+    other replicas away meanwhile).
+    """
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    while True:
+        try:
+            with UnitOfWork(sessions, clock, actor=ACTOR) as uow:
+                row = uow.session.get(EmailRow, email_id)
+                if row is None:
+                    raise LookupError(f"e-mail {email_id} vanished")
+                apply(uow, row)
+                row.lease_until = None
+                status = row.status
+                uow.commit()
+            return status
+        except DBAPIError as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unreachable while recording an SMTP answer, insisting", email_id=email_id,
+                        error=str(exc.orig))
+            time.sleep(0.5)
+
+
+def _mark_sent(uow: UnitOfWork, row: EmailRow) -> None:
+    row.attempts += 1
+    row.status = SENT
+    row.sent_at = uow.clock.now()
+    row.last_error = None
+    uow.publish("email.sent", EmailSent(kind=row.kind, recipient=row.recipient, subject=row.subject,
+                                        message_id=row.message_id, attempts=row.attempts), row.registration_id)
+    log.info("e-mail sent", kind=row.kind, email_id=row.id, attempts=row.attempts)
+
+
+def _failed_attempt(uow: UnitOfWork, row: EmailRow, *, error: MailDeliveryError, settings: Settings,
+                    clock: Clock) -> None:
+    now = clock.now()
     row.attempts += 1
     row.last_error = str(error)[:2000]
     if error.permanent or row.attempts >= settings.mail_max_attempts:

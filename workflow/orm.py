@@ -232,8 +232,8 @@ class EmailRow(Base):
     """An e-mail to send, once: the idempotency key is (registration, kind, recipient, occurrence).
 
     Written pending in the transaction of the event that asks for it; sent later by the notifications
-    consumer, which renders it from `template` and `context` (the personal link is derived at send
-    time, so no usable token is ever stored) and marks it sent in the transaction that follows SMTP.
+    consumer, which claims it with a lease, renders it from `template` and `context` (the personal link is
+    derived at send time, so no usable token is ever stored), sends it, and marks it sent.
     """
 
     __tablename__ = "emails"
@@ -254,6 +254,8 @@ class EmailRow(Base):
     message_id: Mapped[str] = mapped_column(String(200))  # the same on every attempt: clients dedupe on it
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # Wall-clock (not the business clock) end of a sender's claim: no other replica takes the row before.
+    lease_until: Mapped[datetime | None]
 
 
 class ParticipantAccessRow(Base):

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often notifications sends due e-mails and reminders")
     mail_max_attempts: int = Field(default=8, ge=1, description="SMTP attempts before an e-mail is reported failed")
     mail_retry_base_seconds: float = Field(default=60, ge=0, description="First SMTP retry delay; doubles")
+    mail_lease_seconds: float = Field(
+        default=120, gt=0, description="A sender's claim on an e-mail (wall clock): if it dies before recording "
+                                       "the SMTP answer, the e-mail goes again after this")
     join_base_url: str = Field(default="https://visio.ipp.fr/rejoindre",
                                description="The video-conference platform's join address; the token is appended")
     link_secret: SecretStr = Field(

@@ -241,3 +241,22 @@ def test_operations_list_the_failed_e_mails_and_send_them_again_from_the_command
     deliver_due(deps.sessions, deps.clock, deps.mail)
     assert main(["emails", "--status", "sent"]) == 0
     assert "sent    1x  rejection" in capsys.readouterr().out
+
+
+def test_an_e_mail_claimed_by_a_sender_that_died_is_left_alone_until_its_lease_expires(
+        deps: Deps, smtp: MailSink) -> None:
+    """Another replica must not send an e-mail that a live sender may be sending right now."""
+    import time
+
+    from workflow.mail_outbox import _claim_next
+
+    queue(deps)
+    claimed = _claim_next(deps.sessions, deps.clock, deps.mail, lease_seconds=1.5)  # then the sender dies
+    assert claimed is not None
+
+    assert deliver_due(deps.sessions, deps.clock, deps.mail).sent == [], "leased: the others keep off"
+    time.sleep(1.6)
+    assert len(deliver_due(deps.sessions, deps.clock, deps.mail).sent) == 1, "lease expired: sent once"
+    assert len(smtp.received) == 1
+    [row] = rows(deps)
+    assert (row.status, row.lease_until) == (SENT, None)
