@@ -105,6 +105,9 @@ def _first_errors(exc: ValidationError) -> str:
 
 def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:  # noqa: PLR0911
     """Everything but the broker: decode, run the handler in a unit of work, classify failures."""
+    if len(body) > deps.settings.max_message_bytes:  # refused before parsing: a huge body is an attack or a bug
+        return Outcome("park", f"malformed: message of {len(body)} bytes, over the limit of "
+                               f"{deps.settings.max_message_bytes} (REGFLOW_MAX_MESSAGE_BYTES)")
     try:
         envelope, payload = decode(app, body)
     except MalformedMessageError as exc:

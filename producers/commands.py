@@ -61,11 +61,16 @@ def load_forms(paths: list[Path]) -> list[tuple[Path, RegistrationForm]]:
     return forms
 
 
+class MessageTooLargeError(ValueError):
+    """A command over `max_message_bytes`: refused at the source rather than parked by a consumer."""
+
+
 class CommandClient:
     def __init__(self, settings: Settings, *, producer: str = "intake", clock: Clock | None = None) -> None:
         self._publisher = Publisher(settings.broker_url, Topology(settings.namespace))
         self._clock = clock or clock_from_spec(settings.clock)
         self.producer = producer
+        self._max_bytes = settings.max_message_bytes
 
     def __enter__(self) -> Self:
         self._publisher.__enter__()
@@ -81,6 +86,10 @@ class CommandClient:
             event_id=event_id, type=message_type, occurred_at=self._clock.now(),
             registration_id=registration_id, correlation_id=event_id, producer=self.producer,
             payload=payload.model_dump(mode="json"))
+        size = len(envelope.model_dump_json().encode())
+        if size > self._max_bytes:  # the consumers would park it: say so before sending
+            raise MessageTooLargeError(f"{message_type} of {size} bytes is over the limit of {self._max_bytes} "
+                                       f"bytes (REGFLOW_MAX_MESSAGE_BYTES): nothing sent")
         self._publisher.publish(envelope, mandatory=True)
         return envelope
 

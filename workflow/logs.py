@@ -1,11 +1,55 @@
-"""structlog set-up: JSON lines when not on a terminal, coloured console on one."""
+"""structlog set-up: JSON lines when not on a terminal, coloured console on one; personal data masked.
+
+Logs leave the application (log shippers, tickets, screenshots), so they carry ids, never the people:
+`mask_personal_data` runs last before rendering and masks e-mail addresses and phone numbers wherever
+they appear (error texts from SMTP or PostgreSQL quote them), and the values of fields that name a
+person. The full data stays in the database and in the messages, where access is controlled.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+# Fields whose whole value is personal (a name, an address, a signatory): masked whatever they hold.
+PERSONAL_FIELDS = frozenset({
+    "email", "recipient", "to", "participant", "participants", "first_name", "last_name", "name",
+    "civilite", "phone", "gestionnaire", "signatory", "payer", "replaced_email", "requested_by", "user",
+})
+
+EMAIL = re.compile(r"(?P<first>[A-Za-z0-9])[A-Za-z0-9._%+-]*@(?P<domain>[A-Za-z0-9-])[A-Za-z0-9.-]*"
+                   r"\.(?P<tld>[A-Za-z]{2,})")
+# French numbers, national or international form, with or without separators (0143997000, +33 1 43 99 70 00).
+PHONE = re.compile(r"(?<![\d])(?:\+33[\s.-]?|0)[1-9](?:[\s.-]?\d{2}){3}[\s.-]?(?P<last>\d{2})(?![\d])")
+
+
+def mask_text(text: str) -> str:
+    """`claire.durand@valdemarne.fr` -> `c***@v***.fr`; `01 43 99 70 00` -> `** ** ** ** 00`."""
+    text = EMAIL.sub(lambda m: f"{m['first']}***@{m['domain']}***.{m['tld']}", text)
+    return PHONE.sub(lambda m: f"** ** ** ** {m['last']}", text)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: "***" if k in PERSONAL_FIELDS else _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value
+
+
+def mask_personal_data(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+                       ) -> MutableMapping[str, Any]:
+    """structlog processor: see the module docstring."""
+    for key, value in event_dict.items():
+        event_dict[key] = "***" if key in PERSONAL_FIELDS and value is not None else _mask(value)
+    return event_dict
 
 
 def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
@@ -18,6 +62,7 @@ def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> No
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            mask_personal_data,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/%2F", description="AMQP URL")
     namespace: str = Field(default="regflow", description="Prefix of the exchange and queue names")
     prefetch: int = Field(default=16, ge=1, description="Unacknowledged messages per consumer")
+    max_message_bytes: int = Field(
+        default=256 * 1024, ge=1024,
+        description="Largest message accepted, sent or received (a form with 200 participants is ~60 KB)")
     max_attempts: int = Field(default=6, ge=1, description="Attempts before a message is parked")
     retry_base_ms: int = Field(default=500, ge=1, description="First retry delay; doubles each attempt")
     clock: str = Field(
