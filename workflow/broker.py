@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 from types import TracebackType
 from typing import Self
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -14,12 +16,37 @@ from workflow.topology import Topology
 PERSISTENT = pika.DeliveryMode.Persistent
 
 
-def connect(url: str) -> pika.BlockingConnection:
-    parameters = pika.URLParameters(url)
-    parameters.heartbeat = 30
+TLS_QUERY_KEYS = ("cafile", "certfile", "keyfile")
+
+
+def connection_parameters(url: str) -> pika.URLParameters:
+    """pika's parameters for an `amqp://` or `amqps://` URL, with regflow's defaults.
+
+    `amqps` verifies the broker's certificate and host name. The URL may name, in its query, the files
+    pika's URL syntax has no place for: `cafile` (a private CA), `certfile` and `keyfile` (a client
+    certificate, for brokers that authenticate by certificate). A `heartbeat` in the URL wins over
+    the default of 30 s.
+    """
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    tls_files = {key: query.pop(key)[0] for key in TLS_QUERY_KEYS if key in query}
+    parameters = pika.URLParameters(urlunsplit(parts._replace(query=urlencode(query, doseq=True))))
+    if "heartbeat" not in query:
+        parameters.heartbeat = 30
     parameters.blocked_connection_timeout = 60
     parameters.client_properties = {"connection_name": "regflow"}
-    return pika.BlockingConnection(parameters)
+    if parts.scheme == "amqps":
+        context = ssl.create_default_context(cafile=tls_files.get("cafile"))
+        if "certfile" in tls_files:
+            context.load_cert_chain(tls_files["certfile"], tls_files.get("keyfile"))
+        parameters.ssl_options = pika.SSLOptions(context, server_hostname=parts.hostname)
+    elif tls_files:
+        raise ValueError(f"{', '.join(tls_files)} given for a plain amqp:// URL: use amqps://")
+    return parameters
+
+
+def connect(url: str) -> pika.BlockingConnection:
+    return pika.BlockingConnection(connection_parameters(url))
 
 
 def properties_for(envelope: Envelope, headers: dict[str, object] | None = None) -> pika.BasicProperties:
