@@ -34,7 +34,7 @@ from schemas.messages import (
 from workflow.broker import Publisher
 from workflow.clock import Clock, clock_from_spec
 from workflow.settings import Settings
-from workflow.topology import Topology
+from workflow.topology import ALL, Topology
 
 
 class FormFileError(ValueError):
@@ -67,7 +67,8 @@ class MessageTooLargeError(ValueError):
 
 class CommandClient:
     def __init__(self, settings: Settings, *, producer: str = "intake", clock: Clock | None = None) -> None:
-        self._publisher = Publisher(settings.broker_url, Topology(settings.namespace))
+        scope = "intake" if settings.broker_declare == "own" else ALL
+        self._publisher = Publisher(settings.broker_url, Topology(settings.namespace, scope=scope))
         self._clock = clock or clock_from_spec(settings.clock)
         self.producer = producer
         self._max_bytes = settings.max_message_bytes

@@ -40,7 +40,7 @@ def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
 
     app = _consumer_apps()[args.name]
     assert isinstance(app, ConsumerApp)
-    deps = bootstrap(settings)
+    deps = bootstrap(settings, role=app.name)
     stop = StopFlag()
     stop.install()
     keep_running(lambda: run_consumer(app, deps, stop), stop, app.name)
@@ -53,7 +53,7 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
     from workflow.broker import Publisher
     from workflow.relay import run_relay
 
-    deps = bootstrap(settings)
+    deps = bootstrap(settings, role="relay")
     stop = StopFlag()
     stop.install()
 
@@ -351,7 +351,8 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     from workflow.dead_letters import DeadLetters
     from workflow.topology import Topology
 
-    letters = DeadLetters(settings.broker_url, Topology(settings.namespace))
+    scope = "operations" if settings.broker_declare == "own" else "all"
+    letters = DeadLetters(settings.broker_url, Topology(settings.namespace, scope=scope))
     consumers = [args.consumer] if args.consumer else list(CONSUMERS)
     action = {"list": _letters_list, "show": _letters_show, "replay": _letters_replay, "purge": _letters_purge}
     return action[args.action](args, letters, consumers)
@@ -402,6 +403,44 @@ def _letters_purge(args: argparse.Namespace, letters: DeadLetters, consumers: li
             print("\nnothing purged (confirm by typing 'purge', or pass --yes)")
             return 1
     print(f"{sum(letters.purge(c) for c in consumers)} message(s) purged")
+    return 0
+
+
+def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
+    """Least privilege on the broker: a user per role (see workflow/broker_users.py)."""
+    from workflow.broker_users import ADMIN, ROLES, definitions, passwords_for, permissions
+    from workflow.topology import Topology
+
+    topology = Topology(settings.namespace)
+    if args.action == "show":
+        for role, permission in permissions(topology).items():
+            print(f"{topology.namespace}-{role}\n  configure {permission.configure}\n  write     {permission.write}"
+                  f"\n  read      {permission.read}")
+        return 0
+    store = Path(args.passwords_file)
+    known = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
+    passwords = passwords_for((*ROLES, ADMIN), known)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(passwords, indent=2), encoding="utf-8")
+    store.chmod(0o600)
+    if args.action == "definitions":
+        Path(args.output).write_text(json.dumps(definitions(topology, args.vhost, passwords, with_admin=True),
+                                                indent=2), encoding="utf-8")
+        env_lines = [f"REGFLOW_BROKER_PASSWORD_{role.upper()}={password}" for role, password in passwords.items()]
+        Path(args.env_file).write_text("\n".join(env_lines) + "\n", encoding="utf-8")
+        Path(args.env_file).chmod(0o600)
+        print(f"definitions for {len(passwords)} users written to {args.output}; their passwords to "
+              f"{args.env_file} (for docker compose) and {store}")
+        return 0
+    done = subprocess.run(["rabbitmqctl", "-q", "import_definitions", "--format", "json"],  # from stdin
+                          input=json.dumps(definitions(topology, args.vhost, passwords, with_admin=False)),
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"error: rabbitmqctl import_definitions: {done.stderr.strip() or done.stdout.strip()}", file=sys.stderr)
+        return 1
+    print(f"{len(ROLES)} broker users ready ({', '.join(f'{topology.namespace}-{r}' for r in ROLES)}); "
+          f"passwords in {store}. Run each process with its own user in REGFLOW_BROKER_URL and "
+          f"REGFLOW_BROKER_DECLARE=own.")
     return 0
 
 
@@ -537,6 +576,16 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     letters.add_argument("--json", action="store_true")
     letters.add_argument("--yes", action="store_true", help="purge without asking")
     letters.set_defaults(func=cmd_dead_letters)
+    users = sub.add_parser("broker-users", help="operations: a RabbitMQ user per role, limited to its own queues")
+    users.add_argument("action", choices=["apply", "definitions", "show"],
+                       help="apply: create them on the local node (rabbitmqctl); definitions: write the file "
+                            "RabbitMQ loads at boot (docker compose); show: the permissions")
+    users.add_argument("--vhost", default="/")
+    users.add_argument("--passwords-file", default="var/broker-passwords.json",
+                       help="kept between runs (mode 600); a missing password is generated")
+    users.add_argument("--output", default="var/rabbitmq-definitions.json", help="definitions: the file")
+    users.add_argument("--env-file", default=".env", help="definitions: the passwords, for docker compose")
+    users.set_defaults(func=cmd_broker_users)
     diagram = sub.add_parser("diagram", help="the state machine as a mermaid diagram")
     diagram.add_argument("--output")
     diagram.set_defaults(func=cmd_diagram)

@@ -17,7 +17,7 @@ from workflow.invoice_document import Seller
 from workflow.mail_outbox import Mailroom
 from workflow.payment_rules import ReferenceRates, load_reference_rates
 from workflow.settings import Settings
-from workflow.topology import Topology
+from workflow.topology import ALL, Topology
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,9 @@ def seller_of(settings: Settings) -> Seller:
         iban=settings.seller_iban)
 
 
-def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Deps:
+def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, role: str = ALL) -> Deps:
+    """`role` (a consumer's name, `relay`...) limits what the process declares on the broker when
+    `REGFLOW_BROKER_DECLARE=own`."""
     settings = settings or Settings()
     catalogue = load_catalogue(settings.catalogue_path)
     seller = seller_of(settings)
@@ -51,7 +53,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         sessions=session_factory(make_engine(settings.database_url)),
         clock=clock or clock_from_spec(settings.clock),
         catalogue=catalogue,
-        topology=Topology(settings.namespace),
+        topology=Topology(settings.namespace, scope=role if settings.broker_declare == "own" else ALL),
         documents=DocumentStore(settings.documents_dir),
         chorus=FileDropChorusPro(settings.chorus_drop_dir),
         seller=seller,

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     )
     broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/%2F", description="AMQP URL")
     namespace: str = Field(default="regflow", description="Prefix of the exchange and queue names")
+    broker_declare: Literal["all", "own"] = Field(
+        default="all", description="'own': each process declares only its part of the topology, for a broker "
+                                   "user with least privilege (`regflow broker-users`); 'all': everything")
     prefetch: int = Field(default=16, ge=1, description="Unacknowledged messages per consumer")
     max_message_bytes: int = Field(
         default=256 * 1024, ge=1024,

@@ -26,9 +26,18 @@ CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
 CONSUMERS = tuple(CONSUMER_BINDINGS)
 
 
+ALL = "all"
+
+
 @dataclass(frozen=True)
 class Topology:
+    """Names and declarations. `scope` says what a process declares at start-up: `all` (development, tests,
+    the set-up command) or its own part only, for a broker user with least privilege (see
+    `workflow/broker_users.py`): a consumer its three queues and their bindings, any other process
+    nothing (it checks that the exchanges exist)."""
+
     namespace: str
+    scope: str = ALL
 
     @property
     def exchange(self) -> str:
@@ -52,9 +61,15 @@ class Topology:
                 for q in (self.work_queue(c), self.retry_queue(c), self.dead_letter_queue(c))]
 
     def declare(self, channel: BlockingChannel) -> None:
-        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-        channel.exchange_declare(self.dead_letter_exchange, exchange_type="direct", durable=True)
+        if self.scope != ALL:  # a restricted user: the exchanges were made by the set-up command
+            channel.exchange_declare(self.exchange, passive=True)
+            channel.exchange_declare(self.dead_letter_exchange, passive=True)
+        else:
+            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+            channel.exchange_declare(self.dead_letter_exchange, exchange_type="direct", durable=True)
         for consumer, keys in CONSUMER_BINDINGS.items():
+            if self.scope not in (ALL, consumer):
+                continue
             work = self.work_queue(consumer)
             channel.queue_declare(work, durable=True, arguments={
                 "x-dead-letter-exchange": self.dead_letter_exchange,

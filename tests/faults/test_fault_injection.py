@@ -38,11 +38,11 @@ from schemas.messages import Envelope, HoldSession, RecordPayment, SubmitRegistr
 from tests.conftest import load_form
 from tests.faults.proxy import TcpProxy
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher
+from workflow.broker import Publisher, connect
 from workflow.clock import PARIS, FileClock
 from workflow.dead_letters import DeadLetters
 from workflow.mail_sink import MailSink
-from workflow.orm import EmailRow, InboxRow, InvoiceRow, PaymentRow, ReceivableRow, RegistrationRow
+from workflow.orm import EmailRow, InboxRow, InvoiceRow, OutboxRow, PaymentRow, ReceivableRow, RegistrationRow
 from workflow.settings import Settings
 from workflow.topology import CONSUMERS, Topology
 
@@ -231,7 +231,7 @@ def test_registrations_reach_paid_exactly_once_whatever_fails(  # noqa: PLR0917 
             fleet.restart_the_dead()
         # The faults stop; operations replay what was parked meanwhile (there should be nothing).
         replayed = _replay_parked(settings)
-        _wait_until_settled(deps, injector)
+        _wait_until_settled(settings, deps, injector)
         elapsed = time.monotonic() - started
         logs = fleet.logs()
         fleet.stop()
@@ -251,6 +251,7 @@ def test_registrations_reach_paid_exactly_once_whatever_fails(  # noqa: PLR0917 
 def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, injector: FaultInjector,
            rng: random.Random) -> dict[str, Any]:
     """Submit, wait for the invoices, record the session held, pay every invoice; duplicates on the way."""
+    started = time.monotonic()
     form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
     ids = [f"fault-{n:05d}" for n in range(REGISTRATIONS)]
     duplicated: Counter[str] = Counter()
@@ -268,6 +269,7 @@ def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, 
     wait_for(lambda: count(deps, select(func.count()).select_from(RegistrationRow)
                            .where(RegistrationRow.state == "invoiced")) == REGISTRATIONS,
              f"{REGISTRATIONS} registrations invoiced", timeout, injector)
+    phases = {"submitted_to_invoiced": round(time.monotonic() - started, 1)}
 
     clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
     hold = envelope("cmd.session.hold", HoldSession(session_id=SESSION, held_on=date(2023, 9, 15)), None,
@@ -281,6 +283,7 @@ def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, 
     wait_for(lambda: count(deps, select(func.count()).select_from(RegistrationRow)
                            .where(RegistrationRow.state == "session_held")) == REGISTRATIONS,
              "service fait on every registration", timeout, injector)
+    phases["to_session_held"] = round(time.monotonic() - started, 1)
 
     clock.set(datetime(2023, 10, 12, 10, tzinfo=PARIS))
     with deps.sessions() as session:
@@ -301,7 +304,8 @@ def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, 
     wait_for(lambda: count(deps, select(func.count()).select_from(RegistrationRow)
                            .where(RegistrationRow.state == "paid")) == REGISTRATIONS,
              f"{REGISTRATIONS} registrations paid", timeout, injector)
-    return {"registrations": REGISTRATIONS, "seed": SEED, "replicas": REPLICAS,
+    phases["to_paid"] = round(time.monotonic() - started, 1)
+    return {"registrations": REGISTRATIONS, "seed": SEED, "replicas": REPLICAS, "phase_seconds": phases,
             "duplicates_delivered": dict(duplicated), "resent_by_the_test_after_a_broker_fault": sender.resent}
 
 
@@ -310,13 +314,26 @@ def _replay_parked(settings: Settings) -> int:
     return sum(len(letters.replay(consumer, lambda m: True)) for consumer in CONSUMERS)
 
 
-def _wait_until_settled(deps: Deps, injector: FaultInjector) -> None:
-    """Every e-mail sent and every published event handled: nothing left in flight."""
+def _wait_until_settled(settings: Settings, deps: Deps, injector: FaultInjector) -> None:
+    """Nothing left in flight, three checks in a row: every event published, every queue empty, every
+    e-mail sent (a paid registration still has e-mails on their way when it turns paid)."""
+    topology = Topology(settings.namespace)
+    queues = [q for c in CONSUMERS for q in (topology.work_queue(c), topology.retry_queue(c))]
+    calm = 0
+
     def quiet() -> bool:
+        nonlocal calm
         with deps.sessions() as session:
+            unpublished = session.scalar(select(func.count()).select_from(OutboxRow)
+                                         .where(OutboxRow.published_at.is_(None)))
             unsent = session.scalar(select(func.count()).select_from(EmailRow).where(EmailRow.status != "sent"))
-            return unsent == 0
-    wait_for(quiet, "every e-mail sent", 180, injector)
+        connection = connect(settings.broker_url)
+        channel = connection.channel()
+        waiting = sum(channel.queue_declare(q, passive=True).method.message_count for q in queues)
+        connection.close()
+        calm = calm + 1 if unpublished == unsent == waiting == 0 else 0
+        return calm >= 3
+    wait_for(quiet, "every event published and handled, every e-mail sent", 300, injector)
 
 
 def _check_invariants(settings: Settings, deps: Deps, smtp: MailSink, injector: FaultInjector) -> dict[str, Any]:
