@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scaling", action="store_true", help="also 2 and 4 replicas, 1,000 and 10,000 registrations")
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench")
     args = parser.parse_args(argv)
-    broker_url = os.environ.get("REGFLOW_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    broker_url = os.environ.get("REGFLOW_BROKER_URL", Settings().broker_url)
     server_url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args.output.mkdir(parents=True, exist_ok=True)
     prefetch = Settings().prefetch

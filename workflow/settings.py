@@ -16,7 +16,10 @@ class Settings(BaseSettings):
         default="sqlite:///var/regflow.db",
         description="SQLAlchemy URL: a SQLite file for a quick local run, postgresql+psycopg://... else",
     )
-    broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/%2F", description="AMQP URL")
+    # No credentials in code: without a user in the URL pika logs in as RabbitMQ's local-only `guest`.
+    # Production gives each process its own user (`regflow broker-users`) in this variable.
+    broker_url: str = Field(default="amqp://127.0.0.1:5672/%2F",
+                            description="AMQP URL, amqp:// or amqps:// (?cafile=, certfile=, keyfile=)")
     namespace: str = Field(default="regflow", description="Prefix of the exchange and queue names")
     broker_declare: Literal["all", "own"] = Field(
         default="all", description="'own': each process declares only its part of the topology, for a broker "

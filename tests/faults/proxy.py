@@ -85,3 +85,26 @@ class TcpProxy:
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+def main() -> None:
+    """`python -m tests.faults.proxy TARGET_HOST TARGET_PORT PORT_FILE`: the proxy in a process of its own,
+    so that shovelling every byte of the fleet does not compete with the test for one interpreter.
+    SIGUSR1 cuts every connection; SIGUSR2 refuses new ones for the seconds written in PORT_FILE.refuse."""
+    import signal
+    import sys
+    from pathlib import Path
+
+    host, port, port_file = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    with TcpProxy(host, port) as proxy:
+        signal.signal(signal.SIGUSR1, lambda signum, frame: proxy.cut())
+        signal.signal(signal.SIGUSR2, lambda signum, frame: proxy.refuse(
+            float(port_file.with_suffix(".refuse").read_text())))
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+        port_file.write_text(str(proxy.port))
+        while True:
+            signal.pause()
+
+
+if __name__ == "__main__":
+    main()

@@ -36,7 +36,6 @@ from sqlalchemy import func, make_url, select
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope, HoldSession, RecordPayment, SubmitRegistration
 from tests.conftest import load_form
-from tests.faults.proxy import TcpProxy
 from workflow.bootstrap import Deps
 from workflow.broker import Publisher, connect
 from workflow.clock import PARIS, FileClock
@@ -50,7 +49,7 @@ pytestmark = pytest.mark.faults
 
 REGISTRATIONS = int(os.environ.get("REGFLOW_FAULTS_REGISTRATIONS", "2000"))
 SEED = int(os.environ.get("REGFLOW_FAULTS_SEED", str(random.randrange(10**6))))
-REPLICAS = {"validation": 2, "invoicing": 3, "notifications": 2, "payments": 2, "relay": 2}
+REPLICAS = {"validation": 2, "invoicing": 2, "notifications": 2, "payments": 2, "relay": 2}
 SESSION = "cpom-handicap-2023-09-15"
 PRICE = Decimal("1190.00")
 
@@ -102,13 +101,39 @@ class Fleet:
         return "".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
 
+class ProxyProcess:
+    """`TcpProxy` in its own process (see `tests/faults/proxy.py`), driven by signals."""
+
+    def __init__(self, host: str, port: int, work_dir: Path, name: str) -> None:
+        self.port_file = work_dir / f"{name}.port"
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.faults.proxy", host, str(port),
+                                         str(self.port_file)])
+        deadline = time.monotonic() + 10
+        while not (self.port_file.exists() and self.port_file.read_text()):
+            assert time.monotonic() < deadline, "the proxy did not start"
+            time.sleep(0.05)
+        self.port = int(self.port_file.read_text())
+
+    def cut(self) -> None:
+        self.process.send_signal(signal.SIGUSR1)
+
+    def refuse(self, seconds: float) -> None:
+        self.port_file.with_suffix(".refuse").write_text(str(seconds))
+        self.process.send_signal(signal.SIGUSR2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
 class FaultInjector(threading.Thread):
     """Every few seconds, one fault at random: SIGKILL a replica, cut the broker's connections, refuse
     the database for a while, or restart RabbitMQ (at most twice a run: it takes seconds)."""
 
     KINDS = ("sigkill",) * 4 + ("broker_connections_cut",) * 2 + ("database_refused",) * 2 + ("broker_restart",)
 
-    def __init__(self, fleet: Fleet, broker_proxy: TcpProxy, database_proxy: TcpProxy, rng: random.Random) -> None:
+    def __init__(self, fleet: Fleet, broker_proxy: ProxyProcess, database_proxy: ProxyProcess, rng: random.Random
+                 ) -> None:
         super().__init__(name="fault-injector", daemon=True)
         self.fleet, self.broker_proxy, self.database_proxy, self.rng = fleet, broker_proxy, database_proxy, rng
         self.stopping = threading.Event()
@@ -118,7 +143,7 @@ class FaultInjector(threading.Thread):
         self.errors: list[str] = []
 
     def run(self) -> None:
-        while not self.stopping.wait(self.rng.uniform(1.5, 4.0)):
+        while not self.stopping.wait(self.rng.uniform(2.0, 5.0)):
             try:
                 self.fleet.restart_the_dead()
                 self._inject(self.rng.choice(self.KINDS))
@@ -137,7 +162,7 @@ class FaultInjector(threading.Thread):
         elif kind == "broker_connections_cut":
             self.broker_proxy.cut()
         elif kind == "database_refused":
-            self.database_proxy.refuse(self.rng.uniform(1.0, 4.0))
+            self.database_proxy.refuse(self.rng.uniform(1.0, 3.0))
         elif kind == "broker_restart":
             subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True, timeout=60)
             time.sleep(self.rng.uniform(1.0, 3.0))
@@ -201,8 +226,10 @@ def test_registrations_reach_paid_exactly_once_whatever_fails(  # noqa: PLR0917 
     rng = random.Random(SEED)
     broker = urlsplit(settings.broker_url)
     database = make_url(settings.database_url)
-    with TcpProxy(broker.hostname or "127.0.0.1", broker.port or 5672) as broker_proxy, \
-            TcpProxy(database.host or "127.0.0.1", database.port or 5432) as database_proxy:
+    broker_proxy = ProxyProcess(broker.hostname or "127.0.0.1", broker.port or 5672, tmp_path, "broker")
+    database_proxy = ProxyProcess(database.host or "127.0.0.1", database.port or 5432, tmp_path, "database")
+    fleet: Fleet | None = None
+    try:
         env = {**os.environ, "REGFLOW_DATABASE_URL": database.set(host="127.0.0.1", port=database_proxy.port)
                .render_as_string(hide_password=False),
                "REGFLOW_BROKER_URL": urlunsplit(broker._replace(
@@ -235,11 +262,17 @@ def test_registrations_reach_paid_exactly_once_whatever_fails(  # noqa: PLR0917 
         elapsed = time.monotonic() - started
         logs = fleet.logs()
         fleet.stop()
+    finally:
+        if fleet is not None:
+            fleet.stop()  # already stopped unless something failed: then no process outlives the test
+        broker_proxy.stop()
+        database_proxy.stop()
 
     outcome = _check_invariants(settings, deps, smtp, injector)
-    figures.update(outcome, replayed_after_faults=replayed, seconds=round(elapsed, 1),
+    figures.update(outcome, parked_during_faults_then_replayed=replayed, seconds=round(elapsed, 1),
                    duplicates_absorbed_by_the_inbox=logs.count("duplicate message"),
-                   retries=logs.count("message retried"), reconnections=logs.count("reconnecting"),
+                   retries=logs.count("message retried"), retried_because=_retry_reasons(logs),
+                   reconnections=logs.count("reconnecting"),
                    unexpected_exits=fleet.unexpected_exits)
     with capsys.disabled():
         print("\n== fault injection: " + json.dumps(figures, indent=2, default=str))
@@ -309,9 +342,24 @@ def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, 
             "duplicates_delivered": dict(duplicated), "resent_by_the_test_after_a_broker_fault": sender.resent}
 
 
-def _replay_parked(settings: Settings) -> int:
+def _replay_parked(settings: Settings) -> list[str]:
+    """What operations do after an incident: replay what was parked. Returns why each was parked."""
     letters = DeadLetters(settings.broker_url, Topology(settings.namespace))
-    return sum(len(letters.replay(consumer, lambda m: True)) for consumer in CONSUMERS)
+    return [f"[{consumer}] {m.message_type}: {m.error[:200]}" for consumer in CONSUMERS
+            for m in letters.replay(consumer, lambda m: True)]
+
+
+def _retry_reasons(logs: str) -> dict[str, int]:
+    """Why messages were retried, by kind of error (the first words of the error)."""
+    reasons: Counter[str] = Counter()
+    for line in logs.splitlines():
+        if '"message retried"' in line:
+            try:
+                error = str(json.loads(line).get("error", ""))
+            except ValueError:
+                continue
+            reasons[error.split(":", 1)[0][:60]] += 1
+    return dict(reasons.most_common(8))
 
 
 def _wait_until_settled(settings: Settings, deps: Deps, injector: FaultInjector) -> None:

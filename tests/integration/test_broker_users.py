@@ -86,7 +86,9 @@ def test_every_process_with_its_own_user_pushes_a_registration_through(
     finally:
         stop_processes(processes)
     for role in processes:
-        assert "ACCESS_REFUSED" not in (tmp_path / f"{role}.log").read_text(), f"{role} was refused something"
+        logs = (tmp_path / f"{role}.log").read_text()
+        assert "ACCESS_REFUSED" not in logs, f"{role} was refused something"
+        assert broker_users[role] not in logs, f"{role} logged its broker password"
 
 
 def _refused(settings: Settings, user: str, password: str, action: str) -> str:
