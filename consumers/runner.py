@@ -30,7 +30,7 @@ import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from schemas.form import Contract
@@ -103,7 +103,7 @@ def _first_errors(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
 
 
-def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:  # noqa: PLR0911
+def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:
     """Everything but the broker: decode, run the handler in a unit of work, classify failures."""
     if len(body) > deps.settings.max_message_bytes:  # refused before parsing: a huge body is an attack or a bug
         return Outcome("park", f"malformed: message of {len(body)} bytes, over the limit of "
@@ -115,6 +115,25 @@ def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:  # noq
     structlog.contextvars.bind_contextvars(
         registration_id=envelope.registration_id, correlation_id=str(envelope.correlation_id),
         message_type=envelope.type, message_id=str(envelope.event_id))
+    # The database away is not this message's fault: wait for it here, holding the message (it stays
+    # unacknowledged), instead of spending its attempts and draining the whole queue into the retry queue
+    # (measured by the fault suite: 13,000 pointless retries for 31 outages of 1-3 s).
+    deadline = time.monotonic() + deps.settings.database_wait_seconds
+    delay = 0.25
+    while True:
+        try:
+            return _attempt(app, deps, envelope, payload)
+        except OperationalError as exc:
+            if time.monotonic() + delay > deadline:
+                return Outcome("retry", f"database: {exc.orig}")
+            log.warning("database unreachable, holding the message until it answers", delay_s=delay,
+                        error=str(exc.orig).splitlines()[0] if exc.orig else str(exc))
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _attempt(app: ConsumerApp, deps: Deps, envelope: Envelope, payload: Contract) -> Outcome:  # noqa: PLR0911
+    """One try at handling a decoded message. A lost database connection is raised (OperationalError)."""
     uow = UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope)
     try:
         with uow:
@@ -128,6 +147,8 @@ def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:  # noq
             return Outcome("retry", f"{type(exc).__name__}: {exc}")
         _record_refusal(app, deps, envelope, exc)
         return Outcome("park", f"{type(exc).__name__}: {exc}")
+    except OperationalError:
+        raise  # the database is unreachable: `handle_message` waits for it
     except IntegrityError as exc:
         if _handled_meanwhile(app, deps, envelope):
             log.info("duplicate message, handled concurrently by another replica")

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         description="Largest message accepted, sent or received (a form with 200 participants is ~60 KB)")
     max_attempts: int = Field(default=6, ge=1, description="Attempts before a message is parked")
     retry_base_ms: int = Field(default=500, ge=1, description="First retry delay; doubles each attempt")
+    database_wait_seconds: float = Field(
+        default=60, ge=0, description="A consumer that loses the database holds its message this long, waiting for "
+                                      "it, before counting a retry")
     clock: str = Field(
         default="system",
         description="'system', 'fixed:<ISO datetime>' or 'file:<path>' (a file holding an ISO datetime)",
