@@ -177,8 +177,12 @@ def _handled_meanwhile(app: ConsumerApp, deps: Deps, envelope: Envelope) -> bool
         return uow.already_handled()
 
 
-def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what: str,
-                 max_delay: float = 30.0) -> None:
+STABLE_CONNECTION_SECONDS = 10.0
+
+
+def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what: str, max_delay: float = 30.0, *,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic
+                 ) -> None:
     """Run `run` again after a lost broker connection, with exponential backoff, until asked to stop.
 
     Nothing is acknowledged before its effects are committed, so a message in hand when the
@@ -186,15 +190,18 @@ def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what:
     """
     delay = 0.5
     while True:
+        connected_at = monotonic()
         try:
             run()
             return
         except pika.exceptions.AMQPError as exc:
             if should_stop():
                 return
+            if monotonic() - connected_at > STABLE_CONNECTION_SECONDS:
+                delay = 0.5  # it had been working: this is a new incident, not the same one going on
             log.warning("broker connection lost, reconnecting", process=what, delay_s=delay,
                         error=f"{type(exc).__name__}: {exc}")
-            time.sleep(delay)
+            sleep(delay)
             delay = min(delay * 2, max_delay)
 
 

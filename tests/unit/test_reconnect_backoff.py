@@ -1,0 +1,51 @@
+"""Reconnecting to the broker: exponential backoff while the broker stays away, back to a short delay
+for a new incident once the connection had been working (else a long-lived consumer cut ten times waits
+30 s after every later cut)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pika.exceptions
+
+from consumers.runner import keep_running
+
+
+Script = tuple[Callable[[], None], Callable[[float], None], list[float], Callable[[], float]]
+
+
+def scripted(outages: list[float]) -> Script:
+    """A `run` that works for each given number of seconds, then loses the connection; then returns."""
+    now = [0.0]
+    slept: list[float] = []
+    remaining = list(outages)
+
+    def run() -> None:
+        if not remaining:
+            return
+        now[0] += remaining.pop(0)
+        raise pika.exceptions.AMQPConnectionError("connection reset")
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    return run, sleep, slept, lambda: now[0]
+
+
+def test_the_delay_doubles_while_the_broker_stays_away_up_to_the_cap() -> None:
+    run, sleep, slept, clock = scripted([0.0] * 8)
+    keep_running(run, lambda: False, "test", max_delay=30, sleep=sleep, monotonic=clock)
+    assert slept == [0.5, 1, 2, 4, 8, 16, 30, 30]
+
+
+def test_a_cut_after_a_working_connection_starts_again_from_the_short_delay() -> None:
+    run, sleep, slept, clock = scripted([0.0, 0.0, 0.0, 600.0, 0.0, 3600.0])
+    keep_running(run, lambda: False, "test", sleep=sleep, monotonic=clock)
+    assert slept == [0.5, 1, 2, 0.5, 1, 0.5]
+
+
+def test_a_stop_request_ends_the_loop_instead_of_reconnecting() -> None:
+    run, sleep, slept, clock = scripted([0.0] * 3)
+    keep_running(run, lambda: True, "test", sleep=sleep, monotonic=clock)
+    assert slept == []
