@@ -10,7 +10,6 @@ import pika.exceptions
 
 from consumers.runner import keep_running
 
-
 Script = tuple[Callable[[], None], Callable[[float], None], list[float], Callable[[], float]]
 
 
