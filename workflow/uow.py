@@ -16,6 +16,7 @@ from uuid import uuid4
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.form import Contract, RegistrationForm
@@ -94,6 +95,7 @@ class UnitOfWork:
         self.actor = actor
         self.message = message
         self._loose_events: list[tuple[str | None, DomainEvent]] = []
+        self._claim: InboxRow | None = None
 
     def __enter__(self) -> Self:
         self.session = self._sessions()
@@ -108,10 +110,27 @@ class UnitOfWork:
     # --- inbox ----------------------------------------------------------------------------------
 
     def already_handled(self) -> bool:
+        """True if this message's effects are committed; else the message is claimed for this transaction.
+
+        The claim is the inbox row itself, inserted first: a second copy handled at the same moment by
+        another replica waits on that row until the first commits, then finds it (or takes over if the
+        first rolled back). Checking without claiming let the second copy see the first one's effects
+        but not its inbox row, and refuse a form as an illegal "resubmit" (found by the fault suite).
+        """
         if self.message is None:
             return False
         key = (self.actor, str(self.message.event_id))
-        return self.session.get(InboxRow, key) is not None
+        if self.session.get(InboxRow, key) is not None:
+            return True
+        self._claim = InboxRow(consumer=self.actor, message_id=key[1], message_type=self.message.type,
+                               processed_at=self.clock.now())
+        try:
+            with self.session.begin_nested():
+                self.session.add(self._claim)
+        except IntegrityError:  # the other copy committed while we waited on its row
+            self._claim = None
+            return True
+        return False
 
     # --- outbox ---------------------------------------------------------------------------------
 
@@ -181,7 +200,7 @@ class UnitOfWork:
             row.updated_at = now
         for registration_id, event in self._loose_events:
             self.session.add(self._outbox_row(registration_id, event))
-        if self.message is not None and cause is not None:
+        if self.message is not None and cause is not None and self._claim is None:
             self.session.add(InboxRow(consumer=self.actor, message_id=cause,
                                       message_type=self.message.type, processed_at=now))
         self.session.commit()

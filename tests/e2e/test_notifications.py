@@ -276,10 +276,12 @@ def test_reminders_missed_while_the_consumer_was_down_go_late_before_the_start_n
         settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink, clock: FileClock) -> None:
     submit(settings, "handicap-departement.json", "dep-94")
     wait_for(smtp, 4, "the first e-mails")
+    wait_until(lambda: _unsent(deps) == 0, "the sender to record them")  # a kill before would resend one
     consumers.kill("notifications")
     clock.set(datetime(2023, 9, 15, 7, 40, tzinfo=PARIS))  # 3-hour reminder due at 6:30, missed
     consumers.restart("notifications")
     wait_for(smtp, 6, "the late 3-hour reminders")
+    wait_until(lambda: _unsent(deps) == 0, "the sender to record them")
     consumers.kill("notifications")
     clock.set(datetime(2023, 9, 15, 9, 31, tzinfo=PARIS))  # 15-minute reminder due at 9:15, the session started
     consumers.restart("notifications")
@@ -292,6 +294,11 @@ def test_reminders_missed_while_the_consumer_was_down_go_late_before_the_start_n
     reasons = {r["minutes_before"]: r["reason"] for r in view["reminders"]}
     assert reasons[180].startswith("sent late: due at 2023-09-15T04:30:00+00:00")
     assert "the session had started" in reasons[15]
+
+
+def _unsent(deps: Deps) -> int:
+    with deps.sessions() as session:
+        return len(session.scalars(select(EmailRow.id).where(EmailRow.status != "sent")).all())
 
 
 def _reminder_statuses(deps: Deps) -> dict[int, str]:

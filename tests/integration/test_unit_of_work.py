@@ -163,3 +163,36 @@ def test_a_registration_only_read_is_not_written_back_so_readers_never_collide_w
         row = session.get(RegistrationRow, "r-1")
         assert row is not None
         assert (row.state, row.version) == (State.REJECTED, 2)
+
+
+def test_a_second_copy_handled_at_the_same_moment_waits_for_the_first_then_sees_it_handled(deps: Deps) -> None:
+    """Two replicas holding two copies of one message: the second waits on the first one's inbox claim."""
+    import threading
+    import time
+
+    msg = message("r-9")
+    answers: list[bool] = []
+
+    def second_copy() -> None:
+        with UnitOfWork(deps.sessions, deps.clock, actor="validation", message=msg) as second:
+            answers.append(second.already_handled())
+
+    with UnitOfWork(deps.sessions, deps.clock, actor="validation", message=msg) as first:
+        assert not first.already_handled()  # claimed
+        replica = threading.Thread(target=second_copy)
+        replica.start()
+        time.sleep(0.5)
+        assert replica.is_alive(), "the second copy waits while the first is in flight"
+        first.commit()
+    replica.join(10)
+    assert answers == [True]
+    assert count(deps.sessions, InboxRow) == 1
+
+
+def test_a_claim_is_given_back_when_the_first_copy_fails(deps: Deps) -> None:
+    msg = message("r-10")
+    with UnitOfWork(deps.sessions, deps.clock, actor="validation", message=msg) as first:
+        assert not first.already_handled()
+    # rolled back: the next delivery handles it
+    with UnitOfWork(deps.sessions, deps.clock, actor="validation", message=msg) as again:
+        assert not again.already_handled()

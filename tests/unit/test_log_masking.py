@@ -39,14 +39,25 @@ def test_fields_that_name_a_person_are_masked_whole() -> None:
                      "attempts": 2}
 
 
-def test_a_logged_exception_is_masked_too(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging("json")
+def test_a_logged_exception_is_masked_too() -> None:
+    """The processor runs after the traceback is rendered (the order `configure_logging` sets)."""
     try:
-        raise ValueError('duplicate key (email)=(claire.durand@valdemarne.fr) from 01 43 99 70 00')
-    except ValueError:
-        structlog.get_logger("test").exception("unexpected error", to="claire.durand@valdemarne.fr")
-    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        raise ValueError("duplicate key (email)=(claire.durand@valdemarne.fr) from 01 43 99 70 00")
+    except ValueError as exc:
+        event = {"event": "unexpected error", "to": "claire.durand@valdemarne.fr", "exc_info": exc}
+        rendered = structlog.processors.format_exc_info(None, "error", event)
+    line = json.loads(json.dumps(dict(mask_personal_data(None, "error", rendered))))
     assert "claire" not in json.dumps(line)
-    assert "70 00" not in line["exception"].replace("** ** ** ** 00", "")
+    assert "43 99 70" not in line["exception"]
     assert "c***@v***.fr" in line["exception"]
     assert line["to"] == "***"
+
+
+def test_the_masking_processor_is_in_the_logging_chain() -> None:
+    configure_logging("json")
+    try:
+        processors = structlog.get_config()["processors"]
+        assert processors.index(mask_personal_data) == processors.index(structlog.processors.format_exc_info) + 1
+        assert isinstance(processors[-1], structlog.processors.JSONRenderer)
+    finally:
+        structlog.reset_defaults()
