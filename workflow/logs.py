@@ -52,21 +52,37 @@ def mask_personal_data(logger: Any, method_name: str, event_dict: MutableMapping
     return event_dict
 
 
-def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
-    as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+def processor_chain(as_json: bool) -> list[structlog.types.Processor]:
+    """Context, level, time, traceback, then masking (it must see the rendered traceback), then output."""
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer())
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_personal_data,
+        renderer,
+    ]
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written (a logger cached on first use would otherwise keep
+    a stream that was replaced since, such as a test's captured output, and write to it once closed)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def configure_logging(log_format: str = "auto", level: int = logging.INFO) -> None:
+    as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            mask_personal_data,
-            renderer,
-        ],
+        processors=processor_chain(as_json),
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     logging.getLogger("pika").setLevel(logging.WARNING)

@@ -7,7 +7,7 @@ import json
 import pytest
 import structlog
 
-from workflow.logs import configure_logging, mask_personal_data, mask_text
+from workflow.logs import mask_personal_data, mask_text, processor_chain
 
 
 @pytest.mark.parametrize(("text", "masked"), [
@@ -54,10 +54,6 @@ def test_a_logged_exception_is_masked_too() -> None:
 
 
 def test_the_masking_processor_is_in_the_logging_chain() -> None:
-    configure_logging("json")
-    try:
-        processors = structlog.get_config()["processors"]
-        assert processors.index(mask_personal_data) == processors.index(structlog.processors.format_exc_info) + 1
-        assert isinstance(processors[-1], structlog.processors.JSONRenderer)
-    finally:
-        structlog.reset_defaults()
+    processors = processor_chain(as_json=True)
+    assert processors.index(mask_personal_data) == processors.index(structlog.processors.format_exc_info) + 1
+    assert isinstance(processors[-1], structlog.processors.JSONRenderer)
