@@ -112,7 +112,7 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
     uow.publish("session.held", SessionHeld(session_id=command.session_id, held_on=command.held_on))
     for registration in uow.registrations.in_session(command.session_id, {State.INVOICED, State.SETTLED}):
         registration.hold_session(command.held_on, planned_on=session.date, at=now, actor=ACTOR,
-                                  cause=message.event_id)
+                                  cause=message.event_id, requested_by=command.requested_by)
         for receivable in uow.session.scalars(select(ReceivableRow).where(
                 ReceivableRow.registration_id == registration.id, ReceivableRow.status != CREDITED)):
             receivable.service_fait_on = command.held_on
@@ -189,7 +189,8 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
             settled_on=command.received_on, overpaid=paid_after - receivable.total), registration_id)
         registration = uow.registrations.get(receivable.registration_id, for_update=True)
         if registration is not None and registration.state in (State.INVOICED, State.SESSION_HELD):
-            registration.settle(receivable.invoice_number, at=now, actor=ACTOR, cause=message.event_id)
+            registration.settle(receivable.invoice_number, at=now, actor=ACTOR, cause=message.event_id,
+                                requested_by=command.requested_by)
 
 
 def check_overdue(deps: Deps, as_of: date | None = None) -> int:

@@ -14,15 +14,18 @@ confirms). Outcomes:
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import random
 import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 import pika.exceptions
@@ -39,11 +42,14 @@ from workflow.bootstrap import Deps
 from workflow.broker import PERSISTENT, Publisher
 from workflow.errors import MalformedMessageError, RegflowError
 from workflow.faults import crash_point
+from workflow.health import PROCESS_HEALTH
+from workflow.metrics import record_outcome, type_label
 from workflow.uow import UnitOfWork
 
 log = structlog.get_logger("consumer")
 
 Handler = Callable[[Envelope, Any, UnitOfWork, Deps], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -208,23 +214,57 @@ def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what:
 def run_consumer(app: ConsumerApp, deps: Deps, should_stop: Callable[[], bool]) -> None:
     settings = deps.settings
     topology = deps.topology
-    with Publisher(settings.broker_url, topology) as publisher:
+    # Exits in reverse order: a handler still running (the connection dropped under it) finishes and commits
+    # before the connection is closed; its message, unacknowledged, comes back and the inbox absorbs it.
+    with (Publisher(settings.broker_url, topology) as publisher,
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{app.name}-handler") as worker):
+        PROCESS_HEALTH.watch_broker(publisher.connection)
         channel = publisher.channel
         channel.basic_qos(prefetch_count=settings.prefetch)
         queue = topology.work_queue(app.name)
         log.info("consumer started", consumer=app.name, queue=queue)
         last_check = 0.0
         for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
+            PROCESS_HEALTH.tick()
             if method is not None:
-                _settle(app, deps, publisher, channel, method=method, properties=properties, body=body)
+                _settle(app, deps, publisher, channel, method=method, properties=properties, body=body,
+                        worker=worker)
                 structlog.contextvars.clear_contextvars()
             if should_stop():
                 break
             if app.periodic and time.monotonic() - last_check >= getattr(settings, app.period_setting):
                 last_check = time.monotonic()
-                _run_periodic(app.periodic, deps)
+                _in_worker(publisher.connection, worker, functools.partial(_run_periodic, app.periodic, deps))
         channel.cancel()  # unacknowledged prefetched messages go back to the queue
         log.info("consumer stopped", consumer=app.name)
+
+
+HEARTBEAT_SLICE_SECONDS = 0.5  # how often the connection is serviced while a handler runs: well under any heartbeat
+
+
+def _in_worker(connection: pika.BlockingConnection, worker: Executor, call: Callable[[], T]) -> T:
+    """Run `call` on the worker thread; meanwhile this thread, the only one that touches pika, services the
+    connection, so heartbeats flow however long the handler takes (a PDF render, a "service fait" over
+    thousands of registrations) and the broker does not drop the connection.
+
+    pika's BlockingConnection answers heartbeats only from inside its own calls, and is not thread-safe:
+    so the work moves to a thread and the connection stays here (the pattern pika's maintainers give for
+    long handlers). A fast handler costs no latency: the wait returns as soon as the future is done. The
+    handler runs in a copy of this thread's context and its log bindings (registration, message) are
+    brought back, so the settle's log lines still carry them.
+    """
+    context = contextvars.copy_context()
+    future = worker.submit(context.run, call)
+    while True:
+        try:
+            result = future.result(timeout=HEARTBEAT_SLICE_SECONDS)
+            break
+        except TimeoutError:
+            PROCESS_HEALTH.tick()  # waiting on a long handler is being alive
+            connection.process_data_events(time_limit=0)  # heartbeats in and out; deliveries are buffered
+    for variable, value in context.items():
+        variable.set(value)
+    return result
 
 
 def _run_periodic(check: Callable[[Deps], object], deps: Deps) -> None:
@@ -236,8 +276,10 @@ def _run_periodic(check: Callable[[Deps], object], deps: Deps) -> None:
 
 
 def _settle(app: ConsumerApp, deps: Deps, publisher: Publisher, channel: BlockingChannel, *,
-            method: Basic.Deliver, properties: pika.BasicProperties, body: bytes) -> None:
-    outcome = handle_message(app, deps, body)
+            method: Basic.Deliver, properties: pika.BasicProperties, body: bytes, worker: Executor) -> None:
+    started = time.monotonic()
+    outcome = _in_worker(publisher.connection, worker, lambda: handle_message(app, deps, body))
+    elapsed = time.monotonic() - started
     crash_point(f"{app.name}.after_commit_before_ack")
     headers = dict(properties.headers or {})
     headers.setdefault("x-regflow-routing-key", method.routing_key)  # kept across retries, for replay
@@ -261,6 +303,8 @@ def _settle(app: ConsumerApp, deps: Deps, publisher: Publisher, channel: Blockin
         publisher.publish_raw(app.name, body, _copy(properties, headers), mandatory=True,
                               exchange=deps.topology.dead_letter_exchange)
     channel.basic_ack(method.delivery_tag)
+    message_type = properties.type or headers.get("x-regflow-routing-key") or method.routing_key
+    record_outcome(app.name, type_label(message_type, app.handlers), outcome.kind, elapsed)
 
 
 def _copy(properties: pika.BasicProperties, headers: dict[str, Any], expiration: str | None = None

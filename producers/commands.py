@@ -102,10 +102,12 @@ class CommandClient:
     def record_signature(self, registration_id: str, signature: Signature) -> Envelope:
         return self.send("cmd.registration.sign", RecordSignature(signature=signature), registration_id)
 
-    def hold_session(self, session_id: str, held_on: date, absent_emails: list[str] | None = None
-                     ) -> Envelope:
+    def hold_session(self, session_id: str, held_on: date, absent_emails: list[str] | None = None, *,
+                     requested_by: str | None = None) -> Envelope:
+        """`requested_by`: who in operations records it, named in each registration's history."""
         return self.send("cmd.session.hold", HoldSession(
-            session_id=session_id, held_on=held_on, absent_emails=absent_emails or []), None)
+            session_id=session_id, held_on=held_on, absent_emails=absent_emails or [],
+            requested_by=requested_by), None)
 
     def cancel_session(self, session_id: str, reason: str) -> Envelope:
         return self.send("cmd.session.cancel", CancelSession(session_id=session_id, reason=reason), None)
@@ -125,8 +127,10 @@ class CommandClient:
             replaced_email=replaced_email, replacement=replacement, requested_by=requested_by), registration_id)
 
     def record_payment(self, *, payment_id: str, invoice_number: str | None, amount: Decimal,
-                       received_on: date, payer: str | None = None, means: str = "transfer") -> Envelope:
+                       received_on: date, payer: str | None = None, means: str = "transfer",
+                       requested_by: str | None = None) -> Envelope:
+        """`requested_by`: who in finance records it, named in the history when it settles the invoice."""
         payment = RecordPayment.model_validate({
             "payment_id": payment_id, "invoice_number": invoice_number, "amount": amount,
-            "received_on": received_on, "payer": payer, "means": means})
+            "received_on": received_on, "payer": payer, "means": means, "requested_by": requested_by})
         return self.send("cmd.payment.record", payment, None)

@@ -12,11 +12,16 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from schemas.form import Signature, SignatureMethod
 from workflow.dead_letters import DeadLetters
+from workflow.machine import State
 from workflow.settings import Settings
 from workflow.topology import CONSUMERS
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def _consumer_apps() -> dict[str, object]:
@@ -37,12 +42,14 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.runner import ConsumerApp, StopFlag, keep_running, run_consumer
     from workflow.bootstrap import bootstrap
+    from workflow.health import serve_health
 
     app = _consumer_apps()[args.name]
     assert isinstance(app, ConsumerApp)
     deps = bootstrap(settings, role=app.name)
     stop = StopFlag()
     stop.install()
+    serve_health(settings, deps.sessions)  # /metrics, /healthz, /readyz when REGFLOW_HTTP_PORT is set
     keep_running(lambda: run_consumer(app, deps, stop), stop, app.name)
     return 0
 
@@ -51,11 +58,15 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.runner import StopFlag, keep_running
     from workflow.bootstrap import bootstrap
     from workflow.broker import Publisher
+    from workflow.health import serve_health
+    from workflow.metrics import register_outbox_backlog
     from workflow.relay import run_relay
 
     deps = bootstrap(settings, role="relay")
     stop = StopFlag()
     stop.install()
+    if serve_health(settings, deps.sessions):  # and the outbox backlog, read from the database at each scrape
+        register_outbox_backlog(deps.sessions, deps.clock)
 
     def relay() -> None:
         with Publisher(settings.broker_url, deps.topology) as publisher:
@@ -84,13 +95,20 @@ def cmd_run_all(args: argparse.Namespace, settings: Settings) -> int:
 
 def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = None
                     ) -> dict[str, subprocess.Popen[bytes]]:
-    """Each consumer and the relay in its own OS process (logs to `log_dir/<name>.log` when given)."""
+    """Each consumer and the relay in its own OS process (logs to `log_dir/<name>.log` when given).
+
+    A `REGFLOW_HTTP_PORT` in the environment is a base: each process serves its metrics and health on base +
+    its index (validation, invoicing, notifications, payments, relay), so that they do not fight for one port.
+    """
     command = [sys.executable, "-m", "regflow.cli"]
+    env = env or dict(os.environ)
+    http_port_base = int(env.get("REGFLOW_HTTP_PORT") or 0)
     processes = {}
-    for name in [*CONSUMERS, "relay"]:
+    for index, name in enumerate([*CONSUMERS, "relay"]):
         args = ["relay"] if name == "relay" else ["consume", name]
         log = (log_dir / f"{name}.log").open("ab") if log_dir else None
-        processes[name] = subprocess.Popen([*command, *args], env=env or dict(os.environ), stderr=log)
+        process_env = {**env, "REGFLOW_HTTP_PORT": str(http_port_base + index)} if http_port_base else env
+        processes[name] = subprocess.Popen([*command, *args], env=process_env, stderr=log)
     return processes
 
 
@@ -119,11 +137,19 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
     if args.registration_id and len(forms) > 1:
         print("error: --registration-id goes with one form only; nothing sent", file=sys.stderr)
         return 2
-    with CommandClient(settings) as client:
+    with CommandClient(settings) as client, _progress_bar(len(forms), "forms", shown=len(forms) > 1) as bar:
         for index, (path, form) in enumerate(forms, 1):
             envelope = client.submit_form(form, args.registration_id)
-            print(f"[{index}/{len(forms)}] {path}: registration {envelope.registration_id} submitted")
+            bar.write(f"[{index}/{len(forms)}] {path}: registration {envelope.registration_id} submitted")
+            bar.update(1)
     return 0
+
+
+def _progress_bar(total: int | None, unit: str, *, shown: bool = True) -> tqdm[Any]:
+    """A progress bar on stderr, only on a terminal (a script or a pipe gets the plain lines alone)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=f" {unit}", disable=not (shown and sys.stderr.isatty()), file=sys.stderr)
 
 
 def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
@@ -141,7 +167,7 @@ def cmd_hold_session(args: argparse.Namespace, settings: Settings) -> int:
     from producers.commands import CommandClient
 
     with CommandClient(settings, producer="operations") as client:
-        client.hold_session(args.session_id, args.on)
+        client.hold_session(args.session_id, args.on, requested_by=args.by)
     print(f"session {args.session_id} recorded as held on {args.on}")
     return 0
 
@@ -182,7 +208,7 @@ def cmd_pay(args: argparse.Namespace, settings: Settings) -> int:
 
     with CommandClient(settings, producer="finance") as client:
         client.record_payment(payment_id=args.payment_id, invoice_number=args.invoice, amount=args.amount,
-                              received_on=args.on, payer=args.payer, means=args.means)
+                              received_on=args.on, payer=args.payer, means=args.means, requested_by=args.by)
     print(f"payment {args.payment_id} of {args.amount} EUR sent")
     return 0
 
@@ -295,6 +321,57 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_registrations(args: argparse.Namespace, settings: Settings) -> int:
+    """The same list as the back-office page: registrations by session, filtered by state and session."""
+    from workflow.db import make_engine, session_factory
+    from workflow.views import registration_list
+
+    rows = registration_list(session_factory(make_engine(settings.database_url)), state=args.state,
+                             session_id=args.session)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(f"{r['id']:<38} {r['state']:<13} {r['session_id'] or '-':<32} {r['participants']:>3}  "
+              f"{r['updated_at'][:16]}  {r['client']}")
+    print(f"{len(rows)} registration(s)")
+    return 0
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    """The back-office page, served by waitress (a production WSGI server, threads: the code is sync)."""
+    import waitress
+
+    from regflow.web import create_app
+
+    app = create_app(settings)
+    print(f"back office on http://{args.host}:{args.port}/ (users in {settings.web_users_file})", flush=True)
+    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident="regflow")
+    return 0
+
+
+def cmd_web_user(args: argparse.Namespace, settings: Settings) -> int:
+    """Add or update a user of the back-office page; the password is asked, never taken from the command line."""
+    import getpass
+
+    from regflow.web.users import UserStore, WebUserError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ; nothing written", file=sys.stderr)
+            return 2
+    try:
+        user = UserStore(settings.web_users_file).add(args.name, password, args.role)
+    except WebUserError as exc:
+        print(f"error: {exc}; nothing written", file=sys.stderr)
+        return 2
+    print(f"user {user.name} ({', '.join(user.roles)}) written to {settings.web_users_file}")
+    return 0
+
+
 def cmd_awaiting_signature(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import timedelta
 
@@ -358,6 +435,15 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     return action[args.action](args, letters, consumers)
 
 
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 1 when something needs a human (parked messages, stuck registrations, a consumer missing...)."""
+    from workflow.status import collect_status, format_status
+
+    status = collect_status(settings)
+    print(json.dumps(status, indent=2, ensure_ascii=False) if args.json else format_status(status))
+    return 0 if status["ok"] else 1
+
+
 def _letters_list(args: argparse.Namespace, letters: DeadLetters, consumers: list[str]) -> int:
     now = datetime.now(UTC)
     rows = [m.summary(now) for c in consumers for m in letters.parked(c)]
@@ -387,8 +473,17 @@ def _letters_replay(args: argparse.Namespace, letters: DeadLetters, consumers: l
     if not (args.message_id or args.all):
         print("error: replay needs a MESSAGE_ID or --all", file=sys.stderr)
         return 2
-    replayed = [m for c in consumers
-                for m in letters.replay(c, lambda m: bool(args.all) or m.message_id == args.message_id)]
+    with _progress_bar(0, "messages", shown=bool(args.all)) as bar:
+
+        def progress(done: int, fetched: int) -> None:
+            if done == 0:  # one more dead-letter queue read: the total grows by its depth
+                bar.total = (bar.total or 0) + fetched
+                bar.refresh()
+            else:
+                bar.update(1)
+
+        replayed = [m for c in consumers for m in letters.replay(
+            c, lambda m: bool(args.all) or m.message_id == args.message_id, progress=progress)]
     print(f"{len(replayed)} message(s) sent back to their work queue")
     return 0 if replayed else 1
 
@@ -467,7 +562,9 @@ def cmd_export_schemas(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from regflow.demo import run_demo
 
-    return run_demo(settings)
+    serve_port = args.port if args.serve else None
+    return run_demo(settings, serve_port=serve_port, var=args.dir) if args.dir else run_demo(settings,
+                                                                                              serve_port=serve_port)
 
 
 def _safe_url(url: str) -> str:
@@ -502,6 +599,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     hold = sub.add_parser("hold-session", help="record that a session was held (service fait)")
     hold.add_argument("session_id")
     hold.add_argument("--on", type=date.fromisoformat, required=True)
+    hold.add_argument("--by", help="who records it (the history's actor; default: the payments consumer)")
     hold.set_defaults(func=cmd_hold_session)
     cancel = sub.add_parser("cancel-session", help="the session will not be held: cancel and credit")
     cancel.add_argument("session_id")
@@ -524,6 +622,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     pay.add_argument("--on", type=date.fromisoformat, required=True)
     pay.add_argument("--payer")
     pay.add_argument("--means", default="transfer")
+    pay.add_argument("--by", help="who records it (the history's actor when it settles the invoice)")
     pay.set_defaults(func=cmd_pay)
     replace = sub.add_parser("replace-participant", help="support: a participant is replaced by another")
     replace.add_argument("registration_id")
@@ -555,6 +654,23 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     show.add_argument("registration_id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+    registrations = sub.add_parser("registrations", help="registrations by session, filtered by state and session")
+    registrations.add_argument("--state", choices=[s.value for s in State])
+    registrations.add_argument("--session", metavar="ID", help="a session id, e.g. cpom-handicap-2023-09-15")
+    registrations.add_argument("--json", action="store_true")
+    registrations.set_defaults(func=cmd_registrations)
+    web = sub.add_parser("web", help="serve the back-office page (support, finance, operations)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8080)
+    web.add_argument("--threads", type=int, default=8, help="requests served at once")
+    web.set_defaults(func=cmd_web)
+    web_user = sub.add_parser("web-user", help="add or update a user of the back-office page")
+    web_user.add_argument("action", choices=["add"])
+    web_user.add_argument("name")
+    web_user.add_argument("--role", action="append", required=True, choices=["support", "finance", "operations"],
+                          help="repeat for several roles")
+    web_user.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
+    web_user.set_defaults(func=cmd_web_user)
     late = sub.add_parser("awaiting-signature", help="unsigned forms waiting longer than allowed (support)")
     late.add_argument("--hours", type=float, help="default: REGFLOW_SIGNATURE_WAIT_HOURS (72)")
     late.add_argument("--json", action="store_true")
@@ -568,6 +684,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
                                                    "runs it every REGFLOW_PERIODIC_CHECK_SECONDS)")
     overdue.add_argument("--as-of", type=date.fromisoformat, help="default: today (the clock)")
     overdue.set_defaults(func=cmd_check_overdue)
+    status = sub.add_parser("status", help="operations: queues, consumers, parked messages, outbox, stuck "
+                                           "registrations; exit 1 when something needs a human")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
     letters = sub.add_parser("dead-letters", help="operations: list, show, replay or purge parked messages")
     letters.add_argument("action", choices=["list", "show", "replay", "purge"])
     letters.add_argument("message_id", nargs="?", help="for show and replay")
@@ -592,8 +712,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     schemas = sub.add_parser("export-schemas", help="write the JSON Schema of every message")
     schemas.add_argument("--output", default="docs/schemas")
     schemas.set_defaults(func=cmd_export_schemas)
-    sub.add_parser("demo", help="push the source documents' registrations to 'paid'").set_defaults(
-        func=cmd_demo)
+    demo = sub.add_parser("demo", help="push the source documents' registrations to 'paid'")
+    demo.add_argument("--serve", action="store_true", help="stop before the October 2024 session and serve the "
+                                                           "back-office page over the running consumers")
+    demo.add_argument("--port", type=int, default=8080, help="the page's port with --serve")
+    demo.add_argument("--dir", type=Path, help="where its database, e-mails, PDFs and logs go (default: var/)")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 
 from regflow.cli import start_processes, stop_processes
@@ -33,14 +34,17 @@ def paris(year: int, month: int, day: int, hour: int = 10) -> datetime:
     return datetime(year, month, day, hour, tzinfo=PARIS)
 
 
-def run_demo(base: Settings) -> int:
-    VAR.mkdir(exist_ok=True)
+def run_demo(base: Settings, *, serve_port: int | None = None, var: Path = VAR) -> int:
+    """The whole story, then a report; with `serve_port`, the story stops before the October 2024 session
+    (the Gironde's registration still invoiced, its participants replaceable) and the back-office page is
+    served over the still-running consumers until Ctrl-C. Everything it writes goes under `var`."""
+    var.mkdir(parents=True, exist_ok=True)
     explicit_db = "REGFLOW_DATABASE_URL" in os.environ
-    database_url = base.database_url if explicit_db else f"sqlite:///{VAR / 'demo.db'}"
+    database_url = base.database_url if explicit_db else f"sqlite:///{var / 'demo.db'}"
     if not explicit_db:
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{VAR / 'demo.db'}{suffix}").unlink(missing_ok=True)
-    clock = FileClock(VAR / "demo-clock.txt")
+            Path(f"{var / 'demo.db'}{suffix}").unlink(missing_ok=True)
+    clock = FileClock(var / "demo-clock.txt")
     clock.set(paris(2023, 9, 1))
     settings = base.model_copy(update={"database_url": database_url, "clock": f"file:{clock.path}",
                                        "namespace": f"{base.namespace}-demo"})
@@ -49,11 +53,11 @@ def run_demo(base: Settings) -> int:
     _reset_broker(settings)
     env = {**os.environ, "REGFLOW_DATABASE_URL": database_url, "REGFLOW_CLOCK": settings.clock,
            "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_LOG_FORMAT": "json",
-           "REGFLOW_DOCUMENTS_DIR": str(VAR / "demo-documents"),
-           "REGFLOW_CHORUS_DROP_DIR": str(VAR / "demo-chorus-pro")}
-    logs = VAR / "demo-logs"
+           "REGFLOW_DOCUMENTS_DIR": str(var / "demo-documents"),
+           "REGFLOW_CHORUS_DROP_DIR": str(var / "demo-chorus-pro")}
+    logs = var / "demo-logs"
     logs.mkdir(exist_ok=True)
-    maildir = VAR / "demo-mail"
+    maildir = var / "demo-mail"
     shutil.rmtree(maildir, ignore_errors=True)
     with MailSink(port=0, maildir=maildir) as sink:
         env.update({"REGFLOW_SMTP_HOST": "127.0.0.1", "REGFLOW_SMTP_PORT": str(sink.port),
@@ -62,11 +66,22 @@ def run_demo(base: Settings) -> int:
         print(f"started {len(processes)} processes: {', '.join(processes)} (logs in {logs}); "
               f"SMTP sink on port {sink.port}")
         try:
-            ids = _story(settings, clock, sink)
+            ids = _story(settings, clock, sink, stop_before_october=serve_port is not None)
+            if serve_port is not None:
+                _report(settings, ids, clock, sink.received, var)
+                _serve(settings, serve_port, ids, var)
         finally:
             code = stop_processes(processes)
-        received = sink.received
-    sessions = session_factory(make_engine(database_url))
+        if serve_port is None:
+            _report(settings, ids, clock, sink.received, var)
+    print(f"consumers stopped (exit code {code})")
+    return code
+
+
+def _report(settings: Settings, ids: list[str], clock: FileClock, received: list[EmailMessage], var: Path
+            ) -> None:
+    """The timelines, the finance list and the e-mails: what a newcomer reads to see that it worked."""
+    sessions = session_factory(make_engine(settings.database_url))
     print()
     for registration_id in ids:
         view = registration_timeline(sessions, registration_id)
@@ -78,13 +93,44 @@ def run_demo(base: Settings) -> int:
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
         print(f"  {row['invoice']}  {row['status']:<8} due {row['due_on']}  {row['total']:>8} EUR"
               f"  paid {row['paid']:>8}  {row['client']}")
-    print(f"\nE-mails received by the SMTP server ({len(received)}, kept in {maildir}):")
+    print(f"\nE-mails received by the SMTP server ({len(received)}, kept in {var / 'demo-mail'}):")
     for message in received:
         attached = [str(part.get_filename()) for part in message.iter_attachments()]
         print(f"  {message['To']!s:<32} {message['Subject']}" + (f"  [+ {', '.join(attached)}]" if attached else ""))
-    print(f"\ninvoice PDFs (Factur-X) in {VAR / 'demo-documents'}, Chorus Pro deposits in {VAR / 'demo-chorus-pro'}")
-    print(f"consumers stopped (exit code {code})")
-    return code
+    print(f"\ninvoice PDFs (Factur-X) in {var / 'demo-documents'}, Chorus Pro deposits in {var / 'demo-chorus-pro'}")
+
+
+DEMO_USERS = {"alice": ["support"], "fanny": ["finance"], "olga": ["operations"],
+              "admin": ["support", "finance", "operations"]}
+
+
+def _serve(settings: Settings, port: int, ids: list[str], var: Path) -> None:
+    """The back-office page over the demo's database and broker, with one user per role whose password is
+    drawn for this run (printed once, stored hashed in var/demo-web-users.json)."""
+    import secrets
+
+    import waitress
+
+    from regflow.web import create_app
+    from regflow.web.users import UserStore
+
+    users_file = var / "demo-web-users.json"
+    users_file.unlink(missing_ok=True)
+    password = secrets.token_urlsafe(12)
+    store = UserStore(users_file)
+    for name, roles in DEMO_USERS.items():
+        store.add(name, password, roles)
+    served = settings.model_copy(update={"web_users_file": users_file})
+    url = f"http://127.0.0.1:{port}"
+    logins = ", ".join(f"{name} ({'+'.join(roles)})" for name, roles in DEMO_USERS.items())
+    print(f"\nback office on {url}/ : log in as {logins}"
+          f", password {password}\n  try: {url}/registrations/{ids[-1]} (replace a participant as alice: the "
+          f"invitation lands in {var / 'demo-mail'}), {url}/queues (as olga or admin), {url}/invoices (as fanny)\n"
+          "  Ctrl-C stops the page and the consumers", flush=True)
+    try:
+        waitress.serve(create_app(served), host="127.0.0.1", port=port, threads=8, ident="regflow")
+    except KeyboardInterrupt:
+        print("\nstopping")
 
 
 def _reset_broker(settings: Settings) -> None:
@@ -97,7 +143,8 @@ def _reset_broker(settings: Settings) -> None:
     connection.close()
 
 
-def _story(settings: Settings, clock: FileClock, sink: MailSink) -> list[str]:  # noqa: PLR0915 (a story)
+def _story(  # noqa: PLR0915 (a story)
+        settings: Settings, clock: FileClock, sink: MailSink, *, stop_before_october: bool = False) -> list[str]:
     from producers.commands import CommandClient
 
     sessions = session_factory(make_engine(settings.database_url))
@@ -139,6 +186,7 @@ def _story(settings: Settings, clock: FileClock, sink: MailSink) -> list[str]:  
         wait(handicap, "invoiced")
         wait(gironde, "invoiced")
         wait(saad, "received")
+        mails(9, "confirmations, invoices and invitations of the two Départements")
 
         clock.set(paris(2023, 9, 4))
         print("4 September 2023: the association signs electronically")
@@ -180,6 +228,10 @@ def _story(settings: Settings, clock: FileClock, sink: MailSink) -> list[str]:  
         client.hold_session("cpom-aide-domicile-2024-03-21", date(2024, 3, 21))
         wait(saad, "paid")
 
+        if stop_before_october:
+            clock.set(paris(2024, 10, 1))
+            print("1 October 2024: the story stops here, the Gironde's session is ten days away")
+            return [handicap, saad, gironde]
         reminders(date(2024, 10, 11), 3)
         clock.set(paris(2024, 10, 11, 18))
         print("11 October 2024: the October session is held, the Gironde pays in November")

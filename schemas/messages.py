@@ -71,6 +71,8 @@ class HoldSession(Contract):
     session_id: str
     held_on: date
     absent_emails: list[str] = Field(default_factory=list, description="Participants who did not attend")
+    requested_by: str | None = Field(default=None, description="Who recorded it (the history's actor); "
+                                                               "None: the payments consumer")
 
 
 class RecordPayment(Contract):
@@ -82,6 +84,8 @@ class RecordPayment(Contract):
     received_on: date
     payer: str | None = None
     means: Literal["transfer", "cheque", "card", "mandat_administratif", "other"] = "transfer"
+    requested_by: str | None = Field(default=None, description="Who recorded it (the history's actor when it "
+                                                               "settles the invoice); None: the payments consumer")
 
 
 # --- events ------------------------------------------------------------------------------------

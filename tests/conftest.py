@@ -175,9 +175,16 @@ class RunningConsumers:
 
 
 @pytest.fixture
-def consumers(settings: Settings, tmp_path: Path) -> Iterator[RunningConsumers]:
+def http_port_base() -> int:
+    """REGFLOW_HTTP_PORT of the `consumers` processes (each gets base + index): 0, no metrics or health
+    server. A test module that wants them overrides this fixture."""
+    return 0
+
+
+@pytest.fixture
+def consumers(settings: Settings, tmp_path: Path, http_port_base: int) -> Iterator[RunningConsumers]:
     """Every consumer and the relay, each as its own OS process, over the real broker and database."""
-    env = {**os.environ, "REGFLOW_DATABASE_URL": settings.database_url,
+    env = {**os.environ, "REGFLOW_HTTP_PORT": str(http_port_base), "REGFLOW_DATABASE_URL": settings.database_url,
            "REGFLOW_BROKER_URL": settings.broker_url, "REGFLOW_NAMESPACE": settings.namespace,
            "REGFLOW_CLOCK": settings.clock, "REGFLOW_RETRY_BASE_MS": str(settings.retry_base_ms),
            "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json",

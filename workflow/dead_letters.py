@@ -100,11 +100,20 @@ class DeadLetters:
             fetched.append((method.delivery_tag, _parse(consumer, properties, body)))
         return fetched
 
-    def replay(self, consumer: str, select: Callable[[ParkedMessage], bool]) -> list[ParkedMessage]:
-        """Send the selected parked messages back to the consumer's work queue, with a fresh attempt count."""
+    def replay(self, consumer: str, select: Callable[[ParkedMessage], bool],
+               progress: Callable[[int, int], None] | None = None) -> list[ParkedMessage]:
+        """Send the selected parked messages back to the consumer's work queue, with a fresh attempt count.
+
+        `progress(done, fetched)` is called once the queue is read (done = 0), then after each message
+        looked at: a progress bar for `replay --all` over thousands of messages."""
         replayed = []
         with self._channel() as channel:
-            for tag, message in self._fetch(channel, consumer):
+            fetched = self._fetch(channel, consumer)
+            if progress:
+                progress(0, len(fetched))
+            for done, (tag, message) in enumerate(fetched, 1):
+                if progress:
+                    progress(done, len(fetched))
                 if not select(message):
                     continue
                 headers = {k: v for k, v in message.headers.items()

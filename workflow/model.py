@@ -172,18 +172,23 @@ class Registration:
                    reason=f"avoir {issued.credit_note_number} sur la facture {issued.invoice_number}")
         self.events.append(DomainEvent("credit_note.issued", issued))
 
-    def settle(self, invoice_number: str, *, at: datetime, actor: str, cause: UUID | None) -> None:
-        """The invoice is fully paid: 'paid' if the session was held, else 'settled' until it is."""
-        self._fire("settle", at=at, actor=actor, cause=cause, reason=invoice_number)
+    def settle(self, invoice_number: str, *, at: datetime, actor: str, cause: UUID | None,
+               requested_by: str | None = None) -> None:
+        """The invoice is fully paid: 'paid' if the session was held, else 'settled' until it is.
+        `requested_by` is the finance officer who recorded the payment: the history names them."""
+        self._fire("settle", at=at, actor=requested_by or actor, cause=cause,
+                   reason=_applied_by(invoice_number, requested_by, actor))
 
     def hold_session(self, held_on: date, *, planned_on: date, at: datetime, actor: str,
-                     cause: UUID | None) -> None:
-        """Service fait results from the session being held on the planned date (seeds' wording)."""
+                     cause: UUID | None, requested_by: str | None = None) -> None:
+        """Service fait results from the session being held on the planned date (seeds' wording).
+        `requested_by` is who in operations recorded it: the history names them."""
         if held_on != planned_on:
             raise GuardRefusedError(
                 self.id, "hold_session", f"held on {held_on}, planned on {planned_on}: not the planned date")
         self.service_fait_on = held_on
-        self._fire("hold_session", at=at, actor=actor, cause=cause, reason=f"service fait {held_on}")
+        self._fire("hold_session", at=at, actor=requested_by or actor, cause=cause,
+                   reason=_applied_by(f"service fait {held_on}", requested_by, actor))
 
     # --- the one place a state changes --------------------------------------------------------------
 
@@ -201,6 +206,12 @@ class Registration:
             self.events.append(DomainEvent(f"registration.{after}", RegistrationTransitioned(
                 from_state=before or "", to_state=after, trigger=trigger, session_id=self.session_id,
                 reason=reason)))
+
+
+def _applied_by(reason: str, requested_by: str | None, actor: str) -> str:
+    """A person's request applied by a consumer: the history's actor is the person, the reason says which
+    consumer applied it (as for a replacement)."""
+    return f"{reason} (applied by {actor})" if requested_by else reason
 
 
 def _who(participant: Participant) -> str:

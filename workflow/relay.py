@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from schemas.messages import Envelope
 from workflow.broker import Publisher, properties_for
 from workflow.clock import Clock
+from workflow.health import PROCESS_HEALTH
+from workflow.metrics import RELAY_PUBLISHED
 from workflow.orm import OutboxRow
 
 log = structlog.get_logger("relay")
@@ -42,13 +44,16 @@ def relay_once(sessions: sessionmaker[Session], publisher: Publisher, clock: Clo
 def run_relay(sessions: sessionmaker[Session], publisher: Publisher, clock: Clock, poll_seconds: float,
               should_stop: Callable[[], bool]) -> None:
     log.info("relay started")
+    PROCESS_HEALTH.watch_broker(publisher.connection)
     while not should_stop():
+        PROCESS_HEALTH.tick()
         try:
             published = relay_once(sessions, publisher, clock)
         except DBAPIError as exc:  # database unreachable: the rows wait, nothing is lost
             log.warning("outbox unreadable, will try again", error=str(exc.orig))
             published = 0
             publisher.connection.sleep(1.0)
+        RELAY_PUBLISHED.inc(published)  # counted once committed: the rows are marked
         if published == 0:
             publisher.connection.sleep(poll_seconds)  # keeps heartbeats flowing while idle
     log.info("relay stopped")

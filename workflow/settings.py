@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     periodic_check_seconds: float = Field(
         default=60, gt=0, description="How often a consumer runs its periodic check (payments: overdue invoices)")
     relay_poll_seconds: float = Field(default=0.05, gt=0)
+    # --- metrics and health (workflow/health.py) ------------------------------------------------------
+    http_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of /metrics, /healthz, /readyz in each consumer and the relay "
+                                               "(0: no server). `regflow run-all` gives each process base + index")
+    http_host: str = Field(default="0.0.0.0", description="Interface of that server ('127.0.0.1': local only)")
+    liveness_seconds: float = Field(
+        default=60, gt=0, description="/healthz fails when the loop has not ticked for this long (above the 30 s "
+                                      "longest reconnection backoff, so a broker outage is not a dead process)")
     # --- e-mail (notifications consumer) -------------------------------------------------------------
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server (`regflow mail-sink` listens on 1025)")
     smtp_port: int = Field(default=1025, ge=1, le=65535)
@@ -88,3 +96,9 @@ class Settings(BaseSettings):
     reminder_offsets_minutes: list[int] = Field(
         default=[180, 15], description="Reminders before the start, in minutes (JSON list): 3 hours and 15 min")
     log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")
+    # --- back-office web page (`regflow web`) --------------------------------------------------------
+    web_users_file: Path = Field(default=Path("var/web-users.json"),
+                                 description="The page's users: names, password hashes, roles (`regflow web-user`)")
+    web_secret: SecretStr | None = Field(
+        default=None, description="Key signing the page's session cookie: set a random one in production (unset: "
+                                  "a random key per start, everyone logs in again after a restart)")

@@ -83,6 +83,34 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
         }
 
 
+REGISTRATION_COLUMNS = ["id", "state", "session_id", "client", "public_client", "participants", "updated_at"]
+
+
+def registration_list(sessions: sessionmaker[Session], state: str | None = None, session_id: str | None = None
+                      ) -> list[dict[str, Any]]:
+    """Support's and operations' list: registrations by session, then most recently changed first;
+    `state` and `session_id` narrow it (the back-office page and `regflow registrations`)."""
+    with sessions() as session:
+        query = select(RegistrationRow).order_by(RegistrationRow.session_id, RegistrationRow.updated_at.desc(),
+                                                 RegistrationRow.id)
+        if state:
+            query = query.where(RegistrationRow.state == state)
+        if session_id:
+            query = query.where(RegistrationRow.session_id == session_id)
+        return [{"id": r.id, "state": r.state, "session_id": r.session_id, "client": r.client_name,
+                 "public_client": r.client_is_public, "participants": len(r.form.get("participants", [])),
+                 "updated_at": r.updated_at.astimezone(PARIS).isoformat()} for r in session.scalars(query)]
+
+
+def registration_participants(sessions: sessionmaker[Session], registration_id: str) -> list[dict[str, str]]:
+    """Who is registered now (after any replacement): whom support can replace."""
+    with sessions() as session:
+        row = session.get(RegistrationRow, registration_id)
+        people = row.form.get("participants", []) if row else []
+        return [{"name": " ".join(p.get(k) or "" for k in ("civilite", "first_name", "last_name")).strip(),
+                 "email": p.get("email") or ""} for p in people]
+
+
 def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: timedelta) -> list[dict[str, Any]]:
     """Valid forms still unsigned after `waited`: support chases the client for the signature."""
     with sessions() as session:

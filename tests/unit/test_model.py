@@ -113,6 +113,31 @@ def test_paid_when_settled_before_the_session_then_held() -> None:
         "registration.invoiced", "invoice.issued", "registration.settled", "registration.paid"]
 
 
+def test_service_fait_recorded_by_a_person_names_them_and_the_consumer_that_applied_it() -> None:
+    registration = invoiced()
+    registration.hold_session(date(2023, 9, 15), planned_on=date(2023, 9, 15), at=AT, actor="payments", cause=None,
+                              requested_by="olga")
+    entry = registration.new_history[-1]
+    assert (entry.trigger, entry.actor, entry.reason) == (
+        "hold_session", "olga", "service fait 2023-09-15 (applied by payments)")
+
+
+def test_a_payment_recorded_by_a_person_names_them_when_it_settles_the_invoice() -> None:
+    registration = invoiced()
+    registration.settle("2023-000001", at=AT, actor="payments", cause=None, requested_by="fanny")
+    entry = registration.new_history[-1]
+    assert (entry.trigger, entry.actor, entry.reason, entry.to_state) == (
+        "settle", "fanny", "2023-000001 (applied by payments)", State.SETTLED)
+
+
+def test_without_a_person_the_consumer_stays_the_actor_of_service_fait_and_settlement() -> None:
+    registration = invoiced()
+    registration.hold_session(date(2023, 9, 15), planned_on=date(2023, 9, 15), at=AT, actor="payments", cause=None)
+    registration.settle("2023-000001", at=AT, actor="payments", cause=None)
+    assert [(h.trigger, h.actor, h.reason) for h in registration.new_history[-2:]] == [
+        ("hold_session", "payments", "service fait 2023-09-15"), ("settle", "payments", "2023-000001")]
+
+
 def test_a_confirmed_registration_is_final_it_cannot_be_rejected() -> None:
     registration = invoiced()
     with pytest.raises(IllegalTransitionError):

@@ -1,0 +1,341 @@
+"""The back-office page in a real headless Chromium (Debian's, driven by Playwright): support replaces a
+participant, operations records the session held, finance a payment; each is named in the history.
+
+The page runs as `regflow web` in its own process, over the real broker and database, with the consumers
+as processes. Without Chromium the tests fail under CI (`scripts/ensure-browser` installs it) and skip
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from producers.commands import CommandClient
+from regflow.web.users import UserStore
+from schemas.form import RegistrationForm
+from tests.conftest import RunningConsumers, load_form, wait_until
+from workflow.bootstrap import Deps
+from workflow.clock import PARIS, FileClock
+from workflow.mail_sink import MailSink
+from workflow.settings import Settings
+from workflow.views import registration_timeline
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path(os.environ.get("REGFLOW_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PASSWORD = "correct horse battery staple"
+PAUL = "paul.leroy@valdemarne.fr"
+INES = "ines.roy@valdemarne.fr"
+HANDICAP = "cpom-handicap-2023-09-15"
+
+
+def _no_browser(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must provide it (scripts/ensure-browser)")
+    pytest.skip(f"{reason}: install Debian's `chromium` (scripts/ensure-browser) and `pip install playwright`")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, never a downloaded one (`playwright install` cannot run here)."""
+    if not CHROMIUM.exists():
+        _no_browser(f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _no_browser(f"Playwright for Python is missing ({exc})")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class BackOffice:
+    url: str
+    users: UserStore
+
+    def login(self, browser: Any, name: str, password: str = PASSWORD) -> Any:
+        """A fresh browser context (its own cookies), logged in through the form; returns the page."""
+        page = browser.new_context().new_page()
+        page.set_default_timeout(20_000)
+        page.goto(f"{self.url}/registrations")
+        assert "/login" in page.url, "an anonymous visitor is sent to the login page"
+        page.fill("#name", name)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        return page
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def backoffice(settings: Settings, tmp_path: Path) -> Iterator[BackOffice]:
+    """`regflow web` in its own process, with three users: one per role."""
+    users = UserStore(tmp_path / "web-users.json")
+    users.add("alice", PASSWORD, ["support"])
+    users.add("fanny", PASSWORD, ["finance"])
+    users.add("olga", PASSWORD, ["operations"])
+    port = _free_port()
+    env = {**os.environ, "REGFLOW_DATABASE_URL": settings.database_url, "REGFLOW_BROKER_URL": settings.broker_url,
+           "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_CLOCK": settings.clock, "REGFLOW_LOG_FORMAT": "json",
+           "REGFLOW_WEB_USERS_FILE": str(users.path), "REGFLOW_WEB_SECRET": "test-secret-" + tmp_path.name}
+    log = tmp_path / "web.log"
+    with log.open("ab") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "regflow.cli", "web", "--port", str(port)], env=env,
+                                   stdout=stderr, stderr=stderr)
+    url = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"regflow web exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    wait_until(answering, "the back-office page to answer", timeout=30)
+    yield BackOffice(url, users)
+    process.terminate()
+    process.wait(10)
+
+
+def submit(settings: Settings, registration_id: str) -> None:
+    form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
+    with CommandClient(settings) as client:
+        client.submit_form(form, registration_id)
+
+
+def state(deps: Deps, registration_id: str) -> str | None:
+    view = registration_timeline(deps.sessions, registration_id)
+    return None if view is None else str(view["state"])
+
+
+def history_actors(deps: Deps, registration_id: str, trigger: str) -> list[str]:
+    view = registration_timeline(deps.sessions, registration_id) or {"history": []}
+    return [h["by"] for h in view["history"] if h["trigger"] == trigger]
+
+
+def reload_until(page: Any, condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """The consumers work behind the page: reload it until it shows what they did."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout:.0f} s for the page to show {what}")
+        time.sleep(0.3)
+        page.reload()
+
+
+def actor_of(page: Any, trigger: str) -> str:
+    row = page.locator("#history tbody tr", has=page.locator("td", has_text=trigger)).last
+    return str(row.locator("td.actor").inner_text()).strip()
+
+
+def invitations_to(smtp: MailSink, email: str) -> list[EmailMessage]:
+    return [m for m in smtp.received if m["X-Regflow-Kind"] == "invitation" and m["To"] == email]
+
+
+def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_names_the_agent(  # noqa: PLR0917 (fixtures)
+        settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink, clock: FileClock,
+        backoffice: BackOffice, browser: Any) -> None:
+    submit(settings, "dep-94")
+    wait_until(lambda: state(deps, "dep-94") == "invoiced" and len(smtp.received) >= 4,
+               "dep-94 invoiced, its four e-mails sent")
+    clock.set(datetime(2023, 9, 4, 11, tzinfo=PARIS))
+
+    page = backoffice.login(browser, "alice")
+    assert "alice (support)" in page.inner_text("#current-user")
+    # Find it: the list filtered by state and session.
+    page.select_option("#state", "invoiced")
+    page.select_option("#session", HANDICAP)
+    page.click("form.filters button[type=submit]")
+    assert "state=invoiced" in page.url
+    page.click("#registrations a:text('dep-94')")
+    assert page.inner_text("#state") == "[invoiced]"
+    assert "submit" in page.inner_text("#history")
+
+    # A form sent with a field missing is answered with the field named, nothing sent.
+    page.select_option("#replaced", PAUL)
+    page.select_option("#civilite", "Mme")
+    page.fill("#first_name", "Inès")
+    page.click("#replace-form button[type=submit]")
+    assert page.inner_text("#error-last_name") == "last name: required"
+    assert page.inner_text("#error-email") == "e-mail: required"
+
+    page.fill("#last_name", "Roy")
+    page.fill("#email", INES)
+    page.click("#replace-form button[type=submit]")
+    assert page.inner_text("#outcome") == "applied"
+    assert "M. Paul LEROY <paul.leroy@valdemarne.fr> replaced by Mme Inès ROY <ines.roy@valdemarne.fr>, " \
+           "asked by alice" in page.inner_text("#reason")
+
+    [invitation] = wait_until(lambda: invitations_to(smtp, INES), "the newcomer's invitation")
+    assert "Bonjour Mme Inès ROY," in str(invitation.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    page.click("#back-to-timeline")
+    assert actor_of(page, "replace_participant") == "alice"
+    assert history_actors(deps, "dep-94", "replace_participant") == ["alice"]
+
+    # Support has no payment to record: no link, and the page itself is refused.
+    assert page.locator("text=Record a payment").count() == 0
+    assert page.goto(f"{backoffice.url}/payments/new").status == 403
+    refused = page.request.post(f"{backoffice.url}/payments/new", form={"payment_id": "x", "amount": "1"})
+    assert refused.status == 400, "no CSRF token: refused before anything else"
+    assert page.goto(f"{backoffice.url}/queues").status == 403
+
+
+def test_a_wrong_password_is_refused_and_logging_out_ends_the_session(
+        backoffice: BackOffice, browser: Any) -> None:
+    page = backoffice.login(browser, "alice", "not the password at all")
+    assert "/login" in page.url
+    assert page.inner_text("[role=alert]") == "Wrong name or password."
+    page = backoffice.login(browser, "nobody", PASSWORD)
+    assert page.inner_text("[role=alert]") == "Wrong name or password."
+
+    page = backoffice.login(browser, "alice")
+    assert page.url.endswith("/registrations")
+    page.click("text=Log out")
+    page.goto(f"{backoffice.url}/registrations")
+    assert "/login" in page.url, "logged out: the list needs a login again"
+
+
+def test_operations_records_the_session_held_and_finance_the_payment_each_named_in_the_history(  # noqa: PLR0917 (fixtures)
+        settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink, clock: FileClock,
+        backoffice: BackOffice, browser: Any) -> None:
+    submit(settings, "dep-94")
+    wait_until(lambda: state(deps, "dep-94") == "invoiced", "dep-94 invoiced")
+    clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
+
+    operations = backoffice.login(browser, "olga")
+    operations.click("text=Session held")
+    operations.select_option("#session_id", HANDICAP)
+    operations.click("#hold-form button[type=submit]")
+    assert operations.inner_text("#error-held_on").startswith("held on: ")
+    operations.fill("#held_on", "2023-09-15")
+    operations.click("#hold-form button[type=submit]")
+    assert f"Session {HANDICAP} recorded as held on 2023-09-15" in operations.inner_text(".flash")
+    wait_until(lambda: state(deps, "dep-94") == "session_held", "service fait")
+    assert history_actors(deps, "dep-94", "hold_session") == ["olga"]
+
+    finance = backoffice.login(browser, "fanny")
+    assert finance.locator("text=Session held").count() == 0, "operations' action is not offered to finance"
+    finance.click("text=Overdue invoices")
+    finance.click("text=Every invoice")
+    finance.click("#invoice-list a:text('record a payment')")
+    assert finance.input_value("#invoice_number") == "2023-000001"
+    finance.fill("#payment_id", "BANK-0001")
+    finance.fill("#amount", "11 90,00")
+    finance.fill("#received_on", "2023-09-20")
+    finance.select_option("#means", "mandat_administratif")
+    finance.click("#payment-form button[type=submit]")
+    assert finance.inner_text("#error-amount").startswith("amount: ")
+    finance.fill("#amount", "1190.00")
+    finance.click("#payment-form button[type=submit]")
+    assert "Payment BANK-0001 of 1190.00 EUR sent" in finance.inner_text(".flash")
+    reload_until(finance, lambda: finance.inner_text("#state") == "[paid]", "the registration paid")
+    assert actor_of(finance, "settle") == "fanny"
+    assert actor_of(finance, "hold_session") == "olga"
+    assert "BANK-0001" in finance.inner_text("#payments")
+    assert history_actors(deps, "dep-94", "settle") == ["fanny"]
+
+    operations.click("text=Queue health")
+    assert operations.inner_text("#verdict").startswith("OK: nothing needs a human.")
+    for consumer in ("validation", "invoicing", "notifications", "payments"):
+        row = operations.locator(f"#queue-{consumer}")
+        assert (row.locator(".consumers").inner_text(), row.locator(".parked").inner_text()) == ("1", "0"), consumer
+    assert operations.inner_text("#outbox") == "0 event(s) not yet published."
+
+
+def test_the_queue_page_names_what_needs_a_human(
+        settings: Settings, deps: Deps, clock: FileClock, backoffice: BackOffice, browser: Any) -> None:
+    """No consumer running and a form waiting in validation's queue: the page says so, in words."""
+    submit(settings, "dep-94")  # nobody consumes it: validation's queue holds it
+    clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
+    page = backoffice.login(browser, "olga")
+    page.goto(f"{backoffice.url}/queues")
+    assert "problem(s) need a human" in page.inner_text("#verdict")
+    assert page.locator("#queue-validation .ready").inner_text() == "1"
+    problems = page.inner_text("#problems")
+    assert "no validation consumer connected" in problems
+    assert "no payments consumer connected" in problems
+
+
+def test_the_demo_serves_the_page_a_newcomer_replaces_a_participant_and_sees_the_queues(
+        settings: Settings, tmp_path: Path, browser: Any) -> None:
+    """The README's walkthrough: `regflow demo --serve`, log in with the printed password, follow the Gironde's
+    registration, replace a participant (the newcomer's invitation reaches the demo's SMTP server), see the
+    queues, then Ctrl-C stops everything cleanly."""
+    port = _free_port()
+    env = {**os.environ, "REGFLOW_DATABASE_URL": settings.database_url, "REGFLOW_BROKER_URL": settings.broker_url,
+           "REGFLOW_NAMESPACE": settings.namespace, "PYTHONUNBUFFERED": "1", "REGFLOW_LOG_FORMAT": "json"}
+    env.pop("REGFLOW_CLOCK", None)
+    output = tmp_path / "demo.out"
+    with output.open("wb") as stdout:
+        demo = subprocess.Popen([sys.executable, "-m", "regflow.cli", "demo", "--serve", "--port", str(port),
+                                 "--dir", str(tmp_path / "var")], env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    try:
+        def serving() -> str | None:
+            if demo.poll() is not None:
+                pytest.fail(f"the demo exited with {demo.returncode}:\n{output.read_text()}")
+            printed = output.read_text()
+            return printed.split(", password ", 1)[1].split()[0] if "back office on" in printed else None
+
+        password = wait_until(serving, "the demo to serve the page", timeout=120)
+        printed = output.read_text()
+        assert "Registration demo-handicap-val-de-marne  [paid]" in printed
+        assert "Registration demo-saad-rhone  [paid]" in printed
+        assert "Registration demo-aide-domicile-gironde  [invoiced]" in printed
+
+        page = BackOffice(f"http://127.0.0.1:{port}", UserStore(tmp_path / "unused.json")).login(
+            browser, "alice", password)
+        page.click("#registrations a:text('demo-aide-domicile-gironde')")
+        assert page.inner_text("#state") == "[invoiced]"
+        page.select_option("#replaced", "t.roux@gironde.fr")
+        page.select_option("#civilite", "Mme")
+        page.fill("#first_name", "Léa")
+        page.fill("#last_name", "Martin")
+        page.fill("#email", "l.martin@gironde.fr")
+        page.click("#replace-form button[type=submit]")
+        assert page.inner_text("#outcome") == "applied"
+
+        maildir = mailbox.Maildir(tmp_path / "var" / "demo-mail", create=False)
+
+        def invitation() -> list[str]:
+            return [str(m["Subject"]) for m in maildir if m["To"] == "l.martin@gironde.fr"
+                    and m["X-Regflow-Kind"] == "invitation"]
+
+        assert len(wait_until(invitation, "Léa Martin's invitation in the demo's Maildir")) == 1
+
+        operations = BackOffice(f"http://127.0.0.1:{port}", UserStore(tmp_path / "unused.json")).login(
+            browser, "admin", password)
+        operations.goto(f"http://127.0.0.1:{port}/queues")
+        assert operations.inner_text("#verdict").startswith("OK")
+        assert operations.locator("#queue-notifications .consumers").inner_text() == "1"
+    finally:
+        demo.send_signal(signal.SIGINT)
+        code = demo.wait(30)
+    assert code == 0, output.read_text()[-2000:]
+    assert "consumers stopped (exit code 0)" in output.read_text()
