@@ -169,7 +169,7 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
     uow.session.add(PaymentRow(
         payment_id=command.payment_id, invoice_number=command.invoice_number, matched=receivable is not None,
         amount=command.amount, received_on=command.received_on, payer=command.payer, means=command.means,
-        anomalies=anomalies, recorded_at=now))
+        anomalies=anomalies, recorded_at=now, recorded_by=command.requested_by))
     registration_id = receivable.registration_id if receivable else None
     received = PaymentReceived(
         payment_id=command.payment_id, invoice_number=command.invoice_number, amount=command.amount,

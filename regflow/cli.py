@@ -415,6 +415,30 @@ def cmd_invoices(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_payments(args: argparse.Namespace, settings: Settings) -> int:
+    """Finance: the payments received, who recorded them and their anomalies (`--anomalies`: only those)."""
+    import csv
+
+    from workflow.db import make_engine, session_factory
+    from workflow.views import PAYMENT_COLUMNS, payment_list
+
+    rows = payment_list(session_factory(make_engine(settings.database_url)), invoice=args.invoice,
+                        anomalies_only=args.anomalies)
+    if args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=PAYMENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows({**r, "anomalies": " ".join(r["anomalies"])} for r in rows)
+    elif args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(f"{'payment':<24} {'invoice':<12} {'amount':>10} {'received':<10} {'means':<20} {'by':<10} anomalies")
+        for r in rows:
+            print(f"{r['payment_id']:<24} {r['invoice'] or '-':<12} {r['amount']:>10} {r['received_on']:<10} "
+                  f"{r['means']:<20} {r['recorded_by'] or '-':<10} {', '.join(r['anomalies']) or '-'}")
+        print(f"{len(rows)} payment(s)")
+    return 0
+
+
 def cmd_check_overdue(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.payments import check_overdue
     from workflow.bootstrap import bootstrap
@@ -684,6 +708,13 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
                                                    "runs it every REGFLOW_PERIODIC_CHECK_SECONDS)")
     overdue.add_argument("--as-of", type=date.fromisoformat, help="default: today (the clock)")
     overdue.set_defaults(func=cmd_check_overdue)
+    payments = sub.add_parser("payments", help="finance: payments received, who recorded them, their anomalies")
+    payments.add_argument("--invoice", help="only the payments of this invoice")
+    payments.add_argument("--anomalies", action="store_true", help="only the payments with an anomaly")
+    payments_format = payments.add_mutually_exclusive_group()
+    payments_format.add_argument("--json", action="store_true")
+    payments_format.add_argument("--csv", action="store_true")
+    payments.set_defaults(func=cmd_payments)
     status = sub.add_parser("status", help="operations: queues, consumers, parked messages, outbox, stuck "
                                            "registrations; exit 1 when something needs a human")
     status.add_argument("--json", action="store_true")

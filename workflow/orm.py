@@ -226,6 +226,7 @@ class PaymentRow(Base):
     means: Mapped[str] = mapped_column(String(30))
     anomalies: Mapped[list[Any]]  # e.g. unknown_invoice, before_service_fait, overpayment, invoice_credited
     recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str | None] = mapped_column(String(100))  # the finance officer; None: not said
 
 
 class EmailRow(Base):

@@ -68,8 +68,7 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
             "credit_notes": [{"number": c.number, "invoice_number": c.invoice_number, "total": str(c.total),
                               "issued_on": c.issued_on.isoformat(), "reason": c.reason,
                               "document": c.document_path} for c in credit_notes],
-            "payments": [{"payment_id": p.payment_id, "amount": str(p.amount),
-                          "received_on": p.received_on.isoformat(), "means": p.means} for p in payments],
+            "payments": [_payment(p) for p in payments],
             "emails": [{"id": e.id, "kind": e.kind, "to": e.recipient, "subject": e.subject, "status": e.status,
                         "attempts": e.attempts, "sent_at": e.sent_at.astimezone(PARIS).isoformat() if e.sent_at
                         else None, "error": e.last_error} for e in emails],
@@ -109,6 +108,29 @@ def registration_participants(sessions: sessionmaker[Session], registration_id: 
         people = row.form.get("participants", []) if row else []
         return [{"name": " ".join(p.get(k) or "" for k in ("civilite", "first_name", "last_name")).strip(),
                  "email": p.get("email") or ""} for p in people]
+
+
+PAYMENT_COLUMNS = ["payment_id", "invoice", "amount", "received_on", "means", "payer", "matched", "anomalies",
+                   "recorded_by", "recorded_at"]
+
+
+def _payment(row: PaymentRow) -> dict[str, Any]:
+    return {"payment_id": row.payment_id, "invoice": row.invoice_number, "amount": str(row.amount),
+            "received_on": row.received_on.isoformat(), "means": row.means, "payer": row.payer,
+            "matched": row.matched, "anomalies": list(row.anomalies), "recorded_by": row.recorded_by,
+            "recorded_at": row.recorded_at.astimezone(PARIS).isoformat()}
+
+
+def payment_list(sessions: sessionmaker[Session], *, invoice: str | None = None, anomalies_only: bool = False
+                 ) -> list[dict[str, Any]]:
+    """Finance's list of the payments received, in the order they were recorded: the ones with an anomaly
+    (unknown invoice, overpayment, paid before service fait, invoice credited) are what finance acts on."""
+    with sessions() as session:
+        query = select(PaymentRow).order_by(PaymentRow.id)
+        if invoice:
+            query = query.where(PaymentRow.invoice_number == invoice)
+        rows = [_payment(p) for p in session.scalars(query)]
+    return [r for r in rows if r["anomalies"]] if anomalies_only else rows
 
 
 def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: timedelta) -> list[dict[str, Any]]:
@@ -155,7 +177,9 @@ def format_timeline(view: dict[str, Any]) -> str:
         lines.append(f"  invoice {inv['number']} of {inv['issued_on']}: {inv['total']} EUR{status}  {inv['document']}")
     lines.extend(f"  credit note {c['number']} of {c['issued_on']} on invoice {c['invoice_number']}: "
                  f"-{c['total']} EUR ({c['reason']})" for c in view["credit_notes"])
-    lines.extend(f"  payment {p['payment_id']}: {p['amount']} EUR on {p['received_on']} ({p['means']})"
+    lines.extend(f"  payment {p['payment_id']}: {p['amount']} EUR on {p['received_on']} ({p['means']}"
+                 + (f", recorded by {p['recorded_by']}" if p["recorded_by"] else "") + ")"
+                 + (f"  anomalies: {', '.join(p['anomalies'])}" if p["anomalies"] else "")
                  for p in view["payments"])
     lines.extend(f"  error {e['field']}: {e['message_en']}" for e in view["errors"])
     lines.extend(f"  warning {w['field']}: {w['message_en']}" for w in view["warnings"])

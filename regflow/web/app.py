@@ -37,6 +37,7 @@ from workflow.settings import Settings
 from workflow.views import (
     decision_on,
     invoice_list,
+    payment_list,
     registration_list,
     registration_participants,
     registration_timeline,
@@ -337,6 +338,20 @@ def invoices() -> ResponseReturnValue:
     if show != "all":
         rows = [r for r in rows if r["days_overdue"] > 0]
     return render_template("invoices.html", rows=rows, show=show)
+
+
+@pages.get("/payments")
+@requires(Role.FINANCE)
+def payments() -> ResponseReturnValue:
+    """Payments received (`anomalies=1`: only those finance must look at), from `payment_list` as
+    `regflow payments`; each links to its registration when its invoice is known."""
+    office = _office()
+    anomalies_only = bool(request.args.get("anomalies"))
+    registrations = {r["invoice"]: r["registration"] for r in invoice_list(office.sessions,
+                                                                           paris_date(office.clock.now()))}
+    rows = [{**p, "registration": registrations.get(p["invoice"])}
+            for p in payment_list(office.sessions, anomalies_only=anomalies_only)]
+    return render_template("payments.html", rows=rows, anomalies_only=anomalies_only)
 
 
 # --- helpers ---------------------------------------------------------------------------------------------

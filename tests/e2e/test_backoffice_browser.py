@@ -259,7 +259,12 @@ def test_operations_records_the_session_held_and_finance_the_payment_each_named_
     assert actor_of(finance, "settle") == "fanny"
     assert actor_of(finance, "hold_session") == "olga"
     assert "BANK-0001" in finance.inner_text("#payments")
+    assert finance.inner_text("#payments .recorded-by") == "fanny"
     assert history_actors(deps, "dep-94", "settle") == ["fanny"]
+    finance.click("header >> text=Payments")
+    assert "BANK-0001" in finance.inner_text("#payment-list")
+    finance.click("text=Only those with an anomaly")
+    assert finance.inner_text("#payment-list tbody") == "No payment with an anomaly."
 
     operations.click("text=Queue health")
     assert operations.inner_text("#verdict").startswith("OK: nothing needs a human.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date, datetime
 from decimal import Decimal
@@ -132,3 +133,35 @@ def test_an_unknown_reference_and_a_payment_before_service_fait_are_kept_and_fla
     assert (by_id["X-1"]["matched"], by_id["X-1"]["anomalies"]) == (False, ["unknown_invoice"])
     assert by_id["E-1"]["anomalies"] == ["before_service_fait"]
     wait_until(lambda: state(deps, "early") == "settled", "settled, waiting for service fait")
+
+
+def test_finance_lists_the_payments_recorded_with_regflow_pay_naming_who_and_the_anomalies(  # noqa: PLR0917
+        settings: Settings, deps: Deps, consumers: RunningConsumers, clock: FileClock,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from regflow.cli import main
+
+    for name, value in (("REGFLOW_DATABASE_URL", settings.database_url), ("REGFLOW_BROKER_URL", settings.broker_url),
+                        ("REGFLOW_NAMESPACE", settings.namespace), ("REGFLOW_CLOCK", settings.clock)):
+        monkeypatch.setenv(name, value)
+    submit_and_invoice(settings, deps, load_form("handicap-departement.json"), "listed")
+    hold(settings, clock, deps, "listed")
+    assert main(["pay", "--payment-id", "X-9", "--invoice", "2099-999999", "--amount", "42.00",
+                 "--on", "2023-09-18", "--by", "fanny"]) == 0
+    assert main(["pay", "--payment-id", "B-1", "--invoice", "2023-000001", "--amount", "1190.00",
+                 "--on", "2023-09-20", "--means", "mandat_administratif", "--by", "fanny"]) == 0
+    wait_until(lambda: state(deps, "listed") == "paid", "paid")
+    capsys.readouterr()
+
+    assert main(["payments", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(p["payment_id"], p["invoice"], p["amount"], p["matched"], p["anomalies"], p["recorded_by"])
+            for p in listed] == [("X-9", "2099-999999", "42.00", False, ["unknown_invoice"], "fanny"),
+                                 ("B-1", "2023-000001", "1190.00", True, [], "fanny")]
+    assert main(["payments", "--anomalies"]) == 0
+    text = capsys.readouterr().out
+    assert "X-9" in text
+    assert "B-1" not in text
+    assert text.rstrip().endswith("1 payment(s)")
+    view = registration_timeline(deps.sessions, "listed")
+    assert view is not None
+    assert [h["by"] for h in view["history"] if h["trigger"] == "settle"] == ["fanny"]
