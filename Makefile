@@ -1,9 +1,14 @@
-.PHONY: demo test lint bench up down clean
+.PHONY: demo backoffice test lint bench up down clean
 
 demo:  ## push the source documents' registrations to "paid" and print their timelines
 	scripts/bootstrap
 	scripts/ensure-services
 	.venv/bin/regflow demo
+
+backoffice:  ## the demo stopped before its last session, then the back-office page on http://127.0.0.1:8080/
+	scripts/bootstrap
+	scripts/ensure-services
+	.venv/bin/regflow demo --serve
 
 test:  ## lint, type-check, unit + integration + end-to-end tests on the real broker and database
 	scripts/test
