@@ -155,6 +155,16 @@ def actor_of(page: Any, trigger: str) -> str:
     return str(row.locator("td.actor").inner_text()).strip()
 
 
+def replace_through_the_page(page: Any, replaced: str, *, civilite: str, first_name: str, last_name: str = "",
+                             email: str = "") -> None:
+    """Support's replacement form on a timeline, filled as a person does (an empty value: left empty)."""
+    page.select_option("#replaced", replaced)
+    page.select_option("#civilite", civilite)
+    for field, value in (("#first_name", first_name), ("#last_name", last_name), ("#email", email)):
+        page.fill(field, value)
+    page.click("#replace-form button[type=submit]")
+
+
 def invitations_to(smtp: MailSink, email: str) -> list[EmailMessage]:
     return [m for m in smtp.received if m["X-Regflow-Kind"] == "invitation" and m["To"] == email]
 
@@ -179,16 +189,11 @@ def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_
     assert "submit" in page.inner_text("#history")
 
     # A form sent with a field missing is answered with the field named, nothing sent.
-    page.select_option("#replaced", PAUL)
-    page.select_option("#civilite", "Mme")
-    page.fill("#first_name", "Inès")
-    page.click("#replace-form button[type=submit]")
+    replace_through_the_page(page, PAUL, civilite="Mme", first_name="Inès")
     assert page.inner_text("#error-last_name") == "last name: required"
     assert page.inner_text("#error-email") == "e-mail: required"
 
-    page.fill("#last_name", "Roy")
-    page.fill("#email", INES)
-    page.click("#replace-form button[type=submit]")
+    replace_through_the_page(page, PAUL, civilite="Mme", first_name="Inès", last_name="Roy", email=INES)
     assert page.inner_text("#outcome") == "applied"
     assert "M. Paul LEROY <paul.leroy@valdemarne.fr> replaced by Mme Inès ROY <ines.roy@valdemarne.fr>, " \
            "asked by alice" in page.inner_text("#reason")
@@ -318,12 +323,8 @@ def test_the_demo_serves_the_page_a_newcomer_replaces_a_participant_and_sees_the
             browser, "alice", password)
         page.click("#registrations a:text('demo-aide-domicile-gironde')")
         assert page.inner_text("#state") == "[invoiced]"
-        page.select_option("#replaced", "t.roux@gironde.fr")
-        page.select_option("#civilite", "Mme")
-        page.fill("#first_name", "Léa")
-        page.fill("#last_name", "Martin")
-        page.fill("#email", "l.martin@gironde.fr")
-        page.click("#replace-form button[type=submit]")
+        replace_through_the_page(page, "t.roux@gironde.fr", civilite="Mme", first_name="Léa", last_name="Martin",
+                                 email="l.martin@gironde.fr")
         assert page.inner_text("#outcome") == "applied"
 
         maildir = mailbox.Maildir(tmp_path / "var" / "demo-mail", create=False)
