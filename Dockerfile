@@ -1,4 +1,5 @@
 FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas schemas
@@ -6,6 +7,13 @@ COPY workflow workflow
 COPY consumers consumers
 COPY producers producers
 COPY regflow regflow
-RUN pip install --no-cache-dir . && useradd --create-home regflow
+# var/ holds what the processes write (REGFLOW_DOCUMENTS_DIR, REGFLOW_CHORUS_DROP_DIR, the page's users file),
+# owned by the user they run as: docker compose mounts named volumes on these folders, and a new volume takes
+# the owner of the image's folder (a folder missing from the image would come up owned by root, unwritable).
+RUN pip install --no-cache-dir . && useradd --create-home regflow \
+    && mkdir -p var/documents var/chorus-pro var/web && chown -R regflow:regflow var
 USER regflow
+# 9100: /metrics, /healthz and /readyz of a consumer or the relay (REGFLOW_HTTP_PORT in docker-compose.yml);
+# 8080: the back-office page (`regflow web --port 8080`).
+EXPOSE 9100 8080
 CMD ["regflow", "--help"]

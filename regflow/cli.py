@@ -525,6 +525,16 @@ def _letters_purge(args: argparse.Namespace, letters: DeadLetters, consumers: li
     return 0
 
 
+def _merge_env_file(path: Path, values: dict[str, str]) -> None:
+    """Set `values` in a docker compose `.env` file, keeping its other lines (a REGFLOW_WEB_SECRET, comments)
+    as they are; the file stays readable by its owner only."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
+    path.write_text("\n".join([*kept, *(f"{key}={value}" for key, value in values.items())]) + "\n",
+                    encoding="utf-8")
+    path.chmod(0o600)
+
+
 def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
     """Least privilege on the broker: a user per role (see workflow/broker_users.py)."""
     from workflow.broker_users import ADMIN, ROLES, definitions, passwords_for, permissions
@@ -545,9 +555,8 @@ def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "definitions":
         Path(args.output).write_text(json.dumps(definitions(topology, args.vhost, passwords, with_admin=True),
                                                 indent=2), encoding="utf-8")
-        env_lines = [f"REGFLOW_BROKER_PASSWORD_{role.upper()}={password}" for role, password in passwords.items()]
-        Path(args.env_file).write_text("\n".join(env_lines) + "\n", encoding="utf-8")
-        Path(args.env_file).chmod(0o600)
+        _merge_env_file(Path(args.env_file), {f"REGFLOW_BROKER_PASSWORD_{role.upper()}": password
+                                              for role, password in passwords.items()})
         print(f"definitions for {len(passwords)} users written to {args.output}; their passwords to "
               f"{args.env_file} (for docker compose) and {store}")
         return 0
@@ -730,7 +739,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     users = sub.add_parser("broker-users", help="operations: a RabbitMQ user per role, limited to its own queues")
     users.add_argument("action", choices=["apply", "definitions", "show"],
                        help="apply: create them on the local node (rabbitmqctl); definitions: write the file "
-                            "RabbitMQ loads at boot (docker compose); show: the permissions")
+                            "that docker compose's broker-users service imports, and the passwords into .env; "
+                            "show: the permissions")
     users.add_argument("--vhost", default="/")
     users.add_argument("--passwords-file", default="var/broker-passwords.json",
                        help="kept between runs (mode 600); a missing password is generated")

@@ -12,13 +12,16 @@ of the topology (`Topology.scope`), so these are enough:
 - the relay and the intake (forms, support, finance, operations commands): publish on the main
   exchange, nothing else;
 - operations (dead letters, status): read every queue of the namespace (inspect, replay, purge) and
-  publish through the default exchange (replay into a work queue).
+  publish through the default exchange (replay into a work queue);
+- web (the back-office page): publish support, finance and operations commands on the main exchange,
+  and read every queue for its Queue health panel (which peeks at a queue's head and gives it back).
 
 RabbitMQ's default exchange cannot be restricted per routing key: a consumer allowed to publish its
 retries there could publish into another queue. The README says so.
 
-`definitions` is the document RabbitMQ loads at boot (the compose file) or imports into a running node
-(`regflow broker-users apply`), with the topology.
+`definitions` is the document a running node imports, with the topology: `regflow broker-users apply`
+feeds it to the local `rabbitmqctl`; with docker compose, the one-shot `broker-users` service imports the
+file written by `regflow broker-users definitions` through the management API once the broker is up.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 from workflow.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
 
 PUBLISHERS = ("relay", "intake")
-ROLES = (*CONSUMERS, *PUBLISHERS, "operations")
+ROLES = (*CONSUMERS, *PUBLISHERS, "operations", "web")
 ADMIN = "admin"
 DEFAULT_EXCHANGE = "amq.default"
 NOTHING = "^$"
@@ -68,6 +71,7 @@ def permissions(topology: Topology) -> dict[str, Permission]:
         granted[publisher] = Permission(configure=NOTHING, write=_only(topology.exchange), read=NOTHING)
     granted["operations"] = Permission(configure=NOTHING, write=_only(DEFAULT_EXCHANGE),
                                        read=_only(*topology.all_queues()))
+    granted["web"] = Permission(configure=NOTHING, write=_only(topology.exchange), read=_only(*topology.all_queues()))
     return granted
 
 

@@ -25,6 +25,7 @@ from workflow.broker import connect
 from workflow.broker_users import ROLES, user_name
 from workflow.mail_sink import MailSink
 from workflow.settings import Settings
+from workflow.status import collect_status
 from workflow.topology import CONSUMERS, Topology
 from workflow.views import registration_timeline
 
@@ -118,6 +119,7 @@ REFUSALS = [
     ("relay", "read another consumer's queue"),
     ("intake", "delete a queue"),
     ("operations", "publish on the main exchange"),
+    ("web", "delete a queue"),
 ]
 
 
@@ -127,3 +129,19 @@ def test_a_user_is_refused_what_its_role_does_not_need(settings: Settings, broke
                for role, action in REFUSALS}
     assert {key: answer.split(" - ")[0] for key, answer in answers.items()} == dict.fromkeys(
         REFUSALS, "403 ACCESS_REFUSED"), answers
+
+
+def test_the_page_s_user_sends_commands_and_sees_the_queues_with_messages_waiting(
+        settings: Settings, broker_users: dict[str, str]) -> None:
+    """The back-office page's user: the intake's right to publish, and the reads of its Queue health panel
+    (a passive declare and a peek at the head of a queue that holds a message)."""
+    topology = Topology(settings.namespace)
+    web = settings.model_copy(update={
+        "broker_url": url_for(settings.broker_url, user_name(topology, "web"), broker_users["web"]),
+        "broker_declare": "own"})
+    with CommandClient(web, producer="support") as client:
+        client.submit_form(RegistrationForm.model_validate(load_form("handicap-departement.json")), "web-1")
+    status = collect_status(web)
+    validation = next(row for row in status["queues"] if row["consumer"] == "validation")
+    assert (status["broker"], validation["work"]["messages"]) == ("up", 1)
+    assert validation["work"]["oldest_age_seconds"] is not None, "the head of the queue was peeked"
