@@ -592,6 +592,15 @@ def cmd_export_schemas(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_asyncapi(args: argparse.Namespace, settings: Settings) -> int:
+    """The contract document for the intake, finance and operations teams (checked in sync by a test)."""
+    from schemas.asyncapi import write_asyncapi
+
+    write_asyncapi(Path(args.output))
+    print(f"AsyncAPI 3.0.0 document written to {args.output}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from regflow.demo import run_demo
 
@@ -753,6 +762,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one flat list 
     schemas = sub.add_parser("export-schemas", help="write the JSON Schema of every message")
     schemas.add_argument("--output", default="docs/schemas")
     schemas.set_defaults(func=cmd_export_schemas)
+    asyncapi = sub.add_parser("asyncapi", help="write the AsyncAPI document of the messages and the topology")
+    asyncapi.add_argument("--output", default="docs/asyncapi.yaml")
+    asyncapi.set_defaults(func=cmd_asyncapi)
     demo = sub.add_parser("demo", help="push the source documents' registrations to 'paid'")
     demo.add_argument("--serve", action="store_true", help="stop before the October 2024 session and serve the "
                                                            "back-office page over the running consumers")

@@ -102,10 +102,14 @@ class RegistrationTransitioned(Contract):
 
 
 class RegistrationRejected(RegistrationTransitioned):
+    """The form broke one or more rules: every error, with its field path, for the client to correct and resend."""
+
     errors: list[RuleViolation]
 
 
 class InvoiceIssued(Contract):
+    """An invoice (valant convention de formation simplifiée) was numbered and its Factur-X PDF written."""
+
     invoice_number: str
     issued_on: date
     total: Decimal
@@ -126,6 +130,8 @@ class InvoiceDeposited(Contract):
 
 
 class CreditNoteIssued(Contract):
+    """A credit note cancels an invoice in full (session cancelled or moved, invoice corrected)."""
+
     credit_note_number: str
     invoice_number: str
     issued_on: date
@@ -161,6 +167,8 @@ class CorrectInvoice(Contract):
 
 
 class RegistrationMoved(Contract):
+    """The registration follows its session to another date of the same training (invoice credited, reissued)."""
+
     from_session_id: str
     to_session_id: str
     reason: str
@@ -168,6 +176,8 @@ class RegistrationMoved(Contract):
 
 
 class ParticipantReplaced(Contract):
+    """Support replaced a participant: the newcomer is invited, the replaced person's link is revoked."""
+
     index: int = Field(description="Position of the participant in the registration")
     replaced: Participant
     replacement: Participant
@@ -185,6 +195,8 @@ class CancelSession(Contract):
 
 
 class SessionHeld(Contract):
+    """Operations recorded the session as held on its date: service fait for its invoiced registrations."""
+
     session_id: str
     held_on: date
 
@@ -220,6 +232,8 @@ class PaymentOverdue(Contract):
 
 
 class InvoiceSettled(Contract):
+    """An invoice is fully paid; `overpaid` is what was received beyond its total, for finance to refund."""
+
     invoice_number: str
     total: Decimal
     paid: Decimal
@@ -228,6 +242,8 @@ class InvoiceSettled(Contract):
 
 
 class EmailSent(Contract):
+    """The SMTP server accepted an e-mail (its Message-ID is the one the recipient sees)."""
+
     kind: str
     recipient: str
     subject: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,8 @@ class ParkedMessage:
     parked_at: str | None
     headers: dict[str, Any]
     body: bytes
+    # As parked: a replay keeps its correlation id, timestamp and producer (not part of equality).
+    properties: pika.BasicProperties | None = field(default=None, compare=False)
 
     def age(self, now: datetime) -> str:
         if not self.parked_at:
@@ -59,7 +61,17 @@ def _parse(consumer: str, properties: pika.BasicProperties, body: bytes) -> Park
         message_type=properties.type or _text(headers.get("x-regflow-routing-key")),
         registration_id=registration_id, error=_text(headers.get("x-regflow-error")) or "(rejected by the broker)",
         attempts=int(headers.get("x-regflow-attempt", 1)), parked_at=_text(headers.get("x-regflow-parked-at")),
-        headers=headers, body=body)
+        headers=headers, body=body, properties=properties)
+
+
+def _replayed_properties(message: ParkedMessage, headers: dict[str, Any]) -> pika.BasicProperties:
+    """The parked message's own properties with the new headers: its correlation id (the registration's
+    story), its timestamp (the age `regflow status` shows) and its producer travel on with it."""
+    kept = message.properties or pika.BasicProperties()
+    return pika.BasicProperties(
+        content_type=kept.content_type or "application/json", delivery_mode=PERSISTENT,
+        message_id=message.message_id, type=message.message_type, correlation_id=kept.correlation_id,
+        timestamp=kept.timestamp, app_id=kept.app_id, headers=headers)
 
 
 def _text(value: object) -> str | None:
@@ -125,9 +137,7 @@ class DeadLetters:
                 headers["x-regflow-replays"] = trace
                 channel.basic_publish(
                     exchange="", routing_key=self.topology.work_queue(consumer), body=message.body, mandatory=True,
-                    properties=pika.BasicProperties(
-                        content_type="application/json", delivery_mode=PERSISTENT, message_id=message.message_id,
-                        type=message.message_type, headers=headers))
+                    properties=_replayed_properties(message, headers))
                 channel.basic_ack(tag)
                 replayed.append(message)
         return replayed

@@ -68,3 +68,31 @@ def test_purge_asks_for_confirmation(settings: Settings, deps: Deps, consumers: 
     assert regflow(settings, "dead-letters", "purge", "--consumer", "payments", "--yes").stdout.strip() == (
         "1 message(s) purged")
     assert letters.parked("payments") == []
+
+
+def test_a_replayed_message_keeps_its_correlation_id_timestamp_and_producer(settings: Settings, deps: Deps) -> None:
+    """Only the error and attempt headers are reset: the registration's correlation id (its story across
+    messages), the publication time (the age `regflow status` shows) and the producer travel on."""
+    import pika
+
+    parked = pika.BasicProperties(
+        content_type="application/json", delivery_mode=2, message_id="m-1", type="cmd.registration.sign",
+        correlation_id="c-42", timestamp=1694505600, app_id="intake",
+        headers={"x-regflow-error": "gave up", "x-regflow-attempt": 5,
+                 "x-regflow-routing-key": "cmd.registration.sign"})
+    with Publisher(settings.broker_url, deps.topology) as publisher:
+        publisher.publish_raw("validation", b'{"registration_id": "r-1"}', parked, mandatory=True,
+                              exchange=deps.topology.dead_letter_exchange)
+    letters = DeadLetters(settings.broker_url, deps.topology)
+    wait_until(lambda: letters.parked("validation"), "the message parked")
+    assert [m.message_id for m in letters.replay("validation", lambda m: True)] == ["m-1"]
+
+    with Publisher(settings.broker_url, deps.topology) as publisher:
+        method, properties, body = publisher.channel.basic_get(deps.topology.work_queue("validation"), auto_ack=True)
+    assert method is not None
+    assert (properties.message_id, properties.type, properties.correlation_id, properties.timestamp,
+            properties.app_id) == ("m-1", "cmd.registration.sign", "c-42", 1694505600, "intake")
+    assert "x-regflow-error" not in properties.headers
+    assert "x-regflow-attempt" not in properties.headers
+    assert len(properties.headers["x-regflow-replays"]) == 1
+    assert body == b'{"registration_id": "r-1"}'
