@@ -530,9 +530,18 @@ def _merge_env_file(path: Path, values: dict[str, str]) -> None:
     as they are; the file stays readable by its owner only."""
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
-    path.write_text("\n".join([*kept, *(f"{key}={value}" for key, value in values.items())]) + "\n",
-                    encoding="utf-8")
-    path.chmod(0o600)
+    _write_private(path, "\n".join([*kept, *(f"{key}={value}" for key, value in values.items())]) + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file of secrets readable by its owner only from its first byte (created 600, then renamed
+    into place), never world-readable for a moment under a 022 umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
+        file.write(text)
+    temporary.replace(path)
 
 
 def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
@@ -549,9 +558,7 @@ def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
     store = Path(args.passwords_file)
     known = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
     passwords = passwords_for((*ROLES, ADMIN), known)
-    store.parent.mkdir(parents=True, exist_ok=True)
-    store.write_text(json.dumps(passwords, indent=2), encoding="utf-8")
-    store.chmod(0o600)
+    _write_private(store, json.dumps(passwords, indent=2))
     if args.action == "definitions":
         Path(args.output).write_text(json.dumps(definitions(topology, args.vhost, passwords, with_admin=True),
                                                 indent=2), encoding="utf-8")

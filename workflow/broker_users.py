@@ -14,7 +14,10 @@ of the topology (`Topology.scope`), so these are enough:
 - operations (dead letters, status): read every queue of the namespace (inspect, replay, purge) and
   publish through the default exchange (replay into a work queue);
 - web (the back-office page): publish support, finance and operations commands on the main exchange,
-  and read every queue for its Queue health panel (which peeks at a queue's head and gives it back).
+  nothing else. Its Queue health panel counts messages and consumers with passive declares, which need
+  no permission; the age of a queue's oldest message needs `read` (a peek), which would also let a
+  compromised page drain or purge every queue: it shows "—" there, `regflow status` run by operations
+  shows the age.
 
 RabbitMQ's default exchange cannot be restricted per routing key: a consumer allowed to publish its
 retries there could publish into another queue. The README says so.
@@ -71,7 +74,7 @@ def permissions(topology: Topology) -> dict[str, Permission]:
         granted[publisher] = Permission(configure=NOTHING, write=_only(topology.exchange), read=NOTHING)
     granted["operations"] = Permission(configure=NOTHING, write=_only(DEFAULT_EXCHANGE),
                                        read=_only(*topology.all_queues()))
-    granted["web"] = Permission(configure=NOTHING, write=_only(topology.exchange), read=_only(*topology.all_queues()))
+    granted["web"] = Permission(configure=NOTHING, write=_only(topology.exchange), read=NOTHING)
     return granted
 
 

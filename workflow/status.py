@@ -66,6 +66,7 @@ STUCK_RULES: tuple[StuckRule, ...] = (
               "is missing"),
 )
 
+NOT_FOUND = 404  # AMQP reply code of a passive declare on a queue that does not exist
 OUTBOX_STALE_AFTER = timedelta(minutes=2)  # the relay publishes within a second: minutes mean it is not running
 
 
@@ -118,15 +119,20 @@ def _queues(broker_url: str, topology: Topology, now: datetime, problems: list[s
                                 ("dead_letter", topology.dead_letter_queue(consumer))):
                 try:
                     declared = channel.queue_declare(queue, passive=True).method
-                except pika.exceptions.ChannelClosedByBroker:  # 404: the queue does not exist
+                except pika.exceptions.ChannelClosedByBroker as exc:
                     channel = connection.channel()
                     row[kind] = {"queue": queue, "missing": True, "messages": 0, "consumers": 0}
-                    problems.append(f"queue {queue} does not exist (no process declared the topology)")
+                    problems.append(f"queue {queue} does not exist (no process declared the topology)"
+                                    if exc.reply_code == NOT_FOUND else f"queue {queue}: refused ({exc.reply_text})")
                     continue
                 row[kind] = {"queue": queue, "messages": declared.message_count,
                              "consumers": declared.consumer_count}
             work = row["work"]
-            work["oldest_age_seconds"] = _head_age(channel, work["queue"], now) if work["messages"] else None
+            try:
+                work["oldest_age_seconds"] = _head_age(channel, work["queue"], now) if work["messages"] else None
+            except pika.exceptions.ChannelClosedByBroker:  # a user without read (the page's): depth only
+                channel = connection.channel()
+                work["oldest_age_seconds"] = None
             if not work.get("missing") and work["consumers"] == 0:
                 problems.append(f"no {consumer} consumer connected to {work['queue']}")
             if parked := row["dead_letter"]["messages"]:

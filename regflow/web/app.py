@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, ParamSpec
+from urllib.parse import urlsplit
 
 import pika.exceptions
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from producers.commands import CommandClient, MessageTooLargeError
@@ -62,10 +64,13 @@ class BackOffice:
     decision_wait_seconds: float
 
 
-def create_app(settings: Settings, *, decision_wait_seconds: float = 10.0) -> Flask:
-    """The WSGI application. `decision_wait_seconds`: how long the page waits for validation's answer
-    to a replacement before showing it as still in flight."""
+def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0) -> Flask:
+    """The WSGI application. `decision_wait_seconds`: how long a request waits for validation's answer to a
+    replacement before showing it as still in flight (that page then reloads itself every 2 s): short, so
+    that a few people waiting do not hold every server thread."""
     app = Flask(__name__)
+    if settings.web_secret is not None and not settings.web_secret.get_secret_value():
+        settings = settings.model_copy(update={"web_secret": None})  # compose's REGFLOW_WEB_SECRET= (empty)
     if settings.web_secret is None:
         log.warning("REGFLOW_WEB_SECRET is not set: a random key signs the cookies, logins end at each restart")
     app.config.update(
@@ -108,7 +113,7 @@ def _authenticate_and_check_csrf() -> ResponseReturnValue | None:
     """Every page but the login needs a user; every POST carries the session's CSRF token."""
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
-        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        if not sent or not hmac.compare_digest(sent.encode(), str(session.get("csrf", "")).encode()):
             abort(400, "The form's security token is missing or out of date: reload the page and send it again.")
     g.user = _office().users.get(session["user"]) if "user" in session else None
     if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -153,9 +158,16 @@ def login() -> ResponseReturnValue:
     session.clear()  # nothing from before the login survives it, a new CSRF token included
     session.permanent = True
     session["user"] = user.name
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(
-        "backoffice.registrations"))
+    return redirect(_local_path(request.args.get("next", "")) or url_for("backoffice.registrations"))
+
+
+def _local_path(target: str) -> str | None:
+    """`target` if it is a path of this site, else None: no scheme, no host, no backslash and no control
+    character (browsers and werkzeug drop tabs and newlines: "/", a tab, "/evil.example" becomes "//evil.example")."""
+    if not target.startswith("/") or any(ord(c) < 0x20 or c in "\\\x7f" for c in target):
+        return None
+    parts = urlsplit(target)
+    return target if not (parts.scheme or parts.netloc) and not target.startswith("//") else None
 
 
 @pages.post("/logout")
@@ -210,7 +222,12 @@ def replace_participant(registration_id: str) -> ResponseReturnValue:
     form = {k: request.form.get(k, "").strip() for k in ("replaced", "civilite", "first_name", "last_name", "email")}
     labels = {"replaced": "participant replaced", "civilite": "civilité", "first_name": "first name",
               "last_name": "last name", "email": "e-mail"}
+    if registration_timeline(_office().sessions, registration_id) is None:
+        abort(404, f"No registration {registration_id}.")
     errors = {k: f"{labels[k]}: required" for k, v in form.items() if not v}
+    registered = {p["email"].lower() for p in registration_participants(_office().sessions, registration_id)}
+    if form["replaced"] and form["replaced"].lower() not in registered:
+        errors["replaced"] = "participant replaced: not a participant of this registration"
     if form["civilite"] and form["civilite"] not in ("Mme", "M."):
         errors["civilite"] = "civilité: Mme or M."
     if errors:
@@ -321,8 +338,11 @@ def record_payment() -> ResponseReturnValue:
     except BROKER_ERRORS as exc:
         return render_template("payment.html", form=form, errors={"_": _not_sent(exc)}, means=PAYMENT_MEANS), 503
     flash(f"Payment {payment.payment_id} of {payment.amount} EUR sent: the payments consumer records it.")
-    invoice = next((r for r in invoice_list(office.sessions, paris_date(office.clock.now()))
-                    if r["invoice"] == payment.invoice_number), None)
+    try:
+        invoice = next((r for r in invoice_list(office.sessions, paris_date(office.clock.now()))
+                        if r["invoice"] == payment.invoice_number), None)
+    except SQLAlchemyError:  # sent all the same: the list says so, and the payment must not be entered again
+        invoice = None
     if invoice is not None:
         return redirect(url_for("backoffice.timeline", registration_id=invoice["registration"]))
     return redirect(url_for("backoffice.invoices", show="all"))
@@ -378,6 +398,14 @@ def _field_errors(exc: ValidationError, labels: dict[str, str]) -> dict[str, str
 def _not_sent(exc: Exception) -> str:
     return f"The broker did not confirm the command ({type(exc).__name__}: {exc}); it may not have been sent: " \
            f"check the timeline before sending it again."
+
+
+@pages.app_errorhandler(SQLAlchemyError)
+def _database_unavailable(error: SQLAlchemyError) -> ResponseReturnValue:
+    """The database does not answer: say so (503), nothing was changed by a page that only reads."""
+    log.warning("back office: database error: %s", str(error).splitlines()[0] if str(error) else type(error).__name__)
+    return render_template("error.html", code=503, message="The database does not answer right now: nothing was "
+                           "changed; try again in a moment."), 503
 
 
 @pages.app_errorhandler(400)

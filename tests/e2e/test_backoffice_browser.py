@@ -209,6 +209,11 @@ def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_
     assert page.goto(f"{backoffice.url}/payments/new").status == 403
     refused = page.request.post(f"{backoffice.url}/payments/new", form={"payment_id": "x", "amount": "1"})
     assert refused.status == 400, "no CSRF token: refused before anything else"
+    page.goto(f"{backoffice.url}/registrations/dep-94")
+    csrf = page.locator("#replace-form input[name=csrf_token]").input_value()
+    forbidden = page.request.post(f"{backoffice.url}/payments/new", form={
+        "csrf_token": csrf, "payment_id": "x", "amount": "1", "received_on": "2023-09-20"})
+    assert forbidden.status == 403, "a valid token, but support records no payment"
     assert page.goto(f"{backoffice.url}/queues").status == 403
 
 

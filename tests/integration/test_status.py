@@ -12,7 +12,7 @@ import pytest
 
 from regflow.cli import main
 from schemas.messages import Envelope
-from tests.conftest import dead_letters, load_form
+from tests.conftest import dead_letters, load_form, wait_until
 from workflow.bootstrap import Deps
 from workflow.broker import PERSISTENT, Publisher, connect
 from workflow.clock import PARIS, FileClock
@@ -112,3 +112,24 @@ def test_the_command_exits_1_with_problems_and_prints_json(
 
     assert main(["status"]) == 1
     assert "problems:" in capsys.readouterr().out
+
+
+def test_the_peek_gives_the_head_back_at_once_in_its_place(settings: Settings, deps: Deps) -> None:
+    """`status` reads the age of a queue's oldest message and gives the message back immediately (nack with
+    requeue), while its connection is still open: not held until the end of the check, and still first."""
+    from workflow.status import _head_age
+
+    queue = deps.topology.work_queue("payments")
+    with Publisher(settings.broker_url, deps.topology) as publisher:
+        for number in (1, 2):
+            publisher.publish_raw(queue, f"message {number}".encode(), pika.BasicProperties(
+                delivery_mode=PERSISTENT, timestamp=int(NOW.timestamp()) - 60 * number), mandatory=True,
+                exchange="")
+        age = _head_age(publisher.channel, queue, NOW)
+        assert age == 60.0, "the first message published, one minute old"
+        # The broker applies a nack asynchronously: within a moment, and with the peeking channel still open.
+        wait_until(lambda: publisher.channel.queue_declare(queue, passive=True).method.message_count == 2,
+                   "the peeked message ready again", timeout=5)
+        method, _, body = publisher.channel.basic_get(queue, auto_ack=True)
+        assert method is not None
+        assert body == b"message 1", "it kept its place at the head"

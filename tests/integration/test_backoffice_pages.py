@@ -1,0 +1,103 @@
+"""The back-office page's guards, through Flask's test client over the real database: where a login may send
+the browser, the CSRF token, a replacement checked before anything is published, the database away."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from regflow.web import create_app
+from regflow.web.users import UserStore
+from tests.conftest import load_form
+from workflow.bootstrap import Deps
+from workflow.orm import RegistrationRow
+from workflow.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery staple"
+NOWHERE = "amqp://127.0.0.1:1/%2F"  # no broker: a command that got as far as publishing would answer 503
+
+
+def token(client: FlaskClient, path: str = "/login") -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def login(client: FlaskClient, next_path: str | None = None, name: str = "alice") -> Any:
+    query = {"next": next_path} if next_path is not None else {}
+    return client.post("/login", query_string=query, data={"name": name, "password": PASSWORD,
+                                                           "csrf_token": token(client)})
+
+
+@pytest.fixture
+def client(settings: Settings, tmp_path: Path) -> FlaskClient:
+    users = UserStore(tmp_path / "users.json")
+    users.add("alice", PASSWORD, ["support"])
+    app = create_app(settings.model_copy(update={"web_users_file": users.path, "broker_url": NOWHERE}))
+    return app.test_client()
+
+
+@pytest.mark.parametrize("next_path", ["//evil.example/", "/\t/evil.example", "/\\evil.example", "https://evil.example/",
+                                       "/\r\nSet-Cookie: x=1", "javascript:alert(1)"])
+def test_a_login_never_sends_the_browser_to_another_site(client: FlaskClient, next_path: str) -> None:
+    answer = login(client, next_path)
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/registrations"
+
+
+def test_a_login_goes_back_to_the_page_asked_for(client: FlaskClient) -> None:
+    assert login(client, "/invoices?show=all").headers["Location"] == "/invoices?show=all"
+
+
+def test_a_token_that_is_not_ascii_is_refused_not_a_crash(client: FlaskClient) -> None:
+    login(client)
+    answer = client.post("/registrations/x/replace", data={"csrf_token": "é"})
+    assert answer.status_code == 400
+    assert "security token" in answer.get_data(as_text=True)
+
+
+def _add_registration(deps: Deps, registration_id: str) -> None:
+    form = load_form("handicap-departement.json")
+    with deps.sessions() as session, session.begin():
+        now = deps.clock.now()
+        session.add(RegistrationRow(
+            id=registration_id, state="invoiced", version=1, training_id=form["training_id"],
+            session_id=form["session_id"], client_name="Département du Val-de-Marne", client_is_public=True,
+            form=form, errors=[], warnings=[], created_at=now, updated_at=now))
+
+
+NEWCOMER = {"civilite": "Mme", "first_name": "Inès", "last_name": "Roy", "email": "ines.roy@valdemarne.fr"}
+
+
+def test_no_replacement_is_sent_for_a_registration_that_does_not_exist(client: FlaskClient) -> None:
+    login(client)
+    answer = client.post("/registrations/nobody/replace", data={
+        **NEWCOMER, "replaced": "paul.leroy@valdemarne.fr", "csrf_token": token(client, "/registrations")})
+    assert answer.status_code == 404  # not 503: nothing was even tried on the broker
+
+
+def test_no_replacement_is_sent_for_someone_who_is_not_a_participant(client: FlaskClient, deps: Deps) -> None:
+    _add_registration(deps, "dep-94")
+    login(client)
+    answer = client.post("/registrations/dep-94/replace", data={
+        **NEWCOMER, "replaced": "stranger@example.org", "csrf_token": token(client, "/registrations/dep-94")})
+    assert answer.status_code == 400
+    assert "participant replaced: not a participant of this registration" in answer.get_data(as_text=True)
+
+
+def test_the_database_away_is_a_clear_503_not_a_crash(settings: Settings, tmp_path: Path) -> None:
+    users = UserStore(tmp_path / "users.json")
+    users.add("alice", PASSWORD, ["support"])
+    app = create_app(settings.model_copy(update={
+        "web_users_file": users.path, "database_url": "postgresql+psycopg://postgres@127.0.0.1:1/none"}))
+    client = app.test_client()
+    login(client)
+    answer = client.get("/registrations")
+    assert answer.status_code == 503
+    assert "The database does not answer right now" in answer.get_data(as_text=True)
