@@ -609,11 +609,9 @@ def cmd_asyncapi(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from regflow.demo import run_demo
+    from regflow.demo import VAR, run_demo
 
-    serve_port = args.port if args.serve else None
-    return run_demo(settings, serve_port=serve_port, var=args.dir) if args.dir else run_demo(settings,
-                                                                                              serve_port=serve_port)
+    return run_demo(settings, serve_port=args.port if args.serve else None, var=args.dir or VAR)
 
 
 def _safe_url(url: str) -> str:

@@ -12,18 +12,16 @@ Counting per delivery (not per message): a message retried three times then hand
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from datetime import datetime
 
 import structlog
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.clock import Clock
-from workflow.orm import OutboxRow
+from workflow.views import outbox_backlog
 
 log = structlog.get_logger("metrics")
 
@@ -75,17 +73,13 @@ class OutboxBacklogCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            with self._sessions() as session:
-                count, oldest = session.execute(
-                    select(func.count(OutboxRow.id), func.min(OutboxRow.created_at))
-                    .where(OutboxRow.published_at.is_(None))).one()
+            count, age = outbox_backlog(self._sessions, self._clock.now())
         except SQLAlchemyError as exc:
             log.warning("outbox backlog unreadable", error=str(exc).splitlines()[0])
             return
         yield GaugeMetricFamily("regflow_outbox_backlog", "Outbox rows not yet published", value=count)
-        age = _age_seconds(self._clock.now(), oldest) if oldest is not None else 0.0
         yield GaugeMetricFamily("regflow_outbox_oldest_age_seconds",
-                                "Age of the oldest unpublished outbox row (0 when none)", value=age)
+                                "Age of the oldest unpublished outbox row (0 when none)", value=age or 0.0)
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())  # no query at registration time
@@ -101,7 +95,3 @@ def register_outbox_backlog(sessions: sessionmaker[Session], clock: Clock) -> No
         REGISTRY.unregister(_outbox_collector)
     _outbox_collector = OutboxBacklogCollector(sessions, clock)
     REGISTRY.register(_outbox_collector)
-
-
-def _age_seconds(now: datetime, then: datetime) -> float:
-    return max(0.0, (now - then).total_seconds())

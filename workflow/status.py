@@ -7,7 +7,7 @@ oldest ready message of each work queue (its head, fetched with `basic_get` and 
 queues, the outbox backlog, and registrations stuck in a state longer than the workflow takes
 (`STUCK_RULES`). `problems` says, in words, what needs a human; `ok` is false when there is any.
 
-Ages are measured with the workflow's clock (`deps.clock`): messages carry the business time at which they
+Ages are measured with the workflow's clock: messages carry the business time at which they
 were published and the outbox rows the time they were written, so a replayed past (the demo, the tests)
 reads consistently.
 """
@@ -21,15 +21,18 @@ from typing import Any, Literal
 import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.bootstrap import Deps, bootstrap
 from workflow.broker import connect
-from workflow.clock import PARIS
-from workflow.orm import CreditNoteRow, InvoiceRow, OutboxRow, RegistrationRow
+from workflow.catalogue import Catalogue, load_catalogue
+from workflow.clock import PARIS, Clock, clock_from_spec
+from workflow.db import make_engine, session_factory
+from workflow.orm import CreditNoteRow, InvoiceRow, RegistrationRow
 from workflow.settings import Settings
 from workflow.topology import CONSUMERS, Topology
+from workflow.views import outbox_backlog
 
 
 @dataclass(frozen=True)
@@ -71,28 +74,31 @@ OUTBOX_STALE_AFTER = timedelta(minutes=2)  # the relay publishes within a second
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
-    """Everything `regflow status` shows, as plain data (JSON-ready). Never raises for an unreachable broker or
-    database: that is reported in `problems`."""
-    deps = bootstrap(settings)
+    """Everything `regflow status` shows, as plain data (JSON-ready), for a one-off command: its own engine,
+    disposed after. Never raises for an unreachable broker or database: that is reported in `problems`."""
+    engine = make_engine(settings.database_url)
     try:
-        return status_of(deps)
+        return status_of(settings, session_factory(engine), clock_from_spec(settings.clock),
+                         load_catalogue(settings.catalogue_path))
     finally:
-        deps.sessions.kw["bind"].dispose()  # the page calls this on every refresh: no pool left behind
+        engine.dispose()
 
 
-def status_of(deps: Deps) -> dict[str, Any]:
-    now = deps.clock.now()
+def status_of(settings: Settings, sessions: sessionmaker[Session], clock: Clock, catalogue: Catalogue
+              ) -> dict[str, Any]:
+    """The status over a process's own database sessions (the back-office page keeps its pool)."""
+    now = clock.now()
     problems: list[str] = []
-    topology = Topology(deps.settings.namespace)
+    topology = Topology(settings.namespace)
     try:
-        queues = _queues(deps.settings.broker_url, topology, now, problems)
+        queues = _queues(settings.broker_url, topology, now, problems)
         broker = "up"
     except pika.exceptions.AMQPError as exc:
         queues, broker = [], f"unreachable: {type(exc).__name__}: {exc}"
         problems.append(f"broker {broker}")
     try:
-        outbox = _outbox(deps, now, problems)
-        stuck = _stuck(deps, now)
+        outbox = _outbox(sessions, now, problems)
+        stuck = _stuck(sessions, catalogue, now)
         database = "up"
     except SQLAlchemyError as exc:
         outbox, stuck = None, []
@@ -156,26 +162,22 @@ def _head_age(channel: BlockingChannel, queue: str, now: datetime) -> float | No
     return max(0.0, (now - datetime.fromtimestamp(properties.timestamp, UTC)).total_seconds())
 
 
-def _outbox(deps: Deps, now: datetime, problems: list[str]) -> dict[str, Any]:
-    with deps.sessions() as session:
-        count, oldest = session.execute(select(func.count(OutboxRow.id), func.min(OutboxRow.created_at))
-                                        .where(OutboxRow.published_at.is_(None))).one()
-    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
+def _outbox(sessions: sessionmaker[Session], now: datetime, problems: list[str]) -> dict[str, Any]:
+    count, age = outbox_backlog(sessions, now)
     if age is not None and age > OUTBOX_STALE_AFTER.total_seconds():
         problems.append(f"{count} outbox event(s) unpublished, the oldest for {format_age(age)}: is `regflow relay` "
                         "running?")
     return {"backlog": count, "oldest_age_seconds": age}
 
 
-def _stuck(deps: Deps, now: datetime) -> list[dict[str, Any]]:
+def _stuck(sessions: sessionmaker[Session], catalogue: Catalogue, now: datetime) -> list[dict[str, Any]]:
     stuck: list[dict[str, Any]] = []
-    catalogue = deps.catalogue
     session_ends = {session.id: catalogue.ends_at(session)
                     for training in catalogue.trainings for session in training.sessions}
     open_invoice = exists().where(and_(
         InvoiceRow.registration_id == RegistrationRow.id,
         ~exists().where(CreditNoteRow.invoice_number == InvoiceRow.number)))
-    with deps.sessions() as session:
+    with sessions() as session:
         for rule in STUCK_RULES:
             query = select(RegistrationRow.id, RegistrationRow.state, RegistrationRow.session_id,
                            RegistrationRow.updated_at).where(RegistrationRow.state == rule.state)

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.clock import PARIS
@@ -68,7 +68,7 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
             "credit_notes": [{"number": c.number, "invoice_number": c.invoice_number, "total": str(c.total),
                               "issued_on": c.issued_on.isoformat(), "reason": c.reason,
                               "document": c.document_path} for c in credit_notes],
-            "payments": [_payment(p) for p in payments],
+            "payments": [_payment(p, registration_id) for p in payments],
             "emails": [{"id": e.id, "kind": e.kind, "to": e.recipient, "subject": e.subject, "status": e.status,
                         "attempts": e.attempts, "sent_at": e.sent_at.astimezone(PARIS).isoformat() if e.sent_at
                         else None, "error": e.last_error} for e in emails],
@@ -110,27 +110,46 @@ def registration_participants(sessions: sessionmaker[Session], registration_id: 
                  "email": p.get("email") or ""} for p in people]
 
 
-PAYMENT_COLUMNS = ["payment_id", "invoice", "amount", "received_on", "means", "payer", "matched", "anomalies",
-                   "recorded_by", "recorded_at"]
+PAYMENT_COLUMNS = ["payment_id", "invoice", "registration", "amount", "received_on", "means", "payer", "matched",
+                   "anomalies", "recorded_by", "recorded_at"]
 
 
-def _payment(row: PaymentRow) -> dict[str, Any]:
-    return {"payment_id": row.payment_id, "invoice": row.invoice_number, "amount": str(row.amount),
-            "received_on": row.received_on.isoformat(), "means": row.means, "payer": row.payer,
-            "matched": row.matched, "anomalies": list(row.anomalies), "recorded_by": row.recorded_by,
-            "recorded_at": row.recorded_at.astimezone(PARIS).isoformat()}
+def _payment(row: PaymentRow, registration_id: str | None = None) -> dict[str, Any]:
+    return {"payment_id": row.payment_id, "invoice": row.invoice_number, "registration": registration_id,
+            "amount": str(row.amount), "received_on": row.received_on.isoformat(), "means": row.means,
+            "payer": row.payer, "matched": row.matched, "anomalies": list(row.anomalies),
+            "recorded_by": row.recorded_by, "recorded_at": row.recorded_at.astimezone(PARIS).isoformat()}
 
 
 def payment_list(sessions: sessionmaker[Session], *, invoice: str | None = None, anomalies_only: bool = False
                  ) -> list[dict[str, Any]]:
-    """Finance's list of the payments received, in the order they were recorded: the ones with an anomaly
-    (unknown invoice, overpayment, paid before service fait, invoice credited) are what finance acts on."""
+    """Finance's list of the payments received, in the order they were recorded, each with the registration
+    of its invoice (None for an unknown reference): the ones with an anomaly (unknown invoice, overpayment,
+    paid before service fait, invoice credited) are what finance acts on."""
     with sessions() as session:
-        query = select(PaymentRow).order_by(PaymentRow.id)
+        query = (select(PaymentRow, InvoiceRow.registration_id)
+                 .outerjoin(InvoiceRow, InvoiceRow.number == PaymentRow.invoice_number).order_by(PaymentRow.id))
         if invoice:
             query = query.where(PaymentRow.invoice_number == invoice)
-        rows = [_payment(p) for p in session.scalars(query)]
+        rows = [_payment(p, registration_id) for p, registration_id in session.execute(query)]
     return [r for r in rows if r["anomalies"]] if anomalies_only else rows
+
+
+def registration_of_invoice(sessions: sessionmaker[Session], number: str | None) -> str | None:
+    """The registration an invoice number belongs to (None when the number is unknown)."""
+    if not number:
+        return None
+    with sessions() as session:
+        return session.scalar(select(InvoiceRow.registration_id).where(InvoiceRow.number == number))
+
+
+def outbox_backlog(sessions: sessionmaker[Session], now: datetime) -> tuple[int, float | None]:
+    """The outbox rows not yet published and the age in seconds of the oldest (None when there is none):
+    what `regflow status` and the relay's metrics report. One indexed query."""
+    with sessions() as session:
+        count, oldest = session.execute(select(func.count(OutboxRow.id), func.min(OutboxRow.created_at))
+                                        .where(OutboxRow.published_at.is_(None))).one()
+    return int(count), (max(0.0, (now - oldest).total_seconds()) if oldest is not None else None)
 
 
 def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: timedelta) -> list[dict[str, Any]]:

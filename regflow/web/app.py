@@ -41,6 +41,7 @@ from workflow.views import (
     invoice_list,
     payment_list,
     registration_list,
+    registration_of_invoice,
     registration_participants,
     registration_timeline,
 )
@@ -296,9 +297,10 @@ def hold_session() -> ResponseReturnValue:
 @requires(Role.OPERATIONS)
 def queues() -> ResponseReturnValue:
     """Queue depths, consumers connected, dead letters, outbox backlog: `workflow.status`, as the CLI shows it."""
-    from workflow.status import collect_status, format_age
+    from workflow.status import format_age, status_of
 
-    status = collect_status(_office().settings)
+    office = _office()
+    status = status_of(office.settings, office.sessions, office.clock, office.catalogue)
     checked_at = datetime.fromisoformat(status["checked_at"]).astimezone(PARIS)
     return render_template("queues.html", status=status, format_age=format_age,
                            checked_at=f"{checked_at:%Y-%m-%d %H:%M:%S}")
@@ -339,12 +341,11 @@ def record_payment() -> ResponseReturnValue:
         return render_template("payment.html", form=form, errors={"_": _not_sent(exc)}, means=PAYMENT_MEANS), 503
     flash(f"Payment {payment.payment_id} of {payment.amount} EUR sent: the payments consumer records it.")
     try:
-        invoice = next((r for r in invoice_list(office.sessions, paris_date(office.clock.now()))
-                        if r["invoice"] == payment.invoice_number), None)
+        registration_id = registration_of_invoice(office.sessions, payment.invoice_number)
     except SQLAlchemyError:  # sent all the same: the list says so, and the payment must not be entered again
-        invoice = None
-    if invoice is not None:
-        return redirect(url_for("backoffice.timeline", registration_id=invoice["registration"]))
+        registration_id = None
+    if registration_id is not None:
+        return redirect(url_for("backoffice.timeline", registration_id=registration_id))
     return redirect(url_for("backoffice.invoices", show="all"))
 
 
@@ -365,12 +366,8 @@ def invoices() -> ResponseReturnValue:
 def payments() -> ResponseReturnValue:
     """Payments received (`anomalies=1`: only those finance must look at), from `payment_list` as
     `regflow payments`; each links to its registration when its invoice is known."""
-    office = _office()
     anomalies_only = bool(request.args.get("anomalies"))
-    registrations = {r["invoice"]: r["registration"] for r in invoice_list(office.sessions,
-                                                                           paris_date(office.clock.now()))}
-    rows = [{**p, "registration": registrations.get(p["invoice"])}
-            for p in payment_list(office.sessions, anomalies_only=anomalies_only)]
+    rows = payment_list(_office().sessions, anomalies_only=anomalies_only)
     return render_template("payments.html", rows=rows, anomalies_only=anomalies_only)
 
 

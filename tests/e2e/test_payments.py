@@ -154,9 +154,10 @@ def test_finance_lists_the_payments_recorded_with_regflow_pay_naming_who_and_the
 
     assert main(["payments", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [(p["payment_id"], p["invoice"], p["amount"], p["matched"], p["anomalies"], p["recorded_by"])
-            for p in listed] == [("X-9", "2099-999999", "42.00", False, ["unknown_invoice"], "fanny"),
-                                 ("B-1", "2023-000001", "1190.00", True, [], "fanny")]
+    assert [(p["payment_id"], p["invoice"], p["registration"], p["amount"], p["matched"], p["anomalies"],
+             p["recorded_by"]) for p in listed] == [
+        ("X-9", "2099-999999", None, "42.00", False, ["unknown_invoice"], "fanny"),
+        ("B-1", "2023-000001", "listed", "1190.00", True, [], "fanny")]
     assert main(["payments", "--anomalies"]) == 0
     text = capsys.readouterr().out
     assert "X-9" in text

@@ -92,9 +92,9 @@ def test_a_private_client_signs_later_pays_before_the_session_and_is_paid_once_i
     assert [h["trigger"] for h in paid["history"]] == [  # type: ignore[union-attr]
         "submit", "sign", "confirm", "invoice", "settle", "hold_session"]
     assert paid["payments"] == [{
-        "payment_id": "BANK-7", "invoice": "2023-000001", "amount": "625.00", "received_on": "2023-09-05",
-        "means": "transfer", "payer": None, "matched": True, "anomalies": [], "recorded_by": None,
-        "recorded_at": "2023-09-01T10:00:00+02:00"}]
+        "payment_id": "BANK-7", "invoice": "2023-000001", "registration": "saad-69", "amount": "625.00",
+        "received_on": "2023-09-05", "means": "transfer", "payer": None, "matched": True, "anomalies": [],
+        "recorded_by": None, "recorded_at": "2023-09-01T10:00:00+02:00"}]
 
 
 def test_consumers_stop_gracefully_on_sigterm(consumers: RunningConsumers) -> None:
