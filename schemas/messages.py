@@ -241,6 +241,19 @@ class InvoiceSettled(Contract):
     overpaid: Decimal = Field(default=Decimal("0.00"), description="Owed back to the client")
 
 
+class CommandDecided(Contract):
+    """What became of a command: `command.accepted`, or `command.refused` with its reason (a business "no",
+    recorded and acknowledged, not parked). Its `causation_id` is the command's id; the command line and
+    the page wait for it."""
+
+    command_id: UUID
+    command_type: str
+    outcome: Literal["accepted", "refused"]
+    reason_fr: str | None = Field(default=None, description="Why, in French, for the person who asked")
+    reason_en: str | None = Field(default=None, description="Why, in English, for operations")
+    detail: str | None = Field(default=None, description="What was done, e.g. the registration's new state")
+
+
 class EmailSent(Contract):
     """The SMTP server accepted an e-mail (its Message-ID is the one the recipient sees)."""
 
@@ -293,6 +306,8 @@ EVENTS: dict[str, type[Contract]] = {
     "invoice.settled": InvoiceSettled,
     "payment.overdue": PaymentOverdue,
     "registration.participant_replaced": ParticipantReplaced,
+    "command.accepted": CommandDecided,
+    "command.refused": CommandDecided,
     "email.sent": EmailSent,
     "email.failed": EmailFailed,
 }

@@ -121,6 +121,9 @@ class InboxRow(Base):
     message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     message_type: Mapped[str] = mapped_column(String(60))
     processed_at: Mapped[datetime]
+    # SHA-256 of the body: the same id with another body is a conflict, parked, never taken for a duplicate.
+    # None on rows written before migration 0008 (compared by id only).
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxRow(Base):
@@ -135,6 +138,26 @@ class OutboxRow(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A row the broker cannot take (too large, refused) is set aside with its reason instead of blocking the
+    # rows behind it; `regflow status` and the Queue health page show it, a metric counts it.
+    set_aside_at: Mapped[datetime | None] = mapped_column(index=True)
+    set_aside_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CommandDecisionRow(Base):
+    """What became of a command (cmd.*): accepted, or refused with its reason. Written in the transaction
+    that handled it (or that recorded the refusal); the command line and the page wait for it."""
+
+    __tablename__ = "command_decisions"
+
+    command_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    command_type: Mapped[str] = mapped_column(String(60))
+    consumer: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(10))  # accepted | refused
+    registration_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason_fr: Mapped[str | None] = mapped_column(Text)
+    reason_en: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime]
 
 
 class InvoiceCounterRow(Base):

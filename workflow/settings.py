@@ -9,6 +9,15 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEVELOPMENT_LINK_SECRET = "regflow-development-link-secret-change-me"
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSecretError(ValueError):
+    """A process that makes or checks personal links, or signs the page's cookies, met a default, empty or
+    short secret outside development: anyone with a copy of the database could mint valid links."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGFLOW_", extra="ignore")
 
@@ -91,8 +100,9 @@ class Settings(BaseSettings):
     join_base_url: str = Field(default="https://visio.ipp.fr/rejoindre",
                                description="The video-conference platform's join address; the token is appended")
     link_secret: SecretStr = Field(
-        default=SecretStr("regflow-development-link-secret-change-me"),
-        description="Key of the personal links (HMAC): set a random one in production, keep it stable")
+        default=SecretStr(DEVELOPMENT_LINK_SECRET),
+        description="Key of the personal links (HMAC): set a random one in production, keep it stable "
+                    "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
     reminder_offsets_minutes: list[int] = Field(
         default=[180, 15], description="Reminders before the start, in minutes (JSON list): 3 hours and 15 min")
     log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")
@@ -100,5 +110,33 @@ class Settings(BaseSettings):
     web_users_file: Path = Field(default=Path("var/web-users.json"),
                                  description="The page's users: names, password hashes, roles (`regflow web-user`)")
     web_secret: SecretStr | None = Field(
-        default=None, description="Key signing the page's session cookie: set a random one in production (unset: "
-                                  "a random key per start, everyone logs in again after a restart)")
+        default=None, description="Key signing the page's session cookie: a random one of 32+ characters, required "
+                                  "outside development (REGFLOW_DEVELOPMENT=1: unset is a random key per start)")
+    web_https: bool = Field(
+        default=False, description="The page is served over HTTPS (directly or behind a TLS proxy): the session "
+                                   "cookie is Secure and HSTS is sent")
+    web_trusted_proxies: int = Field(
+        default=0, ge=0, le=5, description="How many reverse proxies in front of the page set X-Forwarded-For/-Proto "
+                                           "(0: those headers are ignored, the client address is the socket's)")
+    web_login_attempts: int = Field(
+        default=5, ge=1, le=100, description="Failed logins allowed per user name and per client address in "
+                                             "`web_login_window_seconds` before further attempts are refused")
+    web_login_window_seconds: float = Field(default=900, gt=0, description="The window of that count (15 min)")
+    # --- development ----------------------------------------------------------------------------------
+    development: bool = Field(
+        default=False, description="Development or test run (the demo and the tests set it): the default link "
+                                   "secret and a missing page secret are accepted. Never in production")
+
+    def require_secret(self, name: str) -> str:
+        """The value of `link_secret` or `web_secret`, refused when it is the default, empty or shorter than
+        32 characters, unless `development` is set (REGFLOW_DEVELOPMENT=1, the demo and the tests)."""
+        secret: SecretStr | None = getattr(self, name)
+        value = secret.get_secret_value() if secret is not None else ""
+        weak = not value or value == DEVELOPMENT_LINK_SECRET or len(value) < MIN_SECRET_LENGTH
+        if weak and not self.development:
+            variable = f"REGFLOW_{name.upper()}"
+            raise InsecureSecretError(
+                f"{variable} is {'unset or empty' if not value else 'the development default or too short'}: set a "
+                f"random value of {MIN_SECRET_LENGTH}+ characters (python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(32))'), or REGFLOW_DEVELOPMENT=1 for a local run")
+        return value
