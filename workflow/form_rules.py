@@ -11,14 +11,28 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from enum import Enum
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from schemas.form import Participant, RegistrationForm
+from schemas.limits import FIELD_MAX_LENGTH, MAX_PARTICIPANTS, field_key, quoted
 from schemas.messages import RuleViolation
 from workflow.catalogue import Catalogue
+from workflow.form_limits import (
+    amount_format,
+    amount_in_range,
+    bounded,
+    country_code,
+    field_characters,
+    field_length,
+    participant_limit,
+)
 from workflow.identifiers import (
     is_digits,
-    is_valid_email,
     is_valid_siret,
+    normalise_email,
     normalise_first_name,
     normalise_french_phone,
     normalise_last_name,
@@ -26,6 +40,7 @@ from workflow.identifiers import (
 )
 
 CIVILITES = ("Mme", "M.")
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,14 @@ def euros(amount: Decimal) -> str:
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _too_long(path: str, value: object) -> bool:
+    """Over its contract length: `field_length` reports it, the other rules do not parse it."""
+    return isinstance(value, str) and len(value) > 2 * FIELD_MAX_LENGTH.get(field_key(path), 0) + 20
+
+
+_amount_in_range = amount_in_range
 
 
 # --- rules ---------------------------------------------------------------------------------------
@@ -99,8 +122,8 @@ def postal_code_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleVio
     code = (form.client.address.postal_code or "").strip()
     if code and form.client.address.country.upper() == "FR" and not (len(code) == 5 and is_digits(code)):
         yield _violation("postal_code_format", "client.address.postal_code",
-                         f"Le code postal « {code} » doit compter 5 chiffres.",
-                         f"client.address.postal_code must have 5 digits: '{code}'")
+                         f"Le code postal « {quoted(code)} » doit compter 5 chiffres.",
+                         f"client.address.postal_code must have 5 digits: '{quoted(code)}'")
 
 
 def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
@@ -111,19 +134,20 @@ def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
                   for i, p in enumerate(form.participants)]
     for path, value, whose in addresses:
         # Surrounding spaces are a copy-paste artefact that normalise_form removes, not a wrong address.
-        if not _blank(value) and not is_valid_email(str(value).strip()):
-            yield _violation("email_syntax", path, f"L'adresse e-mail {whose} n'est pas valide : « {value} ».",
-                             f"{path} is not a valid e-mail address: '{value}'")
+        if not _blank(value) and not _too_long(path, value) and normalise_email(str(value).strip()) is None:
+            yield _violation("email_syntax", path,
+                             f"L'adresse e-mail {whose} n'est pas une adresse unique valide : « {quoted(value)} ».",
+                             f"{path} is not one valid e-mail address: '{quoted(value)}'")
 
 
 def phone_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
     """'phone_format': the gestionnaire's phone is French, 0X XX XX XX XX or +33 X XX XX XX XX (the form)."""
     phone = form.gestionnaire.phone
-    if not _blank(phone) and normalise_french_phone(str(phone)) is None:
+    if not _blank(phone) and not _too_long("gestionnaire.phone", phone) and normalise_french_phone(str(phone)) is None:
         yield _violation("phone_format", "gestionnaire.phone",
-                         f"Le téléphone « {phone} » n'est pas un numéro français (0X XX XX XX XX ou "
+                         f"Le téléphone « {quoted(phone)} » n'est pas un numéro français (0X XX XX XX XX ou "
                          "+33 X XX XX XX XX).",
-                         f"gestionnaire.phone is not a French phone number: '{phone}'")
+                         f"gestionnaire.phone is not a French phone number: '{quoted(phone)}'")
 
 
 def civilite(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
@@ -132,8 +156,9 @@ def civilite(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
         if not _blank(participant.civilite) and participant.civilite not in CIVILITES:
             yield _violation("civilite", f"participants[{index}].civilite",
                              f"La civilité du participant n°{index + 1} doit être « Mme » ou « M. » "
-                             f"(reçu : « {participant.civilite} »).",
-                             f"participants[{index}].civilite must be 'Mme' or 'M.': '{participant.civilite}'")
+                             f"(reçu : « {quoted(participant.civilite)} »).",
+                             f"participants[{index}].civilite must be 'Mme' or 'M.': "
+                             f"'{quoted(participant.civilite)}'")
 
 
 def duplicate_participant(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
@@ -147,7 +172,7 @@ def duplicate_participant(form: RegistrationForm, ctx: Context) -> Iterator[Rule
         if key in seen:
             yield _violation("duplicate_participant", f"participants[{index}].email",
                              f"Le participant n°{index + 1} a la même adresse de connexion que le "
-                             f"participant n°{seen[key] + 1} : « {participant.email} ».",
+                             f"participant n°{seen[key] + 1} : « {quoted(participant.email)} ».",
                              f"participants[{index}].email repeats participants[{seen[key]}].email")
         else:
             seen[key] = index
@@ -157,8 +182,8 @@ def session_exists(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolati
     """'session_exists': the training is one of the catalogue's (the brochures)."""
     if not _blank(form.training_id) and ctx.catalogue.training(str(form.training_id)) is None:
         yield _violation("session_exists", "training_id",
-                         f"La formation « {form.training_id} » n'existe pas au catalogue.",
-                         f"training_id '{form.training_id}' is not in the catalogue")
+                         f"La formation « {quoted(form.training_id)} » n'existe pas au catalogue.",
+                         f"training_id '{quoted(form.training_id)}' is not in the catalogue")
 
 
 def session_offered(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
@@ -170,9 +195,9 @@ def session_offered(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolat
     if all(s.id != form.session_id for s in training.sessions):
         offered = ", ".join(s.date.strftime("%d/%m/%Y") for s in training.sessions)
         yield _violation("session_offered", "session_id",
-                         f"La session « {form.session_id} » n'est pas proposée pour cette formation "
+                         f"La session « {quoted(form.session_id)} » n'est pas proposée pour cette formation "
                          f"(dates proposées : {offered}).",
-                         f"session_id '{form.session_id}' is not a session of training '{training.id}'")
+                         f"session_id '{quoted(form.session_id)}' is not a session of training '{training.id}'")
 
 
 def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
@@ -200,7 +225,8 @@ def participant_count_matches(form: RegistrationForm, ctx: Context) -> Iterator[
     """'participant_count_matches': the form's 'nombre de participants' is the number listed. Silent
     with no participant listed: 'required' already reports it."""
     declared = form.declared_participant_count
-    if declared is not None and form.participants and declared != len(form.participants):
+    if (declared is not None and 0 < declared <= MAX_PARTICIPANTS and form.participants
+            and declared != len(form.participants)):
         yield _violation("participant_count_matches", "declared_participant_count",
                          f"Le nombre de participants déclaré ({declared}) ne correspond pas aux "
                          f"{len(form.participants)} participants inscrits.",
@@ -211,8 +237,9 @@ def total_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolatio
     """'total_matches': montant net total = participants listed x catalogue price, to the cent (exact
     Decimal, never floats; the form states both, they must agree)."""
     training = ctx.catalogue.training(str(form.training_id)) if form.training_id else None
-    if training is None or form.declared_total is None or not form.participants:
+    if training is None or not _amount_in_range(form.declared_total) or not form.participants:
         return
+    assert form.declared_total is not None
     expected = training.price_per_participant * len(form.participants)
     if form.declared_total != expected:
         yield _violation("total_matches", "declared_total",
@@ -229,8 +256,8 @@ def siret_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
     siret = form.client.siret
     if not _blank(siret) and not is_valid_siret(str(siret)):
         yield _violation("siret_format", "client.siret",
-                         f"Le SIRET « {siret} » n'est pas valide (14 chiffres avec une clé de contrôle).",
-                         f"client.siret is not a valid SIRET (14 digits, Luhn key): '{siret}'")
+                         f"Le SIRET « {quoted(siret)} » n'est pas valide (14 chiffres avec une clé de contrôle).",
+                         f"client.siret is not a valid SIRET (14 digits, Luhn key): '{quoted(siret)}'")
 
 
 def siret_required_public(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
@@ -289,6 +316,7 @@ def signature_method(form: RegistrationForm, ctx: Context) -> Iterator[RuleViola
 
 
 RULES: tuple[Rule, ...] = (
+    field_length, field_characters, country_code, amount_format, participant_limit,
     required, postal_code_format, email_syntax, phone_format, civilite, duplicate_participant,
     session_exists, session_offered, session_open, participant_count_matches, total_matches,
     siret_format, siret_required_public, signature_place, signature_date, signature_signatory,
@@ -303,7 +331,7 @@ def check_form(form: RegistrationForm, catalogue: Catalogue, today: date) -> lis
     The signature rules apply only to a signed form: an unsigned one is valid and waits for its signature.
     """
     ctx = Context(catalogue, today)
-    return [violation for rule in RULES for violation in rule(form, ctx)]
+    return bounded([violation for rule in RULES for violation in rule(form, ctx)])
 
 
 _CIVILITE_ALIASES = {"mme": "Mme", "madame": "Mme", "m.": "M.", "m": "M.", "monsieur": "M.", "mr": "M."}
@@ -314,11 +342,15 @@ def _name(value: str | None, normalise: Callable[[str], str]) -> str | None:
 
 
 def _email(value: str | None) -> str | None:
-    return value.strip().lower() if value else value
+    """The address as `normalise_email` spells it (ASCII domain, lower case), else as typed, trimmed."""
+    if not value:
+        return value
+    return normalise_email(value.strip()) or value.strip().lower()
 
 
 def normalise_participant(p: Participant) -> Participant:
-    """Civilité spelled 'Mme'/'M.', NOM in capitals, first name capitalised, e-mail lower-cased."""
+    """Text trimmed, civilité spelled 'Mme'/'M.', NOM in capitals, first name capitalised, e-mail lower-cased."""
+    p = _trimmed(p)
     return p.model_copy(update={
         "civilite": _CIVILITE_ALIASES.get((p.civilite or "").strip().lower(), p.civilite),
         "first_name": _name(p.first_name, normalise_first_name),
@@ -326,8 +358,24 @@ def normalise_participant(p: Participant) -> Participant:
         "email": _email(p.email)})
 
 
+def _trimmed(model: _M) -> _M:
+    """Every text field without its surrounding white space (a copy-paste artefact), however nested."""
+    update: dict[str, object] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, str) and not isinstance(value, Enum) and value != value.strip():
+            update[name] = value.strip()
+        elif isinstance(value, BaseModel):
+            update[name] = _trimmed(value)
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            update[name] = [_trimmed(item) for item in value]
+    return model.model_copy(update=update) if update else model
+
+
 def normalise_form(form: RegistrationForm) -> RegistrationForm:
-    """NOM in capitals, first names capitalised, e-mails lower-cased, phone as +33, SIRET without spaces."""
+    """Text trimmed, NOM in capitals, first names capitalised, e-mails lower-cased, phone as +33, SIRET without
+    spaces, country code in capitals."""
+    form = _trimmed(form)
     participants = [normalise_participant(p) for p in form.participants]
     g = form.gestionnaire
     gestionnaire = g.model_copy(update={
@@ -336,7 +384,8 @@ def normalise_form(form: RegistrationForm) -> RegistrationForm:
         "email": _email(g.email),
         "phone": (normalise_french_phone(g.phone) or g.phone) if g.phone else g.phone})
     client = form.client.model_copy(update={
-        "siret": normalise_siret(form.client.siret) if form.client.siret else form.client.siret})
+        "siret": normalise_siret(form.client.siret) if form.client.siret else form.client.siret,
+        "address": form.client.address.model_copy(update={"country": form.client.address.country.strip().upper()})})
     return form.model_copy(update={"participants": participants, "gestionnaire": gestionnaire,
                                    "client": client})
 

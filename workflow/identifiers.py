@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
+from email_validator import EmailNotValidError, validate_email
+
 LA_POSTE_SIREN = "356000000"
 
 _DIGITS = re.compile(r"[0-9]+")
 _SPACES = re.compile(r"\s+")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
-# local@domain.tld: one @, no spaces, non-empty labels of letters, digits and inner hyphens, TLD >= 2 letters.
-_EMAIL = re.compile(r"[^@\s]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}")
 _APOSTROPHES = ("'", "’")
 
 
@@ -84,9 +84,28 @@ def normalise_french_phone(value: str) -> str | None:
     return f"+33 {national[0]} {pairs}"
 
 
+def normalise_email(value: str) -> str | None:
+    """One recipient's address, checked by `email-validator` (RFC 5321/5322 syntax, IDNA domains), in the
+    ASCII form an SMTP server without SMTPUTF8 takes, lower-cased; None if it is not one address.
+
+    No DNS look-up (a bounce tells the rest). Refused: lists (`a@x.fr,b@y.fr`), display names, quoted local
+    parts, domain literals, and non-ASCII local parts (which need SMTPUTF8, not offered by every relay).
+    """
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False, allow_quoted_local=False,
+                                 allow_domain_literal=False, allow_display_name=False)
+    except (EmailNotValidError, ValueError):
+        return None
+    address = (checked.ascii_email or checked.normalized).lower()
+    top_level = address.rsplit(".", 1)[-1]
+    if len(top_level) < 2 or top_level.isdigit():  # no top-level domain has one letter or only digits
+        return None
+    return address
+
+
 def is_valid_email(value: str) -> bool:
-    """Pragmatic syntax check (local@domain.tld; RFC 5322 is far wider): no DNS, a bounce tells the rest."""
-    return _EMAIL.fullmatch(value) is not None and ".." not in value
+    """True for exactly one address that `normalise_email` accepts."""
+    return normalise_email(value) is not None
 
 
 def normalise_last_name(value: str) -> str:

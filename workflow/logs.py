@@ -22,8 +22,10 @@ PERSONAL_FIELDS = frozenset({
     "civilite", "phone", "gestionnaire", "signatory", "payer", "replaced_email", "requested_by", "user",
 })
 
-EMAIL = re.compile(r"(?P<first>[A-Za-z0-9])[A-Za-z0-9._%+-]*@(?P<domain>[A-Za-z0-9-])[A-Za-z0-9.-]*"
-                   r"\.(?P<tld>[A-Za-z]{2,})")
+# Every address `workflow.identifiers.normalise_email` accepts: an ASCII local part of RFC 5322 atext and dots,
+# a domain of letters (any script: IDNA), digits and hyphens; also a partial one quoted in an error text.
+EMAIL = re.compile(r"(?P<first>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]*"
+                   r"@(?P<domain>[\w-])[\w.-]*\.(?P<tld>[\w-]{2,})")
 # French numbers, national or international form, with or without separators (0143997000, +33 1 43 99 70 00).
 PHONE = re.compile(r"(?<![\d])(?:\+33[\s.-]?|0)[1-9](?:[\s.-]?\d{2}){3}[\s.-]?(?P<last>\d{2})(?![\d])")
 

@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 DEVELOPMENT_LINK_SECRET = "regflow-development-link-secret-change-me"
 MIN_SECRET_LENGTH = 32
 

@@ -74,7 +74,7 @@ def test_given_the_valid_form_when_checked_then_no_rule_is_broken() -> None:
 
 def test_the_rules_are_named_and_each_docstring_names_its_rule() -> None:
     assert [rule.__name__ for rule in RULES] == [
-        "required", "postal_code_format", "email_syntax", "phone_format", "civilite", "duplicate_participant",
+        "field_length", "field_characters", "country_code", "amount_format", "participant_limit", "required", "postal_code_format", "email_syntax", "phone_format", "civilite", "duplicate_participant",
         "session_exists", "session_offered", "session_open", "participant_count_matches", "total_matches",
         "siret_format", "siret_required_public", "signature_place", "signature_date", "signature_signatory",
         "signature_method",
@@ -158,8 +158,8 @@ def test_given_5_digits_or_a_foreign_address_then_no_postal_code_format(code: st
 def test_given_a_bad_participant_email_then_email_syntax_on_that_participant_with_clear_messages() -> None:
     [violation] = check_form(form_with(set_path("participants.1.email", "jean.dupont@")), CATALOGUE, TODAY)
     assert (violation.rule, violation.field) == ("email_syntax", "participants[1].email")
-    assert violation.message_fr == "L'adresse e-mail du participant n°2 n'est pas valide : « jean.dupont@ »."
-    assert violation.message_en == "participants[1].email is not a valid e-mail address: 'jean.dupont@'"
+    assert violation.message_fr == "L'adresse e-mail du participant n°2 n'est pas une adresse unique valide : « jean.dupont@ »."
+    assert violation.message_en == "participants[1].email is not one valid e-mail address: 'jean.dupont@'"
 
 
 @pytest.mark.parametrize("email", ["formation@valdemarne", "formation valdemarne.fr", "formation@@valdemarne.fr"])
