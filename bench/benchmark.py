@@ -238,7 +238,8 @@ def project(broker_url: str, server_url: str, *, registrations: int, replicas: i
         connection = connect(broker_url)
         Topology(namespace).declare(connection.channel())
         connection.close()
-        env = {**os.environ, "REGFLOW_DATABASE_URL": database.url, "REGFLOW_BROKER_URL": broker_url,
+        env = {**os.environ, "REGFLOW_DEVELOPMENT": "1", "REGFLOW_DATABASE_URL": database.url,
+               "REGFLOW_BROKER_URL": broker_url,
                "REGFLOW_NAMESPACE": namespace, "REGFLOW_CLOCK": settings.clock, "REGFLOW_LOG_FORMAT": "json",
                "REGFLOW_SMTP_PORT": str(smtp.port), "REGFLOW_MAIL_POLL_SECONDS": "0.2",
                "REGFLOW_DOCUMENTS_DIR": str(work / "documents"), "REGFLOW_CHORUS_DROP_DIR": str(work / "chorus"),

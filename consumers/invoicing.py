@@ -84,8 +84,7 @@ def _issue_invoice(registration: Registration, deps: Deps, uow: UnitOfWork, now:
         issued_on=issued_on, lines=_lines(doc), quantity=doc.lines[0].quantity, unit_price=doc.lines[0].unit_price,
         total=doc.total, due_on=doc.due_on, document_path=path, created_at=now))
     _deposit_if_public(doc, pdf, deps, uow)
-    return InvoiceIssued(invoice_number=doc.number, issued_on=issued_on, total=doc.total, due_on=doc.due_on,
-                         document=path)
+    return InvoiceIssued(invoice_number=doc.number, issued_on=issued_on, total=doc.total, due_on=doc.due_on)
 
 
 def _issue_credit_note(registration: Registration, invoice: InvoiceRow, deps: Deps, uow: UnitOfWork, *,
@@ -103,7 +102,7 @@ def _issue_credit_note(registration: Registration, invoice: InvoiceRow, deps: De
         document_path=path, created_at=now))
     _deposit_if_public(doc, pdf, deps, uow)
     return CreditNoteIssued(credit_note_number=doc.number, invoice_number=invoice.number, issued_on=issued_on,
-                            total=doc.total, reason=reason, document=path)
+                            total=doc.total, reason=reason)
 
 
 def handle_confirmed(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, deps: Deps) -> None:

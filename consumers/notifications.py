@@ -38,13 +38,13 @@ from schemas.messages import (
 )
 from workflow.access_links import ACTIVE, REVOKED, new_access_id, token_for, token_hash
 from workflow.bootstrap import Deps
-from workflow.errors import DependencyNotReadyError
+from workflow.errors import DependencyNotReadyError, InconsistentMessageError
 from workflow.form_rules import euros
 from workflow.invoice_document import VAT_EXEMPTION, payment_terms
 from workflow.mail import french_date, french_delay, french_time
 from workflow.mail_outbox import deliver_due
 from workflow.model import Registration
-from workflow.orm import CreditNoteRow, ParticipantAccessRow, ReminderRow
+from workflow.orm import CreditNoteRow, InvoiceRow, ParticipantAccessRow, ReminderRow
 from workflow.reminders import CANCELLED, SCHEDULED, SENT, SKIPPED, decide_reminder, plan_reminders
 from workflow.uow import UnitOfWork
 
@@ -95,7 +95,7 @@ def _grant_access(uow: UnitOfWork, deps: Deps, registration: Registration, parti
         id=access_id, registration_id=registration.id, session_id=registration.session_id or "",
         email=(participant.email or "").lower(), civilite=participant.civilite, first_name=participant.first_name,
         last_name=participant.last_name,
-        token_hash=token_hash(token_for(deps.settings.link_secret.get_secret_value(), access_id)),
+        token_hash=token_hash(token_for(deps.settings.require_secret("link_secret"), access_id)),
         status=ACTIVE, sequence=0, created_at=uow.clock.now(), revoked_at=None, revoked_reason=None)
     uow.session.add(access)
     return access
@@ -177,36 +177,42 @@ def handle_rejected(message: Envelope, event: RegistrationRejected, uow: UnitOfW
 
 
 def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWork, deps: Deps) -> None:
-    """The invoice PDF (Factur-X) to the person who registered; it stands as the training agreement."""
+    """The invoice PDF (Factur-X) to the person who registered; it stands as the training agreement. What the
+    e-mail says and attaches comes from the invoice issued in the database, not from the event."""
     registration = _registration(message, uow)
+    invoice = uow.session.scalars(select(InvoiceRow).where(
+        InvoiceRow.number == event.invoice_number, InvoiceRow.registration_id == registration.id)).first()
+    if invoice is None:
+        raise InconsistentMessageError(f"no invoice {event.invoice_number} issued for {registration.id}")
     found = deps.catalogue.session(registration.session_id or "")
-    terms = (payment_terms(registration.form, event.due_on, found[1].date) if found and event.due_on
+    terms = (payment_terms(registration.form, invoice.due_on, found[1].date) if found and invoice.due_on
              else "Payable selon les conditions indiquées sur la facture.")
     replaces = uow.session.scalars(select(CreditNoteRow.invoice_number).where(
         CreditNoteRow.registration_id == registration.id).order_by(CreditNoteRow.id.desc())).first()
     deps.mail.enqueue(uow, registration_id=registration.id, kind="invoice",
-                      recipient=registration.form.gestionnaire.email, occurrence=event.invoice_number, context={
+                      recipient=registration.form.gestionnaire.email, occurrence=invoice.number, context={
                           "gestionnaire_name": _gestionnaire_name(registration),
-                          "client_name": registration.form.client.name, "invoice_number": event.invoice_number,
-                          "issued_on": french_date(event.issued_on), "total": euros(event.total),
+                          "client_name": registration.form.client.name, "invoice_number": invoice.number,
+                          "issued_on": french_date(invoice.issued_on), "total": euros(invoice.total),
                           "is_agreement": bool(found and found[0].invoice_is_training_agreement),
                           "payment_terms": terms, "replaces": replaces,
                           "session": session_context(deps, registration.session_id or "")},
-                      attachments=_document(event.document, f"facture-{event.invoice_number}.pdf"))
+                      attachments=[{"type": "invoice", "number": invoice.number}])
 
 
 def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, deps: Deps) -> None:
+    """The credit note to the gestionnaire, from the credit note issued in the database."""
     registration = _registration(message, uow)
+    credit = uow.session.scalars(select(CreditNoteRow).where(
+        CreditNoteRow.number == event.credit_note_number, CreditNoteRow.registration_id == registration.id)).first()
+    if credit is None:
+        raise InconsistentMessageError(f"no credit note {event.credit_note_number} issued for {registration.id}")
     deps.mail.enqueue(uow, registration_id=registration.id, kind="credit_note",
-                      recipient=registration.form.gestionnaire.email, occurrence=event.credit_note_number, context={
+                      recipient=registration.form.gestionnaire.email, occurrence=credit.number, context={
                           "gestionnaire_name": _gestionnaire_name(registration),
-                          "credit_note_number": event.credit_note_number, "invoice_number": event.invoice_number,
-                          "total": euros(event.total), "reason": event.reason},
-                      attachments=_document(event.document, f"avoir-{event.credit_note_number}.pdf"))
-
-
-def _document(path: str | None, filename: str) -> list[dict[str, Any]]:
-    return [{"type": "document", "path": path, "filename": filename}] if path else []
+                          "credit_note_number": credit.number, "invoice_number": credit.invoice_number,
+                          "total": euros(credit.total), "reason": credit.reason},
+                      attachments=[{"type": "credit_note", "number": credit.number}])
 
 
 def handle_participant_replaced(message: Envelope, event: ParticipantReplaced, uow: UnitOfWork, deps: Deps) -> None:
@@ -340,4 +346,4 @@ APP = ConsumerApp(ACTOR, {
     "registration.participant_replaced": handle_participant_replaced,
     "registration.moved": handle_moved,
     "registration.cancelled": handle_cancelled,
-}, periodic=tick, period_setting="mail_poll_seconds")
+}, periodic=tick, period_setting="mail_poll_seconds", secrets=("link_secret",))

@@ -7,16 +7,19 @@ confirms). Outcomes:
 - transient failure (database down, concurrent update, an event ahead of the one it depends on):
   re-published to the retry queue with a growing TTL and `x-regflow-attempt` + 1; past
   `max_attempts` it is parked;
-- permanent failure (malformed message, illegal transition, a rule refusing it): parked at once in the
-  consumer's dead-letter queue, with the reason in the headers; the refusal is kept in the
-  registration's history.
+- a command refused by a business rule (illegal transition, a guard, an unknown registration or
+  session): its decision `refused` is recorded with the reason, in the history too, and it is
+  acknowledged: a "no" is an answer, not an incident;
+- permanent failure (malformed message, an event the database does not confirm, an id reused with
+  another body): parked at once in the consumer's dead-letter queue, with the reason in the headers.
+
+Decoding and classification live in `consumers.policy`, which never raises for what a delivery holds.
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
-import json
 import random
 import signal
 import time
@@ -32,15 +35,32 @@ import pika.exceptions
 import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic
-from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from consumers.policy import (
+    ACK,
+    Disposition,
+    Outcome,
+    decode,
+    delivery_attempt,
+    is_command,
+    peek,
+    safe_headers,
+    text_header,
+)
 from schemas.form import Contract
-from schemas.messages import MESSAGE_TYPES, SCHEMA_VERSION, Envelope
+from schemas.messages import Envelope
 from workflow.bootstrap import Deps
 from workflow.broker import PERSISTENT, Publisher
-from workflow.errors import MalformedMessageError, RegflowError
+from workflow.decisions import Accepted, Refused
+from workflow.errors import (
+    GuardRefusedError,
+    IllegalTransitionError,
+    MalformedMessageError,
+    RegflowError,
+    UnknownRegistrationError,
+)
 from workflow.faults import crash_point
 from workflow.health import PROCESS_HEALTH
 from workflow.metrics import record_outcome, type_label
@@ -48,7 +68,8 @@ from workflow.uow import UnitOfWork
 
 log = structlog.get_logger("consumer")
 
-Handler = Callable[[Envelope, Any, UnitOfWork, Deps], None]
+# A handler returns nothing (a command is then accepted), or for a command the decision with its detail.
+Handler = Callable[[Envelope, Any, UnitOfWork, Deps], "Accepted | Refused | None"]
 T = TypeVar("T")
 
 
@@ -58,15 +79,7 @@ class ConsumerApp:
     handlers: dict[str, Handler]
     periodic: Callable[[Deps], object] | None = None
     period_setting: str = "periodic_check_seconds"  # the setting that says how often `periodic` runs
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: str  # "ack" | "retry" | "park"
-    reason: str = ""
-
-
-ACK = Outcome("ack")
+    secrets: tuple[str, ...] = ()  # settings it refuses to start without (a default one only in development)
 
 
 class StopFlag:
@@ -86,38 +99,21 @@ class StopFlag:
         return self.stopping
 
 
-def decode(app: ConsumerApp, body: bytes) -> tuple[Envelope, Contract]:
-    try:
-        envelope = Envelope.model_validate_json(body)
-    except ValidationError as exc:
-        raise MalformedMessageError(f"not a valid envelope: {_first_errors(exc)}") from exc
-    if envelope.type not in app.handlers:
-        raise MalformedMessageError(f"unknown message type for {app.name}: {envelope.type!r}")
-    if envelope.schema_version != SCHEMA_VERSION:
-        raise MalformedMessageError(
-            f"unsupported schema_version {envelope.schema_version} for {envelope.type} "
-            f"(this consumer reads version {SCHEMA_VERSION})")
-    try:
-        payload = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
-    except ValidationError as exc:
-        detail = _first_errors(exc)
-        raise MalformedMessageError(f"payload breaks the {envelope.type} schema: {detail}") from exc
-    return envelope, payload
+def handle_message(app: ConsumerApp, deps: Deps, body: bytes, headers: object = None) -> Outcome:
+    """Everything but the broker: decode, run the handler in a unit of work, classify failures.
 
-
-def _first_errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
-
-
-def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:
-    """Everything but the broker: decode, run the handler in a unit of work, classify failures."""
+    Never raises for what the message holds (body or headers): whatever cannot be read is parked with
+    its reason. A command gets its decision (accepted or refused); a business refusal is acknowledged."""
     if len(body) > deps.settings.max_message_bytes:  # refused before parsing: a huge body is an attack or a bug
-        return Outcome("park", f"malformed: message of {len(body)} bytes, over the limit of "
-                               f"{deps.settings.max_message_bytes} (REGFLOW_MAX_MESSAGE_BYTES)")
+        return Outcome(Disposition.PARK, f"malformed: message of {len(body)} bytes, over the limit of "
+                                         f"{deps.settings.max_message_bytes} (REGFLOW_MAX_MESSAGE_BYTES)")
+    last_attempt = delivery_attempt(headers) >= deps.settings.max_attempts
     try:
-        envelope, payload = decode(app, body)
+        envelope, payload = decode(app.handlers, app.name, body)
     except MalformedMessageError as exc:
-        return Outcome("park", f"malformed: {exc}")
+        if isinstance(exc.envelope, Envelope) and is_command(exc.envelope.type):
+            _decide_refused(app, deps, exc.envelope, exc)
+        return Outcome(Disposition.PARK, f"malformed: {exc}")
     structlog.contextvars.bind_contextvars(
         registration_id=envelope.registration_id, correlation_id=str(envelope.correlation_id),
         message_type=envelope.type, message_id=str(envelope.event_id))
@@ -128,58 +124,91 @@ def handle_message(app: ConsumerApp, deps: Deps, body: bytes) -> Outcome:
     delay = 0.25
     while True:
         try:
-            return _attempt(app, deps, envelope, payload)
+            return _attempt(app, deps, envelope, payload, body, last_attempt=last_attempt)
         except OperationalError as exc:
             if time.monotonic() + delay > deadline:
-                return Outcome("retry", f"database: {exc.orig}")
+                return Outcome(Disposition.RETRY, f"database: {exc.orig}")
             log.warning("database unreachable, holding the message until it answers", delay_s=delay,
                         error=str(exc.orig).splitlines()[0] if exc.orig else str(exc))
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
 
-def _attempt(app: ConsumerApp, deps: Deps, envelope: Envelope, payload: Contract) -> Outcome:  # noqa: PLR0911
+BUSINESS_REFUSALS = (GuardRefusedError, IllegalTransitionError, UnknownRegistrationError)
+
+
+def _attempt(app: ConsumerApp, deps: Deps, envelope: Envelope, payload: Contract, body: bytes, *,  # noqa: PLR0911
+             last_attempt: bool) -> Outcome:
     """One try at handling a decoded message. A lost database connection is raised (OperationalError)."""
-    uow = UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope)
+    uow = UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope, body=body)
+    command = is_command(envelope.type)
     try:
         with uow:
             if uow.already_handled():
                 log.info("duplicate message, already handled")
                 return ACK
-            app.handlers[envelope.type](envelope, payload, uow, deps)
+            if not command:
+                uow.confirm_published(body)  # an event acts only if regflow recorded it (the outbox)
+            result = app.handlers[envelope.type](envelope, payload, uow, deps)
+            if command:
+                uow.decide(result if isinstance(result, Refused) else (result or Accepted()))
             uow.commit()
     except RegflowError as exc:
-        if not exc.permanent:
-            return Outcome("retry", f"{type(exc).__name__}: {exc}")
+        if not exc.permanent and not (last_attempt and isinstance(exc, UnknownRegistrationError)):
+            return Outcome(Disposition.RETRY, f"{type(exc).__name__}: {exc}")
+        if command and isinstance(exc, BUSINESS_REFUSALS):
+            _record_refusal(app, deps, envelope, exc, decided=True)
+            log.info("command refused", reason=str(exc))
+            return Outcome(Disposition.REFUSED, f"{type(exc).__name__}: {exc}")
         _record_refusal(app, deps, envelope, exc)
-        return Outcome("park", f"{type(exc).__name__}: {exc}")
+        return Outcome(Disposition.PARK, f"{type(exc).__name__}: {exc}")
     except OperationalError:
         raise  # the database is unreachable: `handle_message` waits for it
     except IntegrityError as exc:
-        if _handled_meanwhile(app, deps, envelope):
+        if _handled_meanwhile(app, deps, envelope, body):
             log.info("duplicate message, handled concurrently by another replica")
             return ACK
-        return Outcome("retry", f"integrity: {exc.orig}")
+        return Outcome(Disposition.RETRY, f"integrity: {exc.orig}")
     except StaleDataError as exc:
-        return Outcome("retry", f"concurrent update: {exc}")
+        return Outcome(Disposition.RETRY, f"concurrent update: {exc}")
     except DBAPIError as exc:
-        return Outcome("retry", f"database: {exc.orig}")
+        return Outcome(Disposition.RETRY, f"database: {exc.orig}")
     except Exception as exc:  # a bug: retried a few times (it may be transient), then parked
         log.exception("unexpected error")
-        return Outcome("retry", f"unexpected {type(exc).__name__}: {exc}")
+        return Outcome(Disposition.RETRY, f"unexpected {type(exc).__name__}: {exc}")
     log.info("message handled")
     return ACK
 
 
-def _record_refusal(app: ConsumerApp, deps: Deps, envelope: Envelope, error: RegflowError) -> None:
-    if envelope.registration_id is None:
-        return
+def _record_refusal(app: ConsumerApp, deps: Deps, envelope: Envelope, error: RegflowError, *,
+                    decided: bool = False) -> None:
+    """The refusal in the registration's history; for a command (`decided`), its decision and inbox row too, so
+    that a redelivered copy is a duplicate."""
     with UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope) as uow:
-        uow.record_refusal(envelope.registration_id, envelope.type, error)
+        if envelope.registration_id is not None:
+            uow.record_refusal(envelope.registration_id, envelope.type, error)
+        if not decided:
+            uow.commit(mark_handled=False)  # parked: a replay after a fix must not be taken for a duplicate
+            return
+        if uow.already_handled():
+            return  # another copy was decided meanwhile
+        uow.decide(Refused(reason_fr=error.reason_fr or str(error), reason_en=str(error)))
+        uow.commit()
 
 
-def _handled_meanwhile(app: ConsumerApp, deps: Deps, envelope: Envelope) -> bool:
-    with UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope) as uow:
+def _decide_refused(app: ConsumerApp, deps: Deps, envelope: Envelope, error: RegflowError) -> None:
+    """A command whose payload cannot be read still gets its decision (best effort: it is parked anyway)."""
+    try:
+        with UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope) as uow:
+            uow.decide(Refused(reason_fr=f"Commande illisible, mise de côté pour l'exploitation : {str(error)[:500]}",
+                               reason_en=f"unreadable command, parked for operations: {str(error)[:500]}"))
+            uow.commit(mark_handled=False)
+    except Exception:
+        log.exception("could not record the decision on an unreadable command")
+
+
+def _handled_meanwhile(app: ConsumerApp, deps: Deps, envelope: Envelope, body: bytes) -> bool:
+    with UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope, body=body) as uow:
         return uow.already_handled()
 
 
@@ -213,6 +242,8 @@ def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what:
 
 def run_consumer(app: ConsumerApp, deps: Deps, should_stop: Callable[[], bool]) -> None:
     settings = deps.settings
+    for secret in app.secrets:
+        settings.require_secret(secret)  # InsecureSecretError: a default or short secret outside development
     topology = deps.topology
     # Exits in reverse order: a handler still running (the connection dropped under it) finishes and commits
     # before the connection is closed; its message, unacknowledged, comes back and the inbox absorbs it.
@@ -278,32 +309,32 @@ def _run_periodic(check: Callable[[Deps], object], deps: Deps) -> None:
 def _settle(app: ConsumerApp, deps: Deps, publisher: Publisher, channel: BlockingChannel, *,
             method: Basic.Deliver, properties: pika.BasicProperties, body: bytes, worker: Executor) -> None:
     started = time.monotonic()
-    outcome = _in_worker(publisher.connection, worker, lambda: handle_message(app, deps, body))
+    headers = safe_headers(properties.headers)
+    outcome = _in_worker(publisher.connection, worker, lambda: handle_message(app, deps, body, headers))
     elapsed = time.monotonic() - started
     crash_point(f"{app.name}.after_commit_before_ack")
-    headers = dict(properties.headers or {})
     headers.setdefault("x-regflow-routing-key", method.routing_key)  # kept across retries, for replay
-    attempt = int(headers.get("x-regflow-attempt", 1))
-    if outcome.kind == "retry" and attempt >= deps.settings.max_attempts:
-        outcome = Outcome("park", f"gave up after {attempt} attempts: {outcome.reason}")
-    if outcome.kind == "retry":
-        delay_ms = int(deps.settings.retry_base_ms * 2 ** (attempt - 1) * random.uniform(0.8, 1.2))
+    attempt = delivery_attempt(headers)
+    if outcome.kind == Disposition.RETRY and attempt >= deps.settings.max_attempts:
+        outcome = Outcome(Disposition.PARK, f"gave up after {attempt} attempts: {outcome.reason}")
+    if outcome.kind == Disposition.RETRY:
+        delay_ms = int(deps.settings.retry_base_ms * 2 ** min(attempt - 1, 20) * random.uniform(0.8, 1.2))
         headers.update({"x-regflow-attempt": attempt + 1, "x-regflow-last-error": outcome.reason[:1000]})
         log.warning("message retried", attempt=attempt, delay_ms=delay_ms, error=outcome.reason)
         publisher.publish_raw(deps.topology.retry_queue(app.name), body,
                               _copy(properties, headers, expiration=str(delay_ms)), mandatory=True,
                               exchange="")
-    elif outcome.kind == "park":
+    elif outcome.kind == Disposition.PARK:
         headers.update({
             "x-regflow-error": outcome.reason[:4000], "x-regflow-consumer": app.name,
             "x-regflow-attempt": attempt,
             "x-regflow-parked-at": datetime.now(UTC).isoformat(),
         })
-        log.error("message parked in the dead-letter queue", error=outcome.reason, body=_peek(body))
+        log.error("message parked in the dead-letter queue", error=outcome.reason, body=peek(body))
         publisher.publish_raw(app.name, body, _copy(properties, headers), mandatory=True,
                               exchange=deps.topology.dead_letter_exchange)
     channel.basic_ack(method.delivery_tag)
-    message_type = properties.type or headers.get("x-regflow-routing-key") or method.routing_key
+    message_type = properties.type or text_header(headers, "x-regflow-routing-key") or method.routing_key
     record_outcome(app.name, type_label(message_type, app.handlers), outcome.kind, elapsed)
 
 
@@ -313,12 +344,3 @@ def _copy(properties: pika.BasicProperties, headers: dict[str, Any], expiration:
         content_type=properties.content_type, delivery_mode=PERSISTENT, message_id=properties.message_id,
         correlation_id=properties.correlation_id, type=properties.type, timestamp=properties.timestamp,
         app_id=properties.app_id, headers=headers, expiration=expiration)
-
-
-def _peek(body: bytes) -> str:
-    """The start of an unreadable body, for the log line (never the whole form: personal data)."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return repr(body[:80])
-    return f"json with keys {sorted(parsed)[:8]}" if isinstance(parsed, dict) else type(parsed).__name__

@@ -7,6 +7,7 @@ from schemas.form import RegistrationForm
 from schemas.messages import Envelope, RecordSignature, ReplaceParticipant, RuleViolation, SubmitRegistration
 from workflow.bootstrap import Deps
 from workflow.clock import PARIS
+from workflow.decisions import Accepted, Refused
 from workflow.errors import GuardRefusedError, UnknownRegistrationError
 from workflow.form_rules import already_registered_warnings, check_form, normalise_form, normalise_participant
 from workflow.model import Registration
@@ -15,8 +16,10 @@ from workflow.uow import UnitOfWork
 ACTOR = "validation"
 
 
-def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWork, deps: Deps) -> None:
-    """A new or corrected form: record it, check every rule, reject with all errors or go on."""
+def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWork, deps: Deps
+                  ) -> Accepted | Refused:
+    """A new or corrected form: record it, check every rule, reject with all errors or go on. The decision
+    is refused when the form breaks a rule (its rejection is recorded and mailed all the same)."""
     registration_id = _registration_id(message)
     now = deps.clock.now()
     form = normalise_form(command.form)
@@ -30,27 +33,31 @@ def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWor
     errors = check_form(form, deps.catalogue, now.astimezone(PARIS).date())
     if errors:
         registration.reject(errors, at=now, actor=ACTOR, cause=message.event_id)
-        return
+        return Refused(reason_fr="Formulaire rejeté : " + "; ".join(f"{e.field} : {e.message_fr}" for e in errors[:10]),
+                       reason_en="form rejected: " + _describe(errors[:10]), detail=str(registration.state))
     if form.session_id:
         emails = {p.email.lower() for p in form.participants if p.email}
         registered = uow.registrations.emails_registered(form.session_id, excluding=registration_id, among=emails)
         registration.note_warnings(already_registered_warnings(form, registered))
     if form.signature is not None:
         _sign_and_confirm(registration, form, message, deps)
+    return Accepted(detail=str(registration.state))
 
 
-def handle_sign(message: Envelope, command: RecordSignature, uow: UnitOfWork, deps: Deps) -> None:
+def handle_sign(message: Envelope, command: RecordSignature, uow: UnitOfWork, deps: Deps) -> Accepted:
     """The stamped scan or the e-signature platform's callback for a form that waited unsigned."""
     registration_id = _registration_id(message)
     registration = uow.registrations.get(registration_id, for_update=True)
     if registration is None:
-        raise UnknownRegistrationError(f"no registration {registration_id} (yet): the form may be in flight")
+        raise UnknownRegistrationError(registration_id, "sign")
     form = registration.form.model_copy(update={"signature": command.signature})
     today = deps.clock.now().astimezone(PARIS).date()
     problems = [e for e in check_form(form, deps.catalogue, today) if e.field.startswith("signature")]
     if problems:
-        raise GuardRefusedError(registration_id, "sign", _describe(problems))
+        raise GuardRefusedError(registration_id, "sign", _describe(problems),
+                                fr="Signature refusée : " + "; ".join(p.message_fr for p in problems))
     _sign_and_confirm(registration, form, message, deps)
+    return Accepted(detail=str(registration.state))
 
 
 def handle_replace_participant(message: Envelope, command: ReplaceParticipant, uow: UnitOfWork, deps: Deps) -> None:
@@ -59,7 +66,8 @@ def handle_replace_participant(message: Envelope, command: ReplaceParticipant, u
     registration_id = _registration_id(message)
     registration = uow.registrations.get(registration_id, for_update=True)
     if registration is None:
-        raise GuardRefusedError(registration_id, "replace_participant", f"no registration {registration_id}")
+        raise GuardRefusedError(registration_id, "replace_participant", f"no registration {registration_id}",
+                                fr=f"Aucune inscription {registration_id} : remplacement refusé.")
     replacement = normalise_participant(command.replacement)
     replaced = command.replaced_email.strip().lower()
     participants = [replacement if (p.email or "").lower() == replaced else p for p in registration.form.participants]
@@ -68,7 +76,9 @@ def handle_replace_participant(message: Envelope, command: ReplaceParticipant, u
     problems = [e for e in check_form(candidate, deps.catalogue, today) if e.field.startswith("participants[")]
     if problems:
         raise GuardRefusedError(registration_id, "replace_participant",
-                                "the replacement breaks the form's rules: " + _describe(problems))
+                                "the replacement breaks the form's rules: " + _describe(problems),
+                                fr="Le remplaçant ne respecte pas les règles du formulaire : "
+                                   + "; ".join(p.message_fr for p in problems))
     registration.replace_participant(command.replaced_email, replacement, requested_by=command.requested_by,
                                      requested_at=message.occurred_at, at=deps.clock.now(), actor=ACTOR,
                                      cause=message.event_id)

@@ -46,13 +46,14 @@ def run_demo(base: Settings, *, serve_port: int | None = None, var: Path = VAR) 
             Path(f"{var / 'demo.db'}{suffix}").unlink(missing_ok=True)
     clock = FileClock(var / "demo-clock.txt")
     clock.set(paris(2023, 9, 1))
+    # The demo runs with the development secrets (REGFLOW_DEVELOPMENT): its links and page are throw-away.
     settings = base.model_copy(update={"database_url": database_url, "clock": f"file:{clock.path}",
-                                       "namespace": f"{base.namespace}-demo"})
+                                       "namespace": f"{base.namespace}-demo", "development": True})
     print(f"database: {database_url.split('@')[-1]}\nbroker namespace: {settings.namespace}")
     migrate(database_url)
     _reset_broker(settings)
     env = {**os.environ, "REGFLOW_DATABASE_URL": database_url, "REGFLOW_CLOCK": settings.clock,
-           "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_LOG_FORMAT": "json",
+           "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_LOG_FORMAT": "json", "REGFLOW_DEVELOPMENT": "1",
            "REGFLOW_DOCUMENTS_DIR": str(var / "demo-documents"),
            "REGFLOW_CHORUS_DROP_DIR": str(var / "demo-chorus-pro")}
     logs = var / "demo-logs"

@@ -9,14 +9,28 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from schemas.form import ClientOrganisation, Contract, Participant, RegistrationForm, Signature
+from schemas.limits import (
+    MAX_ACTOR_LENGTH,
+    MAX_AMOUNT,
+    MAX_INVOICE_NUMBER_LENGTH,
+    MAX_PAYMENT_ID_LENGTH,
+    MAX_REASON_LENGTH,
+    REGISTRATION_ID_MAX,
+    REGISTRATION_ID_PATTERN,
+)
 
 SCHEMA_VERSION = 1
+# A message's time: within these bounds, or it is malformed (a year 1 with a +14:00 offset overflows).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MESSAGE_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,3}$"
+PRODUCER_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 class Envelope(BaseModel):
@@ -25,19 +39,29 @@ class Envelope(BaseModel):
     model_config = {"extra": "forbid", "frozen": True}
 
     event_id: UUID = Field(default_factory=uuid4, description="Unique id of this message")
-    type: str = Field(description="Message type, also its routing key, e.g. 'registration.confirmed'")
-    schema_version: int = SCHEMA_VERSION
-    occurred_at: AwareDatetime = Field(description="When it happened, timezone-aware (UTC)")
-    registration_id: str | None = None
+    type: str = Field(max_length=60, pattern=MESSAGE_TYPE_PATTERN,
+                      description="Message type, also its routing key, e.g. 'registration.confirmed'")
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=0, le=1000)
+    occurred_at: AwareDatetime = Field(description="When it happened, timezone-aware (UTC), from 2000 to 2100")
+    registration_id: str | None = Field(
+        default=None, max_length=REGISTRATION_ID_MAX, pattern=REGISTRATION_ID_PATTERN,
+        description="Letters, digits, '.', '_' and '-', 64 at most, starting with a letter or a digit")
     correlation_id: UUID = Field(description="Id of the first message of the conversation")
     causation_id: UUID | None = Field(default=None, description="Id of the message that caused this one")
-    producer: str = Field(description="Who published it: 'intake', 'validation', 'invoicing'...")
+    producer: str = Field(max_length=40, pattern=PRODUCER_PATTERN,
+                          description="Who published it: 'intake', 'validation', 'invoicing'...")
     payload: dict[str, Any]
 
     @field_validator("occurred_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            utc = value.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:  # year 1 at +14:00 is before year 1 in UTC
+            raise ValueError(f"occurred_at cannot be expressed in UTC: {exc}") from None
+        if not EARLIEST <= utc < LATEST:
+            raise ValueError(f"occurred_at must be from {EARLIEST.year} to {LATEST.year}")
+        return utc
 
 
 class RuleViolation(Contract):
@@ -68,24 +92,27 @@ class RecordSignature(Contract):
 class HoldSession(Contract):
     """Operations: the session took place ("service fait")."""
 
-    session_id: str
+    session_id: str = Field(max_length=100)
     held_on: date
-    absent_emails: list[str] = Field(default_factory=list, description="Participants who did not attend")
-    requested_by: str | None = Field(default=None, description="Who recorded it (the history's actor); "
-                                                               "None: the payments consumer")
+    absent_emails: list[Annotated[str, Field(max_length=254)]] = Field(
+        default_factory=list, max_length=1000, description="Participants who did not attend")
+    requested_by: str | None = Field(default=None, max_length=MAX_ACTOR_LENGTH,
+                                     description="Who recorded it (the history's actor); None: the payments consumer")
 
 
 class RecordPayment(Contract):
     """Finance: money received for an invoice."""
 
-    payment_id: str = Field(description="Finance's own reference of the payment (bank line id)")
-    invoice_number: str | None = None
-    amount: Decimal = Field(gt=0, decimal_places=2)
-    received_on: date
-    payer: str | None = None
+    payment_id: str = Field(min_length=1, max_length=MAX_PAYMENT_ID_LENGTH,
+                            description="Finance's own reference of the payment (bank line id)")
+    invoice_number: str | None = Field(default=None, max_length=MAX_INVOICE_NUMBER_LENGTH)
+    amount: Decimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
+    received_on: date = Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))
+    payer: str | None = Field(default=None, max_length=300)
     means: Literal["transfer", "cheque", "card", "mandat_administratif", "other"] = "transfer"
-    requested_by: str | None = Field(default=None, description="Who recorded it (the history's actor when it "
-                                                               "settles the invoice); None: the payments consumer")
+    requested_by: str | None = Field(default=None, max_length=MAX_ACTOR_LENGTH,
+                                     description="Who recorded it (the history's actor when it settles the "
+                                                 "invoice); None: the payments consumer")
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -108,14 +135,14 @@ class RegistrationRejected(RegistrationTransitioned):
 
 
 class InvoiceIssued(Contract):
-    """An invoice (valant convention de formation simplifiée) was numbered and its Factur-X PDF written."""
+    """An invoice (valant convention de formation simplifiée) was numbered and its Factur-X PDF written. Its
+    document is in the document store under its number: no message carries a path."""
 
     invoice_number: str
     issued_on: date
     total: Decimal
     currency: Literal["EUR"] = "EUR"
     due_on: date | None = None
-    document: str | None = Field(default=None, description="Path of the Factur-X PDF")
 
 
 class InvoiceDeposited(Contract):
@@ -137,32 +164,32 @@ class CreditNoteIssued(Contract):
     issued_on: date
     total: Decimal
     reason: str
-    document: str | None = None
 
 
 class MoveSession(Contract):
     """Operations: a session moves to another date offered for the same training."""
 
-    session_id: str
-    to_session_id: str
-    reason: str = Field(min_length=3)
+    session_id: str = Field(max_length=100)
+    to_session_id: str = Field(max_length=100)
+    reason: str = Field(min_length=3, max_length=MAX_REASON_LENGTH)
 
 
 class ReplaceParticipant(Contract):
     """Support: a participant of a confirmed registration is replaced by another before the session
     is held (seeds: "le remplacement d'un participant peut être demandé"). The amount does not change."""
 
-    replaced_email: str = Field(description="Login e-mail of the participant who will not attend")
+    replaced_email: str = Field(max_length=254, description="Login e-mail of the participant who will not attend")
     replacement: Participant = Field(description="Who attends instead, checked like a form's participant")
-    requested_by: str = Field(min_length=2, description="Who asked: support agent, client's contact")
+    requested_by: str = Field(min_length=2, max_length=MAX_ACTOR_LENGTH,
+                              description="Who asked: support agent, client's contact")
 
 
 class CorrectInvoice(Contract):
     """Finance or support: an issued invoice is wrong; it is credited and a corrected one issued.
     Fields given here replace the client's on the new invoice (e.g. a Chorus Pro commitment number)."""
 
-    invoice_number: str
-    reason: str = Field(min_length=3)
+    invoice_number: str = Field(max_length=MAX_INVOICE_NUMBER_LENGTH)
+    reason: str = Field(min_length=3, max_length=MAX_REASON_LENGTH)
     client: ClientOrganisation | None = None
 
 
@@ -190,8 +217,8 @@ class ParticipantReplaced(Contract):
 class CancelSession(Contract):
     """Operations: a session will not be held; its registrations are cancelled and credited."""
 
-    session_id: str
-    reason: str = Field(min_length=3)
+    session_id: str = Field(max_length=100)
+    reason: str = Field(min_length=3, max_length=MAX_REASON_LENGTH)
 
 
 class SessionHeld(Contract):

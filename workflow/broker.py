@@ -79,6 +79,11 @@ class Publisher:
         if self.connection.is_open:
             self.connection.close()
 
+    def reopen_channel(self) -> None:
+        """A new channel with confirms, after the broker closed ours (a refused message): the connection stays."""
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+
     def publish(self, envelope: Envelope, *, mandatory: bool) -> None:
         self.publish_raw(envelope.type, envelope.model_dump_json().encode(), properties_for(envelope),
                          mandatory=mandatory)

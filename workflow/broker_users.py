@@ -1,4 +1,5 @@
-"""Least privilege on the broker: one RabbitMQ user per process role, allowed on its own queues only.
+"""Least privilege on the broker: one RabbitMQ user per process role, allowed on its own queues only, and
+on the main exchange allowed to publish only its own message types.
 
 RabbitMQ grants, per virtual host, three regular expressions over exchange and queue names:
 `configure` (declare, delete), `write` (publish to an exchange, bind a queue) and `read` (consume from a
@@ -9,22 +10,39 @@ of the topology (`Topology.scope`), so these are enough:
   its work queue; publishes its retries through the default exchange and parks through the dead-letter
   exchange. It cannot read another consumer's queue nor publish on the main exchange: its events leave
   through the outbox, published by the relay;
-- the relay and the intake (forms, support, finance, operations commands): publish on the main
-  exchange, nothing else;
-- operations (dead letters, status): read every queue of the namespace (inspect, replay, purge) and
-  publish through the default exchange (replay into a work queue);
-- web (the back-office page): publish support, finance and operations commands on the main exchange,
-  nothing else. Its Queue health panel counts messages and consumers with passive declares, which need
-  no permission; the age of a queue's oldest message needs `read` (a peek), which would also let a
-  compromised page drain or purge every queue: it shows "—" there, `regflow status` run by operations
-  shows the age.
+- the relay, the intake, support and finance: publish on the main exchange, nothing else;
+- operations (dead letters, status, the session commands): read every queue of the namespace (inspect,
+  replay, purge), publish through the default exchange (replay into a work queue) and on the main exchange;
+- web (the back-office page): publish on the main exchange, nothing else. Its Queue health panel counts
+  messages and consumers with passive declares, which need no permission; the age of a queue's oldest
+  message needs `read` (a peek), which would also let a compromised page drain or purge every queue: it
+  shows "—" there, `regflow status` run by operations shows the age.
 
-RabbitMQ's default exchange cannot be restricted per routing key: a consumer allowed to publish its
-retries there could publish into another queue. The README says so.
+Who may publish *what* on the main exchange is the topic permissions' business (`set_topic_permissions`,
+a `write` and a `read` expression per user and exchange, matched against the routing key, which is the
+message type). RabbitMQ checks them on topic exchanges only, and only for a user that has some on the
+exchange: a user without any may publish every routing key. So every role gets one on the main exchange:
+
+- the intake `cmd.registration.submit` and `cmd.registration.sign`; support the participant replacement;
+  finance the payments and invoice corrections; operations the session commands (held, cancelled, moved);
+  the page the three commands its forms send (`COMMANDS_BY_ROLE`);
+- the relay every event and no command (`^(?!cmd\\.)`: a new event type needs no new grant, a forged
+  command is refused);
+- a consumer nothing (its events go through the outbox); its `read` expression, which RabbitMQ checks against
+  the binding keys of a queue bound to a topic exchange, names the types it handles (`CONSUMER_BINDINGS`): it
+  cannot bind its queue to another consumer's messages.
+
+The dead-letter exchange is a direct exchange, and on direct exchanges (the default one included) RabbitMQ
+checks no topic permission: a consumer allowed to park could park under another consumer's name, as a
+consumer allowed to publish its retries through the default exchange could publish into another queue. The
+README says so.
 
 `definitions` is the document a running node imports, with the topology: `regflow broker-users apply`
 feeds it to the local `rabbitmqctl`; with docker compose, the one-shot `broker-users` service imports the
-file written by `regflow broker-users definitions` through the management API once the broker is up.
+file written by `regflow broker-users definitions` through the management API once the broker is up. Both
+import its `topic_permissions` as `rabbitmqctl set_topic_permissions` would (`set_topic_permissions_commands`
+gives those commands, for a node fed by hand). Permissions are cached per connection: a process picks up a
+change when it reconnects.
 """
 
 from __future__ import annotations
@@ -39,16 +57,39 @@ from typing import Any
 
 from workflow.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
 
-PUBLISHERS = ("relay", "intake")
+COMMAND_PREFIX = "cmd."
+# The commands each role sends: the command line's producers (`regflow submit`, `sign`, `replace-participant`,
+# `pay`, `correct-invoice`, `hold-session`, `cancel-session`, `move-session`) and the page's three forms.
+COMMANDS_BY_ROLE: dict[str, tuple[str, ...]] = {
+    "intake": ("cmd.registration.submit", "cmd.registration.sign"),
+    "support": ("cmd.registration.replace_participant",),
+    "finance": ("cmd.payment.record", "cmd.invoice.correct"),
+    "operations": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move"),
+    "web": ("cmd.registration.replace_participant", "cmd.session.hold", "cmd.payment.record"),
+}
+# The role whose user a `CommandClient(producer=...)` of the command line logs in as.
+PRODUCER_ROLES: dict[str, str] = {"intake": "intake", "signature": "intake", "support": "support",
+                                  "finance": "finance", "operations": "operations"}
+PUBLISHERS = ("relay", "intake", "support", "finance")
 ROLES = (*CONSUMERS, *PUBLISHERS, "operations", "web")
 ADMIN = "admin"
 DEFAULT_EXCHANGE = "amq.default"
 NOTHING = "^$"
+EVENTS_ONLY = "^(?!" + re.escape(COMMAND_PREFIX) + ")"
 
 
 @dataclass(frozen=True)
 class Permission:
     configure: str
+    write: str
+    read: str
+
+
+@dataclass(frozen=True)
+class TopicPermission:
+    """On a topic exchange: the routing keys a user may publish (`write`) and bind a queue with (`read`)."""
+
+    exchange: str
     write: str
     read: str
 
@@ -72,10 +113,38 @@ def permissions(topology: Topology) -> dict[str, Permission]:
             read=_only(topology.exchange, topology.dead_letter_exchange, topology.work_queue(consumer)))
     for publisher in PUBLISHERS:
         granted[publisher] = Permission(configure=NOTHING, write=_only(topology.exchange), read=NOTHING)
-    granted["operations"] = Permission(configure=NOTHING, write=_only(DEFAULT_EXCHANGE),
+    granted["operations"] = Permission(configure=NOTHING, write=_only(DEFAULT_EXCHANGE, topology.exchange),
                                        read=_only(*topology.all_queues()))
     granted["web"] = Permission(configure=NOTHING, write=_only(topology.exchange), read=NOTHING)
     return granted
+
+
+def topic_permissions(topology: Topology) -> dict[str, TopicPermission]:
+    """Each role's topic permission on the main exchange (see the docstring): what it may publish there."""
+    granted = {consumer: TopicPermission(topology.exchange, write=NOTHING, read=_only(*keys))
+               for consumer, keys in CONSUMER_BINDINGS.items()}
+    granted["relay"] = TopicPermission(topology.exchange, write=EVENTS_ONLY, read=NOTHING)
+    for role, commands in COMMANDS_BY_ROLE.items():
+        granted[role] = TopicPermission(topology.exchange, write=_only(*commands), read=NOTHING)
+    return {role: granted[role] for role in ROLES}
+
+
+def set_topic_permissions_commands(topology: Topology, vhost: str) -> list[list[str]]:
+    """The `rabbitmqctl set_topic_permissions` of every role: what importing `definitions` does."""
+    return [["rabbitmqctl", "set_topic_permissions", "-p", vhost, user_name(topology, role), grant.exchange,
+             grant.write, grant.read] for role, grant in topic_permissions(topology).items()]
+
+
+def describe(topology: Topology) -> str:
+    """`regflow broker-users show`: each user's permissions, and what it may publish on the main exchange."""
+    topics = topic_permissions(topology)
+    blocks = []
+    for role, permission in permissions(topology).items():
+        topic = topics[role]
+        blocks.append(f"{user_name(topology, role)}\n  configure {permission.configure}\n  write     {permission.write}"
+                      f"\n  read      {permission.read}\n  topic {topic.exchange}: write {topic.write}  "
+                      f"read {topic.read}")
+    return "\n".join(blocks)
 
 
 def passwords_for(roles: tuple[str, ...], given: dict[str, str]) -> dict[str, str]:
@@ -90,9 +159,10 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
 
 
 def definitions(topology: Topology, vhost: str, passwords: dict[str, str], *, with_admin: bool) -> dict[str, Any]:
-    """A definitions document (users, permissions, exchanges, queues, bindings): what RabbitMQ loads at
-    boot (`load_definitions`) or imports into a running node (`rabbitmqctl import_definitions`, which
-    adds and updates, and removes nothing)."""
+    """A definitions document (users, permissions, topic permissions, exchanges, queues, bindings): what
+    RabbitMQ loads at boot (`load_definitions`) or imports into a running node (`rabbitmqctl
+    import_definitions`, which adds and updates, and removes nothing). The administrator has no topic
+    permission: without one, a user may publish every routing key."""
     roles = (*ROLES, ADMIN) if with_admin else ROLES
     users = [{"name": user_name(topology, role), "password_hash": password_hash(passwords[role]),
               "hashing_algorithm": "rabbit_password_hashing_sha256",
@@ -104,6 +174,8 @@ def definitions(topology: Topology, vhost: str, passwords: dict[str, str], *, wi
         # management UI) is one of them, with its own password.
         grants.append({"user": user_name(topology, ADMIN), "vhost": vhost, "configure": ".*", "write": ".*",
                        "read": ".*"})
+    topic_grants = [{"user": user_name(topology, role), "vhost": vhost, "exchange": t.exchange, "write": t.write,
+                     "read": t.read} for role, t in topic_permissions(topology).items()]
     exchanges = [
         {"name": topology.exchange, "vhost": vhost, "type": "topic", "durable": True, "auto_delete": False,
          "internal": False, "arguments": {}},
@@ -125,5 +197,5 @@ def definitions(topology: Topology, vhost: str, passwords: dict[str, str], *, wi
         bindings.append({"source": topology.dead_letter_exchange, "vhost": vhost,
                          "destination": topology.dead_letter_queue(consumer), "destination_type": "queue",
                          "routing_key": consumer, "arguments": {}})
-    return {"users": users, "vhosts": [{"name": vhost}], "permissions": grants, "exchanges": exchanges,
-            "queues": queues, "bindings": bindings}
+    return {"users": users, "vhosts": [{"name": vhost}], "permissions": grants, "topic_permissions": topic_grants,
+            "exchanges": exchanges, "queues": queues, "bindings": bindings}

@@ -21,6 +21,22 @@ REFUSED = "refused"
 
 
 @dataclass(frozen=True)
+class Accepted:
+    """A handler's answer to a command it carried out; `detail` says what was done."""
+
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A handler's "no" whose effects are still committed (a form rejected by its rules is recorded)."""
+
+    reason_fr: str
+    reason_en: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
 class CommandDecision:
     command_id: str
     command_type: str

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 
 class RegflowError(Exception):
-    """Base of the project's errors. `permanent` errors are parked at once; the others are retried."""
+    """Base of the project's errors. `permanent` errors are parked at once; the others are retried.
+    `reason_fr` is what a person who sent a command reads when it is refused."""
 
     permanent = True
+    reason_fr: str | None = None
 
 
 class MalformedMessageError(RegflowError):
-    """Not JSON, unknown type or version, or a payload that breaks its schema."""
+    """Not JSON, unknown type or version, or a payload that breaks its schema. `envelope` is set when the
+    envelope itself was readable (a command with a bad payload still gets its decision)."""
+
+    def __init__(self, message: str, *, envelope: object | None = None) -> None:
+        super().__init__(message)
+        self.envelope = envelope
+
+
+class MessageConflictError(RegflowError):
+    """A message id already handled, with another body: a different message reusing an id. Parked for a
+    person to look at, never dropped as a duplicate."""
+
+
+class InconsistentMessageError(RegflowError):
+    """An event that the database does not confirm (not in the outbox, or naming what was never recorded):
+    parked; a consumer acts on what the database says, not on what a message claims."""
 
 
 class IllegalTransitionError(RegflowError):
@@ -18,6 +35,8 @@ class IllegalTransitionError(RegflowError):
 
     def __init__(self, registration_id: str, state: str, trigger: str) -> None:
         super().__init__(f"registration {registration_id}: '{trigger}' is not allowed in state '{state}'")
+        self.reason_fr = (f"L'inscription {registration_id} est dans l'état « {state} » : « {trigger} » n'y est "
+                          "pas permis.")
         self.registration_id = registration_id
         self.state = state
         self.trigger = trigger
@@ -26,17 +45,25 @@ class IllegalTransitionError(RegflowError):
 class GuardRefusedError(RegflowError):
     """The transition exists but a domain rule forbids it now (the reason says which)."""
 
-    def __init__(self, registration_id: str, trigger: str, reason: str) -> None:
+    def __init__(self, registration_id: str, trigger: str, reason: str, *, fr: str | None = None) -> None:
         super().__init__(f"registration {registration_id}: '{trigger}' refused: {reason}")
         self.registration_id = registration_id
         self.trigger = trigger
         self.reason = reason
+        self.reason_fr = fr or f"Demande refusée ({trigger}) : {reason}"
 
 
 class UnknownRegistrationError(RegflowError):
-    """A command names a registration that does not exist (yet): it may be in flight, so retry."""
+    """A command names a registration that does not exist (yet): it may be in flight, so retry; on its last
+    attempt it is refused (a decision, not a dead letter)."""
 
     permanent = False
+
+    def __init__(self, registration_id: str, trigger: str) -> None:
+        super().__init__(f"registration {registration_id}: '{trigger}' refused: no such registration")
+        self.reason_fr = f"Aucune inscription {registration_id} : demande « {trigger} » refusée."
+        self.registration_id = registration_id
+        self.trigger = trigger
 
 
 class DependencyNotReadyError(RegflowError):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.clock import Clock
-from workflow.views import outbox_backlog
+from workflow.views import outbox_backlog, outbox_set_aside
 
 log = structlog.get_logger("metrics")
 
@@ -40,6 +40,7 @@ HANDLING_SECONDS = Histogram(
     "regflow_message_handling_seconds", "Time to handle one delivery: decode, handler, commit",
     ["consumer", "type"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
 RELAY_PUBLISHED = Counter("regflow_relay_published", "Outbox events published (confirmed by the broker)")
+RELAY_SET_ASIDE = Counter("regflow_relay_set_aside", "Outbox rows set aside: too large, unreadable or refused")
 
 OTHER_TYPE = "other"
 
@@ -50,9 +51,10 @@ def type_label(message_type: object, known: Collection[str]) -> str:
 
 
 def record_outcome(consumer: str, message_type: str, outcome: str, seconds: float) -> None:
-    """Count one settled delivery: `outcome` is the runner's final decision (ack, retry, park)."""
+    """Count one settled delivery: `outcome` is the runner's final decision (ack, refused, retry, park). A command
+    refused by a business rule is handled: a "no" is an answer, not a failure."""
     HANDLING_SECONDS.labels(consumer, message_type).observe(seconds)
-    if outcome == "ack":
+    if outcome in ("ack", "refused"):
         MESSAGES_HANDLED.labels(consumer, message_type).inc()
         return
     MESSAGES_FAILED.labels(consumer, message_type).inc()
@@ -74,10 +76,13 @@ class OutboxBacklogCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             count, age = outbox_backlog(self._sessions, self._clock.now())
+            aside = len(outbox_set_aside(self._sessions))
         except SQLAlchemyError as exc:
             log.warning("outbox backlog unreadable", error=str(exc).splitlines()[0])
             return
         yield GaugeMetricFamily("regflow_outbox_backlog", "Outbox rows not yet published", value=count)
+        yield GaugeMetricFamily("regflow_outbox_set_aside", "Outbox rows set aside, waiting for a person",
+                                value=aside)
         yield GaugeMetricFamily("regflow_outbox_oldest_age_seconds",
                                 "Age of the oldest unpublished outbox row (0 when none)", value=age or 0.0)
 

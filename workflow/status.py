@@ -32,7 +32,7 @@ from workflow.db import make_engine, session_factory
 from workflow.orm import CreditNoteRow, InvoiceRow, RegistrationRow
 from workflow.settings import Settings
 from workflow.topology import CONSUMERS, Topology
-from workflow.views import outbox_backlog
+from workflow.views import outbox_backlog, outbox_set_aside
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,11 @@ def _outbox(sessions: sessionmaker[Session], now: datetime, problems: list[str])
     if age is not None and age > OUTBOX_STALE_AFTER.total_seconds():
         problems.append(f"{count} outbox event(s) unpublished, the oldest for {format_age(age)}: is `regflow relay` "
                         "running?")
-    return {"backlog": count, "oldest_age_seconds": age}
+    aside = outbox_set_aside(sessions)
+    if aside:
+        problems.append(f"{len(aside)} outbox event(s) set aside by the relay (cannot be published), the last: "
+                        f"{aside[0]['type']} #{aside[0]['id']}: {aside[0]['reason']}")
+    return {"backlog": count, "oldest_age_seconds": age, "set_aside": aside}
 
 
 def _stuck(sessions: sessionmaker[Session], catalogue: Catalogue, now: datetime) -> list[dict[str, Any]]:
@@ -226,6 +230,9 @@ def format_status(status: dict[str, Any], max_stuck: int = 20) -> str:
         outbox = status["outbox"]
         oldest = f", the oldest for {format_age(outbox['oldest_age_seconds'])}" if outbox["backlog"] else ""
         lines += ["", f"outbox: {outbox['backlog']} event(s) not yet published{oldest}"]
+        for row in outbox.get("set_aside", [])[:max_stuck]:
+            lines.append(f"  set aside #{row['id']} {row['type']} ({row['registration_id'] or '-'}) at "
+                         f"{row['set_aside_at']}: {row['reason']}")
     stuck = status["stuck"]
     lines += ["", f"stuck registrations: {len(stuck)}"]
     for registration in stuck[:max_stuck]:

@@ -8,6 +8,7 @@ the broker redelivers the unacknowledged message.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from types import TracebackType
 from typing import Any, Self
@@ -20,12 +21,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.form import Contract, RegistrationForm
-from schemas.messages import Envelope, RuleViolation
+from schemas.messages import CommandDecided, Envelope, RuleViolation
 from workflow.clock import Clock
-from workflow.errors import RegflowError
+from workflow.decisions import ACCEPTED, REFUSED, Accepted, Refused
+from workflow.errors import InconsistentMessageError, MessageConflictError, RegflowError
 from workflow.machine import State
 from workflow.model import DomainEvent, HistoryEntry, Registration
 from workflow.orm import (
+    CommandDecisionRow,
     CreditNoteRow,
     HistoryRow,
     InboxRow,
@@ -89,11 +92,12 @@ class UnitOfWork:
     """`with uow:` opens a transaction; only `commit()` persists; leaving without it rolls back."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, *, actor: str,
-                 message: Envelope | None = None) -> None:
+                 message: Envelope | None = None, body: bytes | None = None) -> None:
         self._sessions = sessions
         self.clock = clock
         self.actor = actor
         self.message = message
+        self.body_sha256 = hashlib.sha256(body).hexdigest() if body is not None else None
         self._loose_events: list[tuple[str | None, DomainEvent]] = []
         self._claim: InboxRow | None = None
 
@@ -120,17 +124,58 @@ class UnitOfWork:
         if self.message is None:
             return False
         key = (self.actor, str(self.message.event_id))
-        if self.session.get(InboxRow, key) is not None:
+        if (handled := self.session.get(InboxRow, key)) is not None:
+            self._same_body_or_conflict(handled)
             return True
         self._claim = InboxRow(consumer=self.actor, message_id=key[1], message_type=self.message.type,
-                               processed_at=self.clock.now())
+                               processed_at=self.clock.now(), body_sha256=self.body_sha256)
         try:
             with self.session.begin_nested():
                 self.session.add(self._claim)
         except IntegrityError:  # the other copy committed while we waited on its row
             self._claim = None
+            handled = self.session.get(InboxRow, key)
+            if handled is not None:
+                self._same_body_or_conflict(handled)
             return True
         return False
+
+    def _same_body_or_conflict(self, handled: InboxRow) -> None:
+        """Same id and same body: a duplicate. Same id, another body: another message reusing an id."""
+        if handled.body_sha256 and self.body_sha256 and handled.body_sha256 != self.body_sha256:
+            raise MessageConflictError(
+                f"message id {handled.message_id} was already handled by {self.actor} with another body "
+                f"(sha256 {handled.body_sha256[:12]}…, this one {self.body_sha256[:12]}…)")
+
+    def confirm_published(self, body: bytes) -> None:
+        """An event acts only if regflow published it: its outbox row holds this very body. A forged event
+        (a leaked password, a misconfigured broker) is refused whatever it claims."""
+        assert self.message is not None
+        recorded = self.session.execute(select(OutboxRow.routing_key, OutboxRow.body).where(
+            OutboxRow.event_id == str(self.message.event_id))).first()
+        if recorded is None:
+            raise InconsistentMessageError(
+                f"event {self.message.type} {self.message.event_id} is not in the outbox: regflow did not publish it")
+        if recorded.routing_key != self.message.type or recorded.body.encode() != body:
+            raise InconsistentMessageError(
+                f"event {self.message.event_id} differs from the one regflow recorded ({recorded.routing_key})")
+
+    # --- decisions ------------------------------------------------------------------------------
+
+    def decide(self, decision: Accepted | Refused) -> None:
+        """The decision on the command being handled: a row the sender waits for, and its event."""
+        assert self.message is not None
+        refused = isinstance(decision, Refused)
+        reason_fr = decision.reason_fr if isinstance(decision, Refused) else None
+        reason_en = decision.reason_en if isinstance(decision, Refused) else None
+        self.session.merge(CommandDecisionRow(
+            command_id=str(self.message.event_id), command_type=self.message.type, consumer=self.actor,
+            outcome=REFUSED if refused else ACCEPTED, registration_id=self.message.registration_id,
+            reason_fr=reason_fr, reason_en=reason_en, decided_at=self.clock.now()))
+        self.publish("command.refused" if refused else "command.accepted", CommandDecided(
+            command_id=self.message.event_id, command_type=self.message.type,
+            outcome="refused" if refused else "accepted", reason_fr=reason_fr, reason_en=reason_en,
+            detail=decision.detail), self.message.registration_id)
 
     # --- outbox ---------------------------------------------------------------------------------
 
@@ -186,7 +231,8 @@ class UnitOfWork:
 
     # --- commit ---------------------------------------------------------------------------------
 
-    def commit(self) -> None:
+    def commit(self, *, mark_handled: bool = True) -> None:
+        """Persist everything; `mark_handled=False` leaves no inbox row (a parked message may be replayed)."""
         now = self.clock.now()
         cause = str(self.message.event_id) if self.message else None
         for registration, loaded in self.registrations.seen.values():
@@ -200,9 +246,9 @@ class UnitOfWork:
             row.updated_at = now
         for registration_id, event in self._loose_events:
             self.session.add(self._outbox_row(registration_id, event))
-        if self.message is not None and cause is not None and self._claim is None:
-            self.session.add(InboxRow(consumer=self.actor, message_id=cause,
-                                      message_type=self.message.type, processed_at=now))
+        if mark_handled and self.message is not None and cause is not None and self._claim is None:
+            self.session.add(InboxRow(consumer=self.actor, message_id=cause, message_type=self.message.type,
+                                      processed_at=now, body_sha256=self.body_sha256))
         self.session.commit()
         for registration, _ in self.registrations.seen.values():
             registration.new_history.clear()
@@ -235,7 +281,7 @@ class UnitOfWork:
         return row
 
     def record_refusal(self, registration_id: str, trigger: str, error: RegflowError) -> None:
-        """Keep a refused command in the registration's history (in its own transaction)."""
+        """Keep a refused command in the registration's history (the caller commits)."""
         if self.session.get(RegistrationRow, registration_id) is None:
             return
         state = self.session.scalars(select(RegistrationRow.state)
@@ -245,7 +291,6 @@ class UnitOfWork:
             outcome="refused", reason=str(error),
             cause_event_id=str(self.message.event_id) if self.message else None,
             actor=self.actor, at=self.clock.now()))
-        self.session.commit()
 
 
 def _enrolment(form: RegistrationForm) -> set[tuple[str, str]]:

@@ -148,8 +148,21 @@ def outbox_backlog(sessions: sessionmaker[Session], now: datetime) -> tuple[int,
     what `regflow status` and the relay's metrics report. One indexed query."""
     with sessions() as session:
         count, oldest = session.execute(select(func.count(OutboxRow.id), func.min(OutboxRow.created_at))
-                                        .where(OutboxRow.published_at.is_(None))).one()
+                                        .where(OutboxRow.published_at.is_(None),
+                                               OutboxRow.set_aside_at.is_(None))).one()
     return int(count), (max(0.0, (now - oldest).total_seconds()) if oldest is not None else None)
+
+
+def outbox_set_aside(sessions: sessionmaker[Session], limit: int = 100) -> list[dict[str, Any]]:
+    """The outbox rows the relay set aside (it could not publish them), newest first, with the reason."""
+    with sessions() as session:
+        rows = session.execute(select(OutboxRow.id, OutboxRow.routing_key, OutboxRow.registration_id,
+                                      OutboxRow.set_aside_at, OutboxRow.set_aside_reason)
+                               .where(OutboxRow.set_aside_at.is_not(None))
+                               .order_by(OutboxRow.id.desc()).limit(limit)).all()
+    return [{"id": r.id, "type": r.routing_key, "registration_id": r.registration_id,
+             "set_aside_at": r.set_aside_at.isoformat() if r.set_aside_at else None, "reason": r.set_aside_reason}
+            for r in rows]
 
 
 def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: timedelta) -> list[dict[str, Any]]:

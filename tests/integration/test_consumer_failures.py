@@ -16,6 +16,7 @@ from schemas.messages import Envelope, SubmitRegistration
 from tests.conftest import RunningConsumers, dead_letters, load_form, wait_until
 from workflow.bootstrap import Deps
 from workflow.broker import Publisher
+from workflow.decisions import wait_for_decision
 from workflow.orm import HistoryRow, RegistrationRow
 from workflow.settings import Settings
 from workflow.views import registration_timeline
@@ -75,16 +76,20 @@ def test_a_message_delivered_twice_has_one_effect(
     assert len(view["emails"]) == 4
 
 
-def test_an_illegal_transition_is_refused_recorded_and_parked(
+def test_an_illegal_transition_is_refused_recorded_and_answered_not_parked(
         settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
     with CommandClient(settings) as client:
         client.submit_form(RegistrationForm.model_validate(load_form("handicap-departement.json")), "ill-1")
         wait_until(lambda: (v := registration_timeline(deps.sessions, "ill-1")) and v["state"] == "invoiced",
                    "invoiced")
-        client.record_signature("ill-1", Signature(place="Créteil", signed_on=date(2023, 8, 30),
-                                                   signatory="S. MARTIN", method=SignatureMethod.STAMP))
-    errors = wait_until(lambda: parked_errors(settings, "validation"), "the refused signature to be parked")
-    assert errors == ["IllegalTransitionError: registration ill-1: 'sign' is not allowed in state 'invoiced'"]
+        sent = client.record_signature("ill-1", Signature(place="Créteil", signed_on=date(2023, 8, 30),
+                                                          signatory="S. MARTIN", method=SignatureMethod.STAMP))
+    decision = wait_for_decision(deps.sessions, str(sent.event_id), 30)
+    assert decision is not None
+    assert (decision.outcome, decision.reason_en) == (
+        "refused", "registration ill-1: 'sign' is not allowed in state 'invoiced'")
+    assert decision.reason_fr == "L'inscription ill-1 est dans l'état « invoiced » : « sign » n'y est pas permis."
+    assert parked_errors(settings, "validation") == []
     with deps.sessions() as session:
         refused = session.scalars(select(HistoryRow).where(HistoryRow.outcome == "refused")).one()
         state = session.scalars(select(RegistrationRow.state).where(RegistrationRow.id == "ill-1")).one()

@@ -6,16 +6,19 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
+from uuid import uuid4
 
 import pytest
 
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm, Signature, SignatureMethod
+from schemas.messages import Envelope
 from tests.conftest import RunningConsumers, load_form, wait_until
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher
+from workflow.broker import Publisher, properties_for
 from workflow.dead_letters import DeadLetters
+from workflow.decisions import wait_for_decision
 from workflow.settings import Settings
 from workflow.views import registration_timeline
 
@@ -29,17 +32,43 @@ def regflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
                           check=False, timeout=60)
 
 
+def test_a_signature_for_no_registration_is_refused_with_a_decision_not_parked(
+        settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    """A "no" is an answer: after its retries (the form may be in flight) the command is refused, recorded and
+    acknowledged; nothing waits in a dead-letter queue for an operator."""
+    with CommandClient(settings) as client:
+        sent = client.record_signature("late-sig", Signature(
+            place="Lyon", signed_on=date(2023, 9, 1), signatory="M. B", method=SignatureMethod.ELECTRONIC,
+            electronic_reference="YS"))
+    decision = wait_for_decision(deps.sessions, str(sent.event_id), 60)
+    assert decision is not None
+    assert (decision.outcome, decision.command_type) == ("refused", "cmd.registration.sign")
+    assert decision.reason_fr == "Aucune inscription late-sig : demande « sign » refusée."
+    assert "no such registration" in (decision.reason_en or "")
+    assert DeadLetters(settings.broker_url, deps.topology).parked("validation") == []
+
+
 def test_a_parked_signature_is_listed_then_replayed_once_the_form_exists(
         settings: Settings, deps: Deps, consumers: RunningConsumers) -> None:
+    """A command parked by a technical failure (its attempts spent) is listed, then replayed once the cause is
+    fixed, and completes the work."""
     letters = DeadLetters(settings.broker_url, deps.topology)
-    with CommandClient(settings) as client:
-        client.record_signature("late-sig", Signature(place="Lyon", signed_on=date(2023, 9, 1), signatory="M. B",
-                                                      method=SignatureMethod.ELECTRONIC, electronic_reference="YS"))
-    parked = wait_until(lambda: letters.parked("validation"), "the signature to be parked after its retries")
+    envelope = Envelope(type="cmd.registration.sign", occurred_at=datetime(2023, 9, 1, 8, tzinfo=UTC),
+                        registration_id="late-sig", correlation_id=uuid4(), producer="intake",
+                        payload={"signature": {"place": "Lyon", "signed_on": "2023-09-01", "signatory": "M. B",
+                                               "method": "electronic", "electronic_reference": "YS"}})
+    headers = {"x-regflow-error": f"gave up after {settings.max_attempts} attempts: database: permission denied",
+               "x-regflow-attempt": settings.max_attempts, "x-regflow-consumer": "validation",
+               "x-regflow-routing-key": "cmd.registration.sign"}
+    with Publisher(settings.broker_url, deps.topology) as publisher:
+        publisher.publish_raw("validation", envelope.model_dump_json().encode(),
+                              properties_for(envelope, headers), mandatory=True,
+                              exchange=deps.topology.dead_letter_exchange)
+    parked = wait_until(lambda: letters.parked("validation"), "the signature to be parked")
     listed = json.loads(regflow(settings, "dead-letters", "list", "--json").stdout)
     assert [(r["consumer"], r["type"], r["registration_id"], r["attempts"]) for r in listed] == [
         ("validation", "cmd.registration.sign", "late-sig", settings.max_attempts)]
-    assert listed[0]["error"].startswith(f"gave up after {settings.max_attempts} attempts: UnknownRegistrationError")
+    assert listed[0]["error"].startswith(f"gave up after {settings.max_attempts} attempts: database")
     assert letters.parked("validation") == parked, "listing does not consume"
 
     with CommandClient(settings) as client:  # the fix: the form arrives

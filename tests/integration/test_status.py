@@ -69,7 +69,7 @@ def test_status_reports_parked_messages_stuck_registrations_and_missing_consumer
     assert (payments["messages"], payments["consumers"]) == (1, 0)
     assert payments["oldest_age_seconds"] == pytest.approx(300, abs=2)  # the clock's now minus its timestamp
     assert queues["invoicing"]["work"]["oldest_age_seconds"] is None  # empty queue
-    assert status["outbox"] == {"backlog": 1, "oldest_age_seconds": 1800.0}
+    assert status["outbox"] == {"backlog": 1, "oldest_age_seconds": 1800.0, "set_aside": []}
 
     stuck = {r["registration_id"]: r for r in status["stuck"]}
     assert sorted(stuck) == ["no-service-fait", "stuck-confirmed"]

@@ -49,7 +49,8 @@ def test_given_a_value_outside_the_contract_then_a_named_rejection(path: str, va
 
 @pytest.mark.parametrize("address", [
     "postmaster,attacker@evil.example", '"><img/src=x/onerror=alert(2)>@evil.example',
-    "a@b.fr b@c.fr", "Jean <jean@x.fr>", "jean@[127.0.0.1]", '"jean dupont"@x.fr', "josé@x.fr", "jean@x.fr\nBcc: y@evil.example",
+    "a@b.fr b@c.fr", "Jean <jean@x.fr>", "jean@[127.0.0.1]", '"jean dupont"@x.fr', "josé@x.fr",
+    "jean@x.fr\nBcc: y@evil.example",
 ])
 def test_given_not_exactly_one_address_then_email_syntax_refuses_it(address: str) -> None:
     found = rules_of(form_with(set_path("participants.0.email", address)))
@@ -103,7 +104,8 @@ def test_every_text_field_of_the_form_has_a_limit() -> None:
 def test_the_limits_fit_the_database_columns(key: str, columns: list[Any]) -> None:
     for column in columns:
         column_type = column.property.columns[0].type
-        assert isinstance(column_type, String) and column_type.length is not None
+        assert isinstance(column_type, String)
+        assert column_type.length is not None
         assert FIELD_MAX_LENGTH[key] <= column_type.length, f"{key} > {column}"
 
 

@@ -74,7 +74,8 @@ def test_given_the_valid_form_when_checked_then_no_rule_is_broken() -> None:
 
 def test_the_rules_are_named_and_each_docstring_names_its_rule() -> None:
     assert [rule.__name__ for rule in RULES] == [
-        "field_length", "field_characters", "country_code", "amount_format", "participant_limit", "required", "postal_code_format", "email_syntax", "phone_format", "civilite", "duplicate_participant",
+        "field_length", "field_characters", "country_code", "amount_format", "participant_limit",
+        "required", "postal_code_format", "email_syntax", "phone_format", "civilite", "duplicate_participant",
         "session_exists", "session_offered", "session_open", "participant_count_matches", "total_matches",
         "siret_format", "siret_required_public", "signature_place", "signature_date", "signature_signatory",
         "signature_method",
