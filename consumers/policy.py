@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import pika.data
+
 from schemas.form import Contract
 from schemas.messages import MESSAGE_TYPES, SCHEMA_VERSION, Envelope
 from workflow.errors import MalformedMessageError
@@ -67,6 +69,20 @@ def delivery_attempt(headers: object) -> int:
 def safe_headers(headers: object) -> dict[str, Any]:
     """The delivery's headers as a dict (pika gives None or a dict; anything else is dropped)."""
     return dict(headers) if isinstance(headers, dict) else {}
+
+
+def publishable_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """The headers as they can be re-published (retry, park): a value pika cannot encode again (a key that
+    is not text, a number out of AMQP's range) is kept as its bounded `repr`, never a reason to fail."""
+    kept: dict[str, Any] = {}
+    for key, value in headers.items():
+        name = key if isinstance(key, str) else repr(key)[:100]
+        try:
+            pika.data.encode_table([], {name: value})
+            kept[name] = value
+        except Exception:
+            kept[name] = repr(value)[:200]
+    return kept
 
 
 def text_header(headers: dict[str, Any], name: str) -> str | None:

@@ -46,6 +46,7 @@ from consumers.policy import (
     delivery_attempt,
     is_command,
     peek,
+    publishable_headers,
     safe_headers,
     text_header,
 )
@@ -343,4 +344,4 @@ def _copy(properties: pika.BasicProperties, headers: dict[str, Any], expiration:
     return pika.BasicProperties(
         content_type=properties.content_type, delivery_mode=PERSISTENT, message_id=properties.message_id,
         correlation_id=properties.correlation_id, type=properties.type, timestamp=properties.timestamp,
-        app_id=properties.app_id, headers=headers, expiration=expiration)
+        app_id=properties.app_id, headers=publishable_headers(headers), expiration=expiration)
