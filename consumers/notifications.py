@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from consumers.runner import ConsumerApp
 from schemas.form import Participant
+from schemas.limits import quoted
 from schemas.messages import (
     CreditNoteIssued,
     Envelope,
@@ -223,9 +224,9 @@ def handle_participant_replaced(message: Envelope, event: ParticipantReplaced, u
     revoked = [a for a in _active_accesses(uow, registration.id) if a.email == old_email]
     replacement_name = _full_name(event.replacement)
     session = session_context(deps, registration.session_id or "")
-    for access in revoked:
-        _revoke(uow, access, f"replaced by {replacement_name} <{event.replacement.email}>, "
-                             f"asked by {event.requested_by}")
+    for access in revoked:  # the newcomer's data only quoted, bounded: the revocation never depends on it
+        _revoke(uow, access, f"replaced by {quoted(replacement_name, 200)} <{quoted(event.replacement.email, 254)}>, "
+                             f"asked by {quoted(event.requested_by, 100)}")
         deps.mail.enqueue(uow, registration_id=registration.id, kind="access_revoked", recipient=access.email,
                           occurrence=access.id, context={
                               "participant_name": _full_name(access), "client_name": registration.form.client.name,

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     # Production gives each process its own user (`regflow broker-users`) in this variable.
     broker_url: str = Field(default="amqp://127.0.0.1:5672/%2F",
                             description="AMQP URL, amqp:// or amqps:// (?cafile=, certfile=, keyfile=)")
+    broker_url_intake: str | None = Field(default=None, description="The command line's broker user for submit and "
+                                                                    "sign (REGFLOW_BROKER_URL when unset)")
+    broker_url_support: str | None = Field(default=None, description="... for replace-participant")
+    broker_url_finance: str | None = Field(default=None, description="... for pay and correct-invoice")
+    broker_url_operations: str | None = Field(default=None, description="... for hold-, cancel- and move-session")
     namespace: str = Field(default="regflow", description="Prefix of the exchange and queue names")
     broker_declare: Literal["all", "own"] = Field(
         default="all", description="'own': each process declares only its part of the topology, for a broker "
@@ -125,6 +130,11 @@ class Settings(BaseSettings):
     development: bool = Field(
         default=False, description="Development or test run (the demo and the tests set it): the default link "
                                    "secret and a missing page secret are accepted. Never in production")
+
+    def broker_url_for(self, role: str | None) -> str:
+        """The broker URL of a command-line role (its own RabbitMQ user, topic permissions), else the common one."""
+        url: str | None = getattr(self, f"broker_url_{role}", None) if role else None
+        return url or self.broker_url
 
     def require_secret(self, name: str) -> str:
         """The value of `link_secret` or `web_secret`, refused when it is the default, empty or shorter than

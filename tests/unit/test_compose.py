@@ -393,7 +393,7 @@ def test_the_back_office_page_serves_its_login_with_its_users_on_a_volume(
 
     from regflow.web import create_app  # the page the healthcheck asks for answers 200 without a login
 
-    settings = _settings({f"{PREFIX}DATABASE_URL": "sqlite://"}, monkeypatch)
+    settings = _settings({f"{PREFIX}DATABASE_URL": "sqlite://", f"{PREFIX}WEB_SECRET": "s" * 40}, monkeypatch)
     assert create_app(settings).test_client().get("/login").status_code == 200
 
 
