@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from types import TracebackType
 from typing import Self
 
+from workflow.identifiers import normalise_email
 from workflow.settings import Settings
 
 
@@ -72,10 +73,14 @@ class SmtpMailer:
         return client
 
     def send(self, message: EmailMessage) -> None:
+        """Send to exactly one recipient, the one address of `To` (never a list the headers would make)."""
+        recipient = normalise_email(str(message["To"] or ""))
+        if recipient is None or message.get_all("Cc") or message.get_all("Bcc"):
+            raise MailDeliveryError(f"not exactly one recipient: {str(message['To'])[:80]!r}", permanent=True)
         if self._client is None:
             self._client = self._connect()
         try:
-            refused = self._client.send_message(message)
+            refused = self._client.send_message(message, to_addrs=[recipient])
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
             raise classify(exc) from exc

@@ -81,20 +81,45 @@ def test_an_e_mail_is_queued_once_sent_once_and_reads_as_the_template_says(deps:
         "message_id": row.message_id, "attempts": 1}]
 
 
-def test_the_invoice_e_mail_carries_the_pdf(deps: Deps, smtp: MailSink, tmp_path: Path) -> None:
-    pdf = tmp_path / "2023-000001.pdf"
-    pdf.write_bytes(b"%PDF-1.7 the invoice")
-    queue(deps, kind="invoice", occurrence="2023-000001", context={
-        "gestionnaire_name": "S", "client_name": "D", "invoice_number": "2023-000001", "issued_on": "1er septembre",
-        "total": "1 190,00 €", "is_agreement": True, "payment_terms": "Payable à réception.", "replaces": None,
-        "session": {"title": "T", "date": "d", "starts": "9h30", "ends": "17h00", "parts": []}},
-        attachments=[{"type": "document", "path": str(pdf), "filename": "facture-2023-000001.pdf"}])
+INVOICE_CONTEXT = {
+    "gestionnaire_name": "S", "client_name": "D", "invoice_number": "2023-000001", "issued_on": "1er septembre",
+    "total": "1 190,00 €", "is_agreement": True, "payment_terms": "Payable à réception.", "replaces": None,
+    "session": {"title": "T", "date": "d", "starts": "9h30", "ends": "17h00", "parts": []}}
+
+
+def test_the_invoice_e_mail_carries_the_pdf_from_the_document_store(deps: Deps, smtp: MailSink) -> None:
+    deps.documents.write("facture-2023-000001.pdf", b"%PDF-1.7 the invoice")
+    queue(deps, kind="invoice", occurrence="2023-000001", context=INVOICE_CONTEXT,
+          attachments=[{"type": "invoice", "number": "2023-000001"}])
     deliver_due(deps.sessions, deps.clock, deps.mail)
     [message] = smtp.received
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "facture-2023-000001.pdf"
     assert attachment.get_content() == b"%PDF-1.7 the invoice"
+
+
+@pytest.mark.parametrize("spec", [
+    {"type": "document", "path": "/proc/self/environ", "filename": "facture-2023-000001.pdf"},
+    {"type": "document", "path": "/etc/passwd", "filename": "../../../../etc/passwd"},
+    {"type": "invoice", "number": "../../etc/passwd"},
+])
+def test_no_attachment_spec_opens_a_file_outside_the_document_store(deps: Deps, smtp: MailSink,
+                                                                    spec: dict[str, Any]) -> None:
+    queue(deps, kind="invoice", occurrence="2023-000001", context=INVOICE_CONTEXT, attachments=[spec])
+    deliver_due(deps.sessions, deps.clock, deps.mail)
+    assert smtp.received == [], "no store document of that name: nothing is sent, least of all another file"
+    [row] = rows(deps)
+    assert "store" in (row.last_error or "")
+
+
+def test_a_link_in_the_store_pointing_outside_is_refused(deps: Deps, smtp: MailSink) -> None:
+    deps.documents.folder.mkdir(parents=True, exist_ok=True)
+    (deps.documents.folder / "facture-2023-000001.pdf").symlink_to("/etc/passwd")
+    queue(deps, kind="invoice", occurrence="2023-000001", context=INVOICE_CONTEXT,
+          attachments=[{"type": "invoice", "number": "2023-000001"}])
+    deliver_due(deps.sessions, deps.clock, deps.mail)
+    assert smtp.received == []
 
 
 def test_a_temporary_refusal_is_retried_after_the_backoff_delay_then_sent(
