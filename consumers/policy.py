@@ -17,10 +17,13 @@ from typing import Any
 import pika.data
 
 from schemas.form import Contract
+from schemas.limits import has_surrogate
 from schemas.messages import MESSAGE_TYPES, SCHEMA_VERSION, Envelope
 from workflow.errors import MalformedMessageError
 
 MAX_ATTEMPT_HEADER = 1000  # an attempt count beyond this is not ours: read as the last attempt
+# Commands whose text the validation rules check, naming a refused character in their answer.
+RULE_CHECKED = frozenset({"cmd.registration.submit", "cmd.registration.replace_participant"})
 
 
 class Disposition(StrEnum):
@@ -106,6 +109,9 @@ def decode(handlers: dict[str, Any], consumer: str, body: bytes) -> tuple[Envelo
         raise MalformedMessageError(
             f"unsupported schema_version {envelope.schema_version} for {envelope.type} "
             f"(this consumer reads version {SCHEMA_VERSION})")
+    if envelope.type not in RULE_CHECKED and has_surrogate(envelope.payload):
+        raise MalformedMessageError(f"payload of {envelope.type} holds a lone surrogate (not Unicode text)",
+                                    envelope=envelope)
     try:
         payload = MESSAGE_TYPES[envelope.type].model_validate(envelope.payload)
     except Exception as exc:

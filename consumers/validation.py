@@ -9,7 +9,13 @@ from workflow.bootstrap import Deps
 from workflow.clock import PARIS
 from workflow.decisions import Accepted, Refused
 from workflow.errors import GuardRefusedError, UnknownRegistrationError
-from workflow.form_rules import already_registered_warnings, check_form, normalise_form, normalise_participant
+from workflow.form_rules import (
+    already_registered_warnings,
+    check_form,
+    normalise_form,
+    normalise_participant,
+    storable,
+)
 from workflow.model import Registration
 from workflow.uow import UnitOfWork
 
@@ -22,7 +28,9 @@ def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWor
     is refused when the form breaks a rule (its rejection is recorded and mailed all the same)."""
     registration_id = _registration_id(message)
     now = deps.clock.now()
-    form = normalise_form(command.form)
+    checked = normalise_form(command.form)
+    errors = check_form(checked, deps.catalogue, now.astimezone(PARIS).date())
+    form = storable(checked)  # kept even when it holds what no database can (a lone surrogate): it is rejected
     registration = uow.registrations.get(registration_id, for_update=True)
     if registration is None:
         registration = Registration.receive(registration_id, form, at=now, actor=ACTOR,
@@ -30,7 +38,6 @@ def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWor
         uow.registrations.add(registration)
     else:
         registration.resubmit(form, at=now, actor=ACTOR, cause=message.event_id)
-    errors = check_form(form, deps.catalogue, now.astimezone(PARIS).date())
     if errors:
         registration.reject(errors, at=now, actor=ACTOR, cause=message.event_id)
         return Refused(reason_fr="Formulaire rejeté : " + "; ".join(f"{e.field} : {e.message_fr}" for e in errors[:10]),

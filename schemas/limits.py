@@ -96,3 +96,20 @@ def quoted(value: object, limit: int = MAX_QUOTED) -> str:
     text = str(value)
     shown = "".join(f"\\u{ord(c):04x}" if refused_character(c) else c for c in text[:limit])
     return shown + ("…" if len(text) > limit else "")
+
+
+def has_surrogate(value: object) -> bool:
+    """True when a text anywhere in `value` (nested lists and dicts) holds a lone surrogate: JSON can carry one
+    (`"\\udfff"`), UTF-8 cannot, so no database, PDF or e-mail can store it."""
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(has_surrogate(k) or has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_surrogate(item) for item in value)
+    return False
+
+
+def without_surrogates(text: str) -> str:
+    """The text with each lone surrogate replaced by U+FFFD, so that a refused form can still be kept."""
+    return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)

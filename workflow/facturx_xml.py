@@ -56,9 +56,11 @@ def _parties(xml: Document, doc: InvoiceDocument) -> None:
     if doc.buyer.siret:
         buyer.legal_organization.id = (SIRET_SCHEME, doc.buyer.siret)
     buyer.address.line_one = doc.buyer.street
+    if doc.buyer.complement:
+        buyer.address.line_two = doc.buyer.complement  # BT-51
     buyer.address.postcode = doc.buyer.postal_code
     buyer.address.city_name = doc.buyer.city
-    buyer.address.country_id = "FR"
+    buyer.address.country_id = doc.buyer.country  # BT-55, ISO 3166-1 alpha-2 (validation: country_code)
     if doc.buyer.contact_email:
         buyer.electronic_address.uri_ID = ("EM", doc.buyer.contact_email)
     xml.trade.agreement.buyer_reference = doc.buyer.chorus_service_code or doc.registration_id

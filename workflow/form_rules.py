@@ -17,7 +17,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from schemas.form import Participant, RegistrationForm
-from schemas.limits import FIELD_MAX_LENGTH, MAX_PARTICIPANTS, field_key, quoted
+from schemas.limits import FIELD_MAX_LENGTH, MAX_PARTICIPANTS, field_key, quoted, without_surrogates
 from schemas.messages import RuleViolation
 from workflow.catalogue import Catalogue
 from workflow.form_limits import (
@@ -370,6 +370,26 @@ def _trimmed(model: _M) -> _M:
         elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
             update[name] = [_trimmed(item) for item in value]
     return model.model_copy(update=update) if update else model
+
+
+def _mapped(model: _M, change: Callable[[str], str]) -> _M:
+    """Every text field passed through `change`, however nested (enums left alone)."""
+    update: dict[str, object] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, str) and not isinstance(value, Enum) and change(value) != value:
+            update[name] = change(value)
+        elif isinstance(value, BaseModel):
+            update[name] = _mapped(value, change)
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            update[name] = [_mapped(item, change) for item in value]
+    return model.model_copy(update=update) if update else model
+
+
+def storable(form: _M) -> _M:
+    """The form as it can be kept: a lone surrogate (which UTF-8 cannot hold) and NUL (which PostgreSQL's text
+    cannot) become U+FFFD. Checked before: `field_characters` names them in the rejection."""
+    return _mapped(form, lambda text: without_surrogates(text).replace("\x00", "\ufffd"))
 
 
 def normalise_form(form: RegistrationForm) -> RegistrationForm:

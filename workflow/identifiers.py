@@ -89,7 +89,8 @@ def normalise_email(value: str) -> str | None:
     ASCII form an SMTP server without SMTPUTF8 takes, lower-cased; None if it is not one address.
 
     No DNS look-up (a bounce tells the rest). Refused: lists (`a@x.fr,b@y.fr`), display names, quoted local
-    parts, domain literals, and non-ASCII local parts (which need SMTPUTF8, not offered by every relay).
+    parts, domain literals, non-ASCII local parts (which need SMTPUTF8, not offered by every relay), and the
+    RFC 2047 encoded-word syntax (`=?utf-8?q?x?=@example.com` reads as `x@example.com` in a header).
     """
     try:
         checked = validate_email(value, check_deliverability=False, allow_smtputf8=False, allow_quoted_local=False,
@@ -97,6 +98,8 @@ def normalise_email(value: str) -> str | None:
     except (EmailNotValidError, ValueError):
         return None
     address = (checked.ascii_email or checked.normalized).lower()
+    if "=?" in address:  # RFC 2047 encoded-word syntax: a mail header parser reads it as another address
+        return None
     top_level = address.rsplit(".", 1)[-1]
     if len(top_level) < 2 or top_level.isdigit():  # no top-level domain has one letter or only digits
         return None

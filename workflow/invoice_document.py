@@ -63,6 +63,8 @@ class Buyer:
     chorus_commitment_number: str | None
     contact: str
     contact_email: str
+    complement: str | None = None  # the address's second line (bâtiment, BP, service...)
+    country: str = "FR"  # ISO 3166-1 alpha-2, as the form's address gives it
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ def buyer_of(form: RegistrationForm) -> Buyer:
         city=client.address.city or "", siret=client.siret,
         is_public=bool(client.category and client.category.is_public),
         chorus_service_code=client.chorus_service_code, chorus_commitment_number=client.chorus_commitment_number,
-        contact=f"{g.first_name} {g.last_name}, {g.service}", contact_email=g.email or "")
+        contact=f"{g.first_name} {g.last_name}, {g.service}", contact_email=g.email or "",
+        complement=client.address.complement or None, country=(client.address.country or "FR").strip().upper())
 
 
 def session_label(catalogue: Catalogue, session: SessionDate) -> str:

@@ -96,6 +96,12 @@ def build_message(rendered: Rendered, *, sender_name: str, sender_address: str, 
     message["Subject"] = rendered.subject
     message["From"] = formataddr((sender_name, sender_address))
     message["To"] = recipient
+    # The header is what a server reads back: an address it would read otherwise (a list, a display name, an
+    # RFC 2047 encoded word that the standard library decodes, `=?utf-8?q?x?=@a.fr` read as `x@a.fr`) is not
+    # sent at all, rather than to someone else.
+    written = [address.addr_spec for address in message["To"].addresses]
+    if written != [recipient]:
+        raise ValueError(f"the recipient {recipient[:80]!r} would be read as {str(written)[:200]}: not sent")
     if reply_to:
         message["Reply-To"] = reply_to
     message["Date"] = format_datetime(sent_at)
@@ -106,6 +112,10 @@ def build_message(rendered: Rendered, *, sender_name: str, sender_address: str, 
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     for attachment in attachments:
+        params = dict(attachment.params or {})
+        if attachment.maintype == "text":
+            # Text given as bytes is UTF-8 here (the `.ics`): said so, or a client reads the names as ASCII.
+            params.setdefault("charset", "utf-8")
         message.add_attachment(attachment.content, maintype=attachment.maintype, subtype=attachment.subtype,
-                               filename=attachment.filename, params=attachment.params or {})
+                               filename=attachment.filename, params=params)
     return message

@@ -36,6 +36,7 @@ from workflow.catalogue import Catalogue
 from workflow.clock import Clock
 from workflow.documents import DocumentStore, document_name
 from workflow.faults import crash_point
+from workflow.identifiers import normalise_email
 from workflow.invoice_document import Seller
 from workflow.mail import Attachment, MailTemplates, Rendered, build_message, message_id_for
 from workflow.orm import EmailRow, ParticipantAccessRow
@@ -56,8 +57,16 @@ def retry_delay(attempts: int, base_seconds: float, cap_seconds: float = 6 * 360
     return timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), cap_seconds))
 
 
+IDEMPOTENCY_KEY_MAX = 300  # the column
+
+
 def idempotency_key(registration_id: str, kind: str, recipient: str, occurrence: str) -> str:
-    return f"{registration_id}:{kind}:{recipient.strip().lower()}:{occurrence}"
+    """(registration, kind, recipient, occurrence), readable; a longer one keeps its start and a SHA-256 of
+    the whole, so it always fits its column and stays unique."""
+    key = f"{registration_id}:{kind}:{recipient.strip().lower()}:{occurrence}"
+    if len(key) <= IDEMPOTENCY_KEY_MAX:
+        return key
+    return f"{key[:IDEMPOTENCY_KEY_MAX - 66]}:{hashlib.sha256(key.encode('utf-8', 'replace')).hexdigest()}"
 
 
 class Mailroom:
@@ -86,8 +95,11 @@ class Mailroom:
     def enqueue(self, uow: UnitOfWork, *, registration_id: str, kind: str, recipient: str | None, occurrence: str,
                 context: dict[str, Any], attachments: list[dict[str, Any]] | None = None,
                 template: str | None = None) -> bool:
-        """Queue an e-mail once; False if this key was already queued (or there is nobody to write to)."""
-        if not recipient:
+        """Queue an e-mail once; False if this key was already queued, or there is nobody to write to: no address,
+        or not one valid address (a rejected form's; the rejection stays on the registration for support)."""
+        if not recipient or normalise_email(recipient.strip()) is None:
+            if recipient:
+                log.warning("e-mail not queued: not one valid address", kind=kind, registration_id=registration_id)
             return False
         key = idempotency_key(registration_id, kind, recipient, occurrence)
         if uow.session.scalars(select(EmailRow.id).where(EmailRow.idempotency_key == key)).first() is not None:

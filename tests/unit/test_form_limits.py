@@ -50,7 +50,7 @@ def test_given_a_value_outside_the_contract_then_a_named_rejection(path: str, va
 @pytest.mark.parametrize("address", [
     "postmaster,attacker@evil.example", '"><img/src=x/onerror=alert(2)>@evil.example',
     "a@b.fr b@c.fr", "Jean <jean@x.fr>", "jean@[127.0.0.1]", '"jean dupont"@x.fr', "josé@x.fr",
-    "jean@x.fr\nBcc: y@evil.example",
+    "jean@x.fr\nBcc: y@evil.example", "=?utf-8?q?x?=@example.com",
 ])
 def test_given_not_exactly_one_address_then_email_syntax_refuses_it(address: str) -> None:
     found = rules_of(form_with(set_path("participants.0.email", address)))
@@ -121,7 +121,8 @@ def test_the_log_masker_hides_every_address_the_validator_accepts(address: str) 
         return
     masked = mask_text(f"refused by the server: <{normalised}> (550)")
     assert normalised not in masked
-    assert normalised.split("@")[0] not in masked or len(normalised.split("@")[0]) == 1
+    local = normalised.split("@")[0]
+    assert f"<{local}@" not in masked or len(local) == 1
 
 
 @given(st.text(max_size=40))
