@@ -217,19 +217,44 @@ def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_
     assert page.goto(f"{backoffice.url}/queues").status == 403
 
 
-def test_a_wrong_password_is_refused_and_logging_out_ends_the_session(
+WRONG_LOGIN = "Nom ou mot de passe incorrect. / Wrong name or password."
+
+
+def test_a_wrong_password_is_refused_and_logging_out_ends_the_session_even_for_a_copy_of_its_cookie(
         backoffice: BackOffice, browser: Any) -> None:
     page = backoffice.login(browser, "alice", "not the password at all")
     assert "/login" in page.url
-    assert page.inner_text("[role=alert]") == "Wrong name or password."
+    assert page.inner_text("[role=alert]") == WRONG_LOGIN
     page = backoffice.login(browser, "nobody", PASSWORD)
-    assert page.inner_text("[role=alert]") == "Wrong name or password."
+    assert page.inner_text("[role=alert]") == WRONG_LOGIN
 
     page = backoffice.login(browser, "alice")
     assert page.url.endswith("/registrations")
+    copy = browser.new_context()  # another browser given a copy of the session cookie
+    copy.add_cookies(page.context.cookies())
+    stolen = copy.new_page()
+    stolen.goto(f"{backoffice.url}/registrations")
+    assert stolen.inner_text("#current-user") == "alice (support)", "the copy works while the session lives"
+
     page.click("text=Log out")
     page.goto(f"{backoffice.url}/registrations")
     assert "/login" in page.url, "logged out: the list needs a login again"
+    stolen.goto(f"{backoffice.url}/registrations")
+    assert "/login" in stolen.url, "the session ended on the server: its copied cookie logs nobody in"
+
+
+def test_after_five_wrong_passwords_even_the_right_one_is_refused(backoffice: BackOffice, browser: Any) -> None:
+    """The page's defaults (5 failures in 15 minutes), counted by the address of the browser's socket."""
+    for _ in range(5):
+        page = backoffice.login(browser, "fanny", "not the password at all")
+        assert page.inner_text("[role=alert]") == WRONG_LOGIN
+    page = backoffice.login(browser, "fanny")
+    assert "/login" in page.url
+    assert page.inner_text("[role=alert]") == ("Trop de connexions échouées : réessayez dans 15 minute(s). / "
+                                               "Too many failed logins: try again in 15 minute(s).")
+    page = backoffice.login(browser, "olga")
+    assert "/login" in page.url, "the same address guessing: every name is refused from it"
+    assert page.inner_text("[role=alert]").startswith("Trop de connexions échouées")
 
 
 def test_operations_records_the_session_held_and_finance_the_payment_each_named_in_the_history(  # noqa: PLR0917 (fixtures)

@@ -159,7 +159,8 @@ def test_given_5_digits_or_a_foreign_address_then_no_postal_code_format(code: st
 def test_given_a_bad_participant_email_then_email_syntax_on_that_participant_with_clear_messages() -> None:
     [violation] = check_form(form_with(set_path("participants.1.email", "jean.dupont@")), CATALOGUE, TODAY)
     assert (violation.rule, violation.field) == ("email_syntax", "participants[1].email")
-    assert violation.message_fr == "L'adresse e-mail du participant n°2 n'est pas une adresse unique valide : « jean.dupont@ »."
+    assert violation.message_fr == ("L'adresse e-mail du participant n°2 n'est pas une adresse unique valide : "
+                                    "« jean.dupont@ ».")
     assert violation.message_en == "participants[1].email is not one valid e-mail address: 'jean.dupont@'"
 
 

@@ -1,0 +1,233 @@
+"""The back office's pages: each parses its form, calls the same code as the command line
+(`producers.commands.CommandClient` to publish, `workflow.views` to read) and renders a template."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from producers.commands import CommandClient
+from regflow.web.auth import requires
+from regflow.web.context import (
+    BROKER_ERRORS,
+    back_office,
+    catalogue_sessions,
+    current_user,
+    field_errors,
+    not_sent,
+    pages,
+)
+from regflow.web.users import Role
+from schemas.form import Participant
+from schemas.messages import HoldSession, RecordPayment
+from workflow.clock import PARIS
+from workflow.machine import State
+from workflow.payment_rules import paris_date
+from workflow.views import (
+    decision_on,
+    invoice_list,
+    payment_list,
+    registration_list,
+    registration_of_invoice,
+    registration_participants,
+    registration_timeline,
+)
+
+# --- reading: everyone ------------------------------------------------------------------------------------
+
+
+@pages.get("/")
+def home() -> ResponseReturnValue:
+    return redirect(url_for("backoffice.registrations"))
+
+
+@pages.get("/registrations")
+def registrations() -> ResponseReturnValue:
+    office = back_office()
+    state = request.args.get("state") or None
+    session_id = request.args.get("session") or None
+    error = None
+    if state is not None and state not in {s.value for s in State}:
+        error, state = f"state: unknown state {state!r}", None
+    rows = registration_list(office.sessions, state=state, session_id=session_id)
+    session_ids = [s["id"] for s in catalogue_sessions(office.catalogue)]
+    return render_template("registrations.html", rows=rows, state=state, session_id=session_id, error=error,
+                           states=[s.value for s in State], session_ids=session_ids)
+
+
+@pages.get("/registrations/<registration_id>")
+def timeline(registration_id: str) -> ResponseReturnValue:
+    return _timeline_page(registration_id, form={}, errors={})
+
+
+def _timeline_page(registration_id: str, *, form: dict[str, str], errors: dict[str, str], status: int = 200
+                   ) -> ResponseReturnValue:
+    office = back_office()
+    view = registration_timeline(office.sessions, registration_id)
+    if view is None:
+        abort(404, f"Inscription {registration_id} introuvable. / No registration {registration_id}.")
+    return render_template("timeline.html", view=view, form=form, errors=errors,
+                           participants=registration_participants(office.sessions, registration_id)), status
+
+
+# --- support: replace a participant -----------------------------------------------------------------------
+
+
+@pages.post("/registrations/<registration_id>/replace")
+@requires(Role.SUPPORT)
+def replace_participant(registration_id: str) -> ResponseReturnValue:
+    """Publish the request as `regflow replace-participant` does, then show validation's decision."""
+    form = {k: request.form.get(k, "").strip() for k in ("replaced", "civilite", "first_name", "last_name", "email")}
+    labels = {"replaced": "participant replaced", "civilite": "civilité", "first_name": "first name",
+              "last_name": "last name", "email": "e-mail"}
+    if registration_timeline(back_office().sessions, registration_id) is None:
+        abort(404, f"Inscription {registration_id} introuvable. / No registration {registration_id}.")
+    errors = {k: f"{labels[k]}: required" for k, v in form.items() if not v}
+    registered = {p["email"].lower() for p in registration_participants(back_office().sessions, registration_id)}
+    if form["replaced"] and form["replaced"].lower() not in registered:
+        errors["replaced"] = "participant replaced: not a participant of this registration"
+    if form["civilite"] and form["civilite"] not in ("Mme", "M."):
+        errors["civilite"] = "civilité: Mme or M."
+    if errors:
+        return _timeline_page(registration_id, form=form, errors=errors, status=400)
+    replacement = Participant(civilite=form["civilite"], first_name=form["first_name"],
+                              last_name=form["last_name"], email=form["email"])
+    try:
+        with CommandClient(back_office().settings, producer="support") as client:
+            sent = client.replace_participant(registration_id, form["replaced"], replacement,
+                                              requested_by=current_user().name)
+    except BROKER_ERRORS as exc:
+        return _timeline_page(registration_id, form=form, errors={"_": not_sent(exc)}, status=503)
+    return redirect(url_for("backoffice.decision", registration_id=registration_id, event_id=str(sent.event_id)))
+
+
+@pages.get("/registrations/<registration_id>/requests/<event_id>")
+def decision(registration_id: str, event_id: str) -> ResponseReturnValue:
+    """What became of a request: applied, refused with the reason, or still in flight (as the CLI's --wait)."""
+    office = back_office()
+    deadline = time.monotonic() + office.decision_wait_seconds
+    found = decision_on(office.sessions, registration_id, event_id)
+    while found is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = decision_on(office.sessions, registration_id, event_id)
+    outcome, reason = found or ("pending", "")
+    return render_template("decision.html", registration_id=registration_id, event_id=event_id, outcome=outcome,
+                           reason=reason), 202 if found is None else 200
+
+
+# --- operations: session held, queues ----------------------------------------------------------------------
+
+
+@pages.route("/sessions/held", methods=["GET", "POST"])
+@requires(Role.OPERATIONS)
+def hold_session() -> ResponseReturnValue:
+    """Service fait for a session: the same command as `regflow hold-session --by <user>`."""
+    office = back_office()
+    sessions = catalogue_sessions(office.catalogue)
+    if request.method == "GET":
+        return render_template("hold_session.html", sessions=sessions, form={}, errors={})
+    form = {k: request.form.get(k, "").strip() for k in ("session_id", "held_on", "absent_emails")}
+    errors = {}
+    if form["session_id"] not in {s["id"] for s in sessions}:
+        errors["session_id"] = "session: choose one of the catalogue's sessions"
+    absent = [e.strip() for e in form["absent_emails"].replace(",", "\n").splitlines() if e.strip()]
+    try:
+        command = HoldSession.model_validate({"session_id": form["session_id"], "held_on": form["held_on"],
+                                              "absent_emails": absent, "requested_by": current_user().name})
+    except ValidationError as exc:
+        errors.update(field_errors(exc, {"held_on": "held on", "absent_emails": "absent participants"}))
+    if errors:
+        return render_template("hold_session.html", sessions=sessions, form=form, errors=errors), 400
+    try:
+        with CommandClient(office.settings, producer="operations") as client:
+            client.hold_session(command.session_id, command.held_on, command.absent_emails,
+                                requested_by=command.requested_by)
+    except BROKER_ERRORS as exc:
+        return render_template("hold_session.html", sessions=sessions, form=form,
+                               errors={"_": not_sent(exc)}), 503
+    flash(f"Session {command.session_id} recorded as held on {command.held_on}: the payments consumer moves its "
+          f"invoiced registrations to 'session held' (or 'paid').")
+    return redirect(url_for("backoffice.registrations", session=command.session_id))
+
+
+@pages.get("/queues")
+@requires(Role.OPERATIONS)
+def queues() -> ResponseReturnValue:
+    """Queue depths, consumers connected, dead letters, outbox backlog: `workflow.status`, as the CLI shows it."""
+    from workflow.status import format_age, status_of
+
+    office = back_office()
+    status = status_of(office.settings, office.sessions, office.clock, office.catalogue)
+    checked_at = datetime.fromisoformat(status["checked_at"]).astimezone(PARIS)
+    return render_template("queues.html", status=status, format_age=format_age,
+                           checked_at=f"{checked_at:%Y-%m-%d %H:%M:%S}")
+
+
+# --- finance: payments, invoices --------------------------------------------------------------------------
+
+
+PAYMENT_FIELDS = ("payment_id", "invoice_number", "amount", "received_on", "payer", "means")
+PAYMENT_LABELS = {"payment_id": "payment id", "invoice_number": "invoice", "amount": "amount",
+                  "received_on": "received on", "payer": "payer", "means": "means"}
+PAYMENT_MEANS = ["transfer", "mandat_administratif", "cheque", "card", "other"]
+
+
+@pages.route("/payments/new", methods=["GET", "POST"])
+@requires(Role.FINANCE)
+def record_payment() -> ResponseReturnValue:
+    """A payment received: the same command as `regflow pay --by <user>`."""
+    office = back_office()
+    if request.method == "GET":
+        return render_template("payment.html", form={"invoice_number": request.args.get("invoice", "")},
+                               errors={}, means=PAYMENT_MEANS)
+    form = {k: request.form.get(k, "").strip() for k in PAYMENT_FIELDS}
+    errors = {k: f"{PAYMENT_LABELS[k]}: required" for k in ("payment_id", "amount", "received_on") if not form[k]}
+    try:
+        payment = RecordPayment.model_validate({**{k: v or None for k, v in form.items()},
+                                                "requested_by": current_user().name})
+    except ValidationError as exc:
+        errors = {**field_errors(exc, PAYMENT_LABELS), **errors}
+    if errors:
+        return render_template("payment.html", form=form, errors=errors, means=PAYMENT_MEANS), 400
+    try:
+        with CommandClient(office.settings, producer="finance") as client:
+            client.record_payment(payment_id=payment.payment_id, invoice_number=payment.invoice_number,
+                                  amount=payment.amount, received_on=payment.received_on, payer=payment.payer,
+                                  means=payment.means, requested_by=payment.requested_by)
+    except BROKER_ERRORS as exc:
+        return render_template("payment.html", form=form, errors={"_": not_sent(exc)}, means=PAYMENT_MEANS), 503
+    flash(f"Payment {payment.payment_id} of {payment.amount} EUR sent: the payments consumer records it.")
+    try:
+        registration_id = registration_of_invoice(office.sessions, payment.invoice_number)
+    except SQLAlchemyError:  # sent all the same: the list says so, and the payment must not be entered again
+        registration_id = None
+    if registration_id is not None:
+        return redirect(url_for("backoffice.timeline", registration_id=registration_id))
+    return redirect(url_for("backoffice.invoices", show="all"))
+
+
+@pages.get("/invoices")
+@requires(Role.FINANCE)
+def invoices() -> ResponseReturnValue:
+    """Overdue invoices by default (`show=all`: every invoice), from `invoice_list` as `regflow invoices`."""
+    office = back_office()
+    show = request.args.get("show", "overdue")
+    rows = invoice_list(office.sessions, paris_date(office.clock.now()))
+    if show != "all":
+        rows = [r for r in rows if r["days_overdue"] > 0]
+    return render_template("invoices.html", rows=rows, show=show)
+
+
+@pages.get("/payments")
+@requires(Role.FINANCE)
+def payments() -> ResponseReturnValue:
+    """Payments received (`anomalies=1`: only those finance must look at), from `payment_list` as
+    `regflow payments`; each links to its registration when its invoice is known."""
+    anomalies_only = bool(request.args.get("anomalies"))
+    rows = payment_list(back_office().sessions, anomalies_only=anomalies_only)
+    return render_template("payments.html", rows=rows, anomalies_only=anomalies_only)
