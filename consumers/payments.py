@@ -27,7 +27,7 @@ from schemas.messages import (
     SessionHeld,
 )
 from workflow.bootstrap import Deps
-from workflow.errors import DependencyNotReadyError, GuardRefusedError
+from workflow.errors import DependencyNotReadyError, SessionRefusedError
 from workflow.machine import State
 from workflow.model import Registration
 from workflow.orm import InvoiceRow, PaymentRow, ReceivableRow, SessionRecordRow
@@ -95,15 +95,16 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
     and its public buyer's payment deadline now runs from it when later than receipt (R2192-13)."""
     found = deps.catalogue.session(command.session_id)
     if found is None:
-        raise GuardRefusedError(command.session_id, "hold_session", f"unknown session {command.session_id}")
+        raise SessionRefusedError(command.session_id, "hold_session", f"unknown session {command.session_id}",
+                                  fr=f"La session {command.session_id} n'existe pas au catalogue.")
     _, session = found
     now = deps.clock.now()
     if now < deps.catalogue.starts_at(session):
-        raise GuardRefusedError(command.session_id, "hold_session",
+        raise SessionRefusedError(command.session_id, "hold_session",
                                 f"the session starts at {deps.catalogue.starts_at(session).isoformat()}, "
                                 f"it cannot have been held at {now.isoformat()}")
     if command.held_on != session.date:
-        raise GuardRefusedError(command.session_id, "hold_session",
+        raise SessionRefusedError(command.session_id, "hold_session",
                                 f"held on {command.held_on}, planned on {session.date}")
     if uow.session.get(SessionRecordRow, command.session_id) is not None:
         return  # already recorded by an earlier command: nothing more to do
@@ -124,9 +125,11 @@ def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOf
     """The session will not be held: every registration still open is cancelled; the invoicing consumer
     credits the invoices (a paid one is then owed back to the client)."""
     if deps.catalogue.session(command.session_id) is None:
-        raise GuardRefusedError(command.session_id, "cancel_session", f"unknown session {command.session_id}")
+        raise SessionRefusedError(command.session_id, "cancel_session", f"unknown session {command.session_id}",
+                                  fr=f"La session {command.session_id} n'existe pas au catalogue.")
     if uow.session_held_on(command.session_id) is not None:
-        raise GuardRefusedError(command.session_id, "cancel_session", "the session was already held")
+        raise SessionRefusedError(command.session_id, "cancel_session", "the session was already held",
+                                  fr="La session a déjà eu lieu : elle ne peut plus être annulée.")
     now = deps.clock.now()
     for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.cancel_session(command.reason, at=now, actor=ACTOR, cause=message.event_id)
@@ -136,16 +139,16 @@ def handle_move_session(message: Envelope, command: MoveSession, uow: UnitOfWork
     """The session moves to another date offered for the same training; invoices follow (invoicing)."""
     source, target = deps.catalogue.session(command.session_id), deps.catalogue.session(command.to_session_id)
     if source is None or target is None:
-        raise GuardRefusedError(command.session_id, "move_session",
+        raise SessionRefusedError(command.session_id, "move_session",
                                 f"unknown session {command.session_id if source is None else command.to_session_id}")
     if source[0].id != target[0].id:
-        raise GuardRefusedError(command.session_id, "move_session",
+        raise SessionRefusedError(command.session_id, "move_session",
                                 f"{command.to_session_id} is not a date of the same training")
     now = deps.clock.now()
     if now >= deps.catalogue.starts_at(target[1]):
-        raise GuardRefusedError(command.session_id, "move_session", f"{command.to_session_id} has already started")
+        raise SessionRefusedError(command.session_id, "move_session", f"{command.to_session_id} has already started")
     if uow.session_held_on(command.session_id) is not None:
-        raise GuardRefusedError(command.session_id, "move_session", "the session was already held")
+        raise SessionRefusedError(command.session_id, "move_session", "the session was already held")
     for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.move_session(command.to_session_id, command.reason, at=now, actor=ACTOR, cause=message.event_id)
 

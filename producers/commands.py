@@ -187,9 +187,12 @@ def load_forms(paths: list[Path], *, max_message_bytes: int | None = None, regis
 
 
 class CommandClient:
-    def __init__(self, settings: Settings, *, producer: str = "intake", clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, *, producer: str = "intake", clock: Clock | None = None,
+                 role: str | None = None) -> None:
+        """`role`: the command line's broker user (intake, support, finance, operations), whose topic permissions
+        allow exactly its commands (`REGFLOW_BROKER_URL_<ROLE>`, else `REGFLOW_BROKER_URL`)."""
         scope = "intake" if settings.broker_declare == "own" else ALL
-        self._publisher = Publisher(settings.broker_url, Topology(settings.namespace, scope=scope))
+        self._publisher = Publisher(settings.broker_url_for(role), Topology(settings.namespace, scope=scope))
         self._clock = clock or clock_from_spec(settings.clock)
         self.producer = producer
         self._max_bytes = settings.max_message_bytes

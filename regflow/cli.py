@@ -471,7 +471,8 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
 
     def relay() -> None:
         with Publisher(settings.broker_url, deps.topology) as publisher:
-            run_relay(deps.sessions, publisher, deps.clock, settings.relay_poll_seconds, stop)
+            run_relay(deps.sessions, publisher, deps.clock, settings.relay_poll_seconds, stop,
+                      max_bytes=settings.max_message_bytes)
 
     keep_running(relay, stop, "relay")
     return 0
@@ -543,7 +544,8 @@ def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
                     "--registration-id goes with one form only; nothing sent"), file=sys.stderr)
         return 2
     sent = []
-    with CommandClient(settings) as client, _progress_bar(len(forms), "forms", shown=len(forms) > 1) as bar:
+    with (CommandClient(settings, role="intake") as client,
+          _progress_bar(len(forms), "forms", shown=len(forms) > 1) as bar):
         for index, (path, form) in enumerate(forms, 1):
             envelope = client.submit_form(form, args.registration_id)
             registration_id = envelope.registration_id
@@ -568,7 +570,7 @@ def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
 
     signature = Signature(place=args.place, signed_on=args.date, signatory=args.signatory,
                           method=SignatureMethod(args.method), electronic_reference=args.reference)
-    with CommandClient(settings, producer="signature") as client:
+    with CommandClient(settings, role="intake", producer="signature") as client:
         envelope = client.record_signature(args.registration_id, signature)
     return _answer(args, settings, [Sent(envelope, f"signature enregistrée pour {args.registration_id}",
                                          f"signature recorded for {args.registration_id}")])
@@ -577,7 +579,7 @@ def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_hold_session(args: argparse.Namespace, settings: Settings) -> int:
     from producers.commands import CommandClient
 
-    with CommandClient(settings, producer="operations") as client:
+    with CommandClient(settings, role="operations", producer="operations") as client:
         envelope = client.hold_session(args.session_id, args.on, requested_by=args.by)
     return _answer(args, settings, [Sent(
         envelope, f"séance {args.session_id} enregistrée comme tenue le {args.on} (service fait)",
@@ -587,7 +589,7 @@ def cmd_hold_session(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_cancel_session(args: argparse.Namespace, settings: Settings) -> int:
     from producers.commands import CommandClient
 
-    with CommandClient(settings, producer="operations") as client:
+    with CommandClient(settings, role="operations", producer="operations") as client:
         envelope = client.cancel_session(args.session_id, args.reason)
     return _answer(args, settings, [Sent(
         envelope, f"séance {args.session_id} annulée : ses inscriptions annulées, leurs factures créditées",
@@ -597,7 +599,7 @@ def cmd_cancel_session(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_move_session(args: argparse.Namespace, settings: Settings) -> int:
     from producers.commands import CommandClient
 
-    with CommandClient(settings, producer="operations") as client:
+    with CommandClient(settings, role="operations", producer="operations") as client:
         envelope = client.move_session(args.session_id, args.to, args.reason)
     return _answer(args, settings, [Sent(
         envelope, f"séance {args.session_id} déplacée vers {args.to} : factures créditées et réémises",
@@ -621,7 +623,7 @@ def cmd_correct_invoice(args: argparse.Namespace, settings: Settings) -> int:
             _print_lines(f"erreur / error: {path}: pas un bloc organisme-client / not a client block: "
                          f"{_validation_summary(exc)}; rien n'a été envoyé / nothing sent", file=sys.stderr)
             return 2
-    with CommandClient(settings, producer="finance") as client:
+    with CommandClient(settings, role="finance", producer="finance") as client:
         envelope = client.correct_invoice(args.invoice_number, args.reason, client_block)
     return _answer(args, settings, [Sent(
         envelope, f"facture {args.invoice_number} : avoir et facture rectificative émis",
@@ -631,7 +633,7 @@ def cmd_correct_invoice(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_pay(args: argparse.Namespace, settings: Settings) -> int:
     from producers.commands import CommandClient
 
-    with CommandClient(settings, producer="finance") as client:
+    with CommandClient(settings, role="finance", producer="finance") as client:
         envelope = client.record_payment(
             payment_id=args.payment_id, invoice_number=args.invoice, amount=args.amount, received_on=args.on,
             payer=args.payer, means=args.means, requested_by=args.by)
@@ -647,7 +649,7 @@ def cmd_replace_participant(args: argparse.Namespace, settings: Settings) -> int
 
     replacement = Participant(civilite=args.civilite, first_name=args.first_name, last_name=args.last_name,
                               email=args.email)
-    with CommandClient(settings, producer="support") as client:
+    with CommandClient(settings, role="support", producer="support") as client:
         envelope = client.replace_participant(args.registration_id, args.replaced, replacement,
                                               requested_by=args.by)
     return _answer(args, settings, [Sent(
@@ -976,14 +978,12 @@ def _write_private(path: Path, text: str) -> None:
 
 def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
     """Least privilege on the broker: a user per role (see workflow/broker_users.py)."""
-    from workflow.broker_users import ADMIN, ROLES, definitions, passwords_for, permissions
+    from workflow.broker_users import ADMIN, ROLES, definitions, describe, passwords_for
     from workflow.topology import Topology
 
     topology = Topology(settings.namespace)
     if args.action == "show":
-        for role, permission in permissions(topology).items():
-            print(f"{topology.namespace}-{role}\n  configure {permission.configure}\n  write     {permission.write}"
-                  f"\n  read      {permission.read}")
+        print(describe(topology))
         return 0
     store = Path(args.passwords_file)
     known = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
@@ -1265,6 +1265,9 @@ def expected_error(exc: BaseException) -> str | None:
         said = str(exc)
     elif isinstance(exc, OSError) and exc.filename is not None:
         said = f"{exc.filename}: {exc.strerror or exc}"
+    elif isinstance(exc, pika.exceptions.ChannelClosedByBroker) and exc.reply_code == 403:
+        said = (f"le courtier a refusé / the broker refused it: {exc.reply_text}; each command logs in as its role's "
+                "broker user (REGFLOW_BROKER_URL_<ROLE>, else REGFLOW_BROKER_URL; see regflow broker-users show)")
     elif isinstance(exc, pika.exceptions.AMQPConnectionError):
         said = (f"courtier RabbitMQ injoignable, rien n'a été envoyé / RabbitMQ broker unreachable, nothing "
                 f"sent ({_safe_url(os.environ.get('REGFLOW_BROKER_URL', 'amqp://127.0.0.1:5672/%2F'))}: "

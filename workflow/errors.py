@@ -53,6 +53,15 @@ class GuardRefusedError(RegflowError):
         self.reason_fr = fr or f"Demande refusée ({trigger}) : {reason}"
 
 
+class SessionRefusedError(GuardRefusedError):
+    """A session command a rule forbids (unknown session, already held, not yet started...)."""
+
+    def __init__(self, session_id: str, trigger: str, reason: str, *, fr: str | None = None) -> None:
+        super().__init__(session_id, trigger, reason, fr=fr or f"Session {session_id} : demande refusée ({trigger}) : "
+                                                                 f"{reason}")
+        self.args = (f"session {session_id}: '{trigger}' refused: {reason}",)
+
+
 class UnknownRegistrationError(RegflowError):
     """A command names a registration that does not exist (yet): it may be in flight, so retry; on its last
     attempt it is refused (a decision, not a dead letter)."""

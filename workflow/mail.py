@@ -18,6 +18,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from schemas.limits import quoted
+
 TEMPLATES = Path(__file__).parent / "templates" / "mail"
 
 _DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -60,6 +62,9 @@ class MailTemplates:
         self.env = Environment(loader=FileSystemLoader(directory), undefined=StrictUndefined,
                                autoescape=select_autoescape(["html"], default_for_string=False),
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        # `{{ value | quoted(200) }}`: a value of a form that validation refused, at most that long and with its
+        # refused characters written `\u001b` (a rejection must not carry a 200 KB name or an ESC back).
+        self.env.filters["quoted"] = quoted
 
     def names(self) -> list[str]:
         return sorted(n.removesuffix(".subject.txt") for n in self.env.list_templates() if n.endswith(".subject.txt"))
