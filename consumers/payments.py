@@ -27,6 +27,7 @@ from schemas.messages import (
     SessionHeld,
 )
 from workflow.bootstrap import Deps
+from workflow.clock import PARIS
 from workflow.errors import DependencyNotReadyError, SessionRefusedError
 from workflow.machine import State
 from workflow.model import Registration
@@ -100,12 +101,17 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
     _, session = found
     now = deps.clock.now()
     if now < deps.catalogue.starts_at(session):
+        starts = deps.catalogue.starts_at(session)
         raise SessionRefusedError(command.session_id, "hold_session",
-                                f"the session starts at {deps.catalogue.starts_at(session).isoformat()}, "
-                                f"it cannot have been held at {now.isoformat()}")
+                                  f"the session starts at {starts.isoformat()}, it cannot have been held at "
+                                  f"{now.isoformat()}",
+                                  fr=f"La session commence le {starts.astimezone(PARIS):%d/%m/%Y à %H:%M} : elle ne "
+                                     "peut pas encore avoir eu lieu.")
     if command.held_on != session.date:
         raise SessionRefusedError(command.session_id, "hold_session",
-                                f"held on {command.held_on}, planned on {session.date}")
+                                  f"held on {command.held_on}, planned on {session.date}",
+                                  fr=f"Tenue le {command.held_on:%d/%m/%Y}, prévue le {session.date:%d/%m/%Y} : "
+                                     "ce n'est pas la date prévue.")
     if uow.session.get(SessionRecordRow, command.session_id) is not None:
         return  # already recorded by an earlier command: nothing more to do
     uow.session.add(SessionRecordRow(session_id=command.session_id, held_on=command.held_on,

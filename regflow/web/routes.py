@@ -26,6 +26,7 @@ from regflow.web.users import Role
 from schemas.form import Participant
 from schemas.messages import HoldSession, RecordPayment
 from workflow.clock import PARIS
+from workflow.decisions import wait_for_decision
 from workflow.machine import State
 from workflow.payment_rules import paris_date
 from workflow.views import (
@@ -120,6 +121,28 @@ def decision(registration_id: str, event_id: str) -> ResponseReturnValue:
                            reason=reason), 202 if found is None else 200
 
 
+COMMAND_PAGES = {  # what a command page says, and where it leads back to
+    "hold": ("Session tenue (service fait) / Session held", "backoffice.registrations"),
+    "payment": ("Paiement reçu / Payment received", "backoffice.invoices"),
+}
+
+
+@pages.get("/requests/<kind>/<command_id>")
+def command_decision(kind: str, command_id: str) -> ResponseReturnValue:
+    """What became of a command sent from the page: accepted, refused with its reason in French and English, or
+    still in flight (the page then asks again every 2 s), as the command line waits for it."""
+    if kind not in COMMAND_PAGES:
+        abort(404)
+    office = back_office()
+    found = wait_for_decision(office.sessions, command_id, office.decision_wait_seconds)
+    outcome = found.outcome if found else "pending"
+    what, back = COMMAND_PAGES[kind]
+    return render_template("command_decision.html", kind=kind, command_id=command_id, decision=found,
+                           outcome=outcome, what=what, back=url_for(back),
+                           outcome_fr={"accepted": "acceptée", "refused": "refusée"}.get(outcome, "en attente")
+                           ), 202 if found is None else 200
+
+
 # --- operations: session held, queues ----------------------------------------------------------------------
 
 
@@ -145,13 +168,19 @@ def hold_session() -> ResponseReturnValue:
         return render_template("hold_session.html", sessions=sessions, form=form, errors=errors), 400
     try:
         with CommandClient(office.settings, producer="operations") as client:
-            client.hold_session(command.session_id, command.held_on, command.absent_emails,
-                                requested_by=command.requested_by)
+            sent = client.hold_session(command.session_id, command.held_on, command.absent_emails,
+                                       requested_by=command.requested_by)
     except BROKER_ERRORS as exc:
         return render_template("hold_session.html", sessions=sessions, form=form,
                                errors={"_": not_sent(exc)}), 503
     flash(f"Session {command.session_id} recorded as held on {command.held_on}: the payments consumer moves its "
           f"invoiced registrations to 'session held' (or 'paid').")
+    try:
+        found = wait_for_decision(office.sessions, str(sent.event_id), office.decision_wait_seconds)
+    except SQLAlchemyError:
+        found = None
+    if found is None or not found.accepted:  # refused, or not decided yet: the answer is shown, not assumed
+        return redirect(url_for("backoffice.command_decision", kind="hold", command_id=str(sent.event_id)))
     return redirect(url_for("backoffice.registrations", session=command.session_id))
 
 
@@ -196,12 +225,18 @@ def record_payment() -> ResponseReturnValue:
         return render_template("payment.html", form=form, errors=errors, means=PAYMENT_MEANS), 400
     try:
         with CommandClient(office.settings, producer="finance") as client:
-            client.record_payment(payment_id=payment.payment_id, invoice_number=payment.invoice_number,
-                                  amount=payment.amount, received_on=payment.received_on, payer=payment.payer,
-                                  means=payment.means, requested_by=payment.requested_by)
+            sent = client.record_payment(payment_id=payment.payment_id, invoice_number=payment.invoice_number,
+                                         amount=payment.amount, received_on=payment.received_on, payer=payment.payer,
+                                         means=payment.means, requested_by=payment.requested_by)
     except BROKER_ERRORS as exc:
         return render_template("payment.html", form=form, errors={"_": not_sent(exc)}, means=PAYMENT_MEANS), 503
     flash(f"Payment {payment.payment_id} of {payment.amount} EUR sent: the payments consumer records it.")
+    try:
+        found = wait_for_decision(office.sessions, str(sent.event_id), office.decision_wait_seconds)
+    except SQLAlchemyError:
+        found = None
+    if found is None or not found.accepted:
+        return redirect(url_for("backoffice.command_decision", kind="payment", command_id=str(sent.event_id)))
     try:
         registration_id = registration_of_invoice(office.sessions, payment.invoice_number)
     except SQLAlchemyError:  # sent all the same: the list says so, and the payment must not be entered again

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from regflow.web import create_app
 from regflow.web.users import UserStore
-from tests.conftest import load_form
+from tests.conftest import RunningConsumers, load_form
 from workflow.bootstrap import Deps
 from workflow.orm import RegistrationRow
 from workflow.settings import Settings
@@ -119,3 +119,22 @@ def test_the_database_away_is_a_clear_503_not_a_crash(settings: Settings, tmp_pa
     page = unescape(answer.get_data(as_text=True))
     assert "La base de données ne répond pas pour l'instant" in page
     assert "/ The database does not answer right now" in page
+
+
+def test_a_session_held_before_it_started_is_answered_with_the_refusal_in_french(
+        settings: Settings, tmp_path: Path, consumers: RunningConsumers) -> None:
+    """The page waits for the decision as the command line does: operations read the refusal, not "sent"."""
+    users = UserStore(tmp_path / "ops.json")
+    users.add("olga", PASSWORD, ["operations"])
+    app = create_app(settings.model_copy(update={"web_users_file": users.path, "development": True}),
+                     decision_wait_seconds=20)
+    client = app.test_client()
+    login(client, name="olga")
+    answer = client.post("/sessions/held", data={
+        "session_id": "cpom-handicap-2023-09-15", "held_on": "2023-09-15", "absent_emails": "",
+        "csrf_token": token(client, "/sessions/held")}, follow_redirects=True)
+    page = unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200
+    assert "refusée / refused" in page
+    assert "elle ne peut pas encore avoir eu lieu" in page
+    assert "it cannot have been held" in page
