@@ -1,4 +1,6 @@
 FROM python:3.11-slim
+# The invoice PDFs embed DejaVu Sans (PDF/A-3): Debian's fonts-dejavu-core.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 ENV PYTHONUNBUFFERED=1
 WORKDIR /app
 # The locked runtime dependencies first, every file hash-checked (requirements.lock, written by scripts/lock at

@@ -3,6 +3,7 @@
 demo:  ## push the source documents' registrations to "paid" and print their timelines
 	scripts/bootstrap
 	scripts/ensure-services
+	scripts/ensure-fonts
 	.venv/bin/regflow demo
 
 backoffice:  ## the demo stopped before its last session, then the back-office page on http://127.0.0.1:8080/

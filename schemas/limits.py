@@ -113,3 +113,13 @@ def has_surrogate(value: object) -> bool:
 def without_surrogates(text: str) -> str:
     """The text with each lone surrogate replaced by U+FFFD, so that a refused form can still be kept."""
     return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+
+
+def one_line(value: str) -> str:
+    """A command's free text (a reason, who asked, a payer, an id) as one line of text: a refused character
+    (NUL, CR/LF, ESC, a bidirectional override...) is a validation error naming it, before it reaches the
+    database, a credit note or an e-mail."""
+    char = refused_character(value)
+    if char is not None:
+        raise ValueError(f"holds a character that is not allowed: {describe_character(char)}")
+    return value

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
 
 from schemas.form import ClientOrganisation, Contract, Participant, RegistrationForm, Signature
 from schemas.limits import (
@@ -23,9 +23,11 @@ from schemas.limits import (
     MAX_REASON_LENGTH,
     REGISTRATION_ID_MAX,
     REGISTRATION_ID_PATTERN,
+    one_line,
 )
 
 SCHEMA_VERSION = 1
+Line = Annotated[str, AfterValidator(one_line)]  # a command's free text: one line, no refused character
 # A message's time: within these bounds, or it is malformed (a year 1 with a +14:00 offset overflows).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
@@ -92,25 +94,25 @@ class RecordSignature(Contract):
 class HoldSession(Contract):
     """Operations: the session took place ("service fait")."""
 
-    session_id: str = Field(max_length=100)
+    session_id: Line = Field(max_length=100)
     held_on: date
-    absent_emails: list[Annotated[str, Field(max_length=254)]] = Field(
+    absent_emails: list[Annotated[Line, Field(max_length=254)]] = Field(
         default_factory=list, max_length=1000, description="Participants who did not attend")
-    requested_by: str | None = Field(default=None, max_length=MAX_ACTOR_LENGTH,
+    requested_by: Line | None = Field(default=None, max_length=MAX_ACTOR_LENGTH,
                                      description="Who recorded it (the history's actor); None: the payments consumer")
 
 
 class RecordPayment(Contract):
     """Finance: money received for an invoice."""
 
-    payment_id: str = Field(min_length=1, max_length=MAX_PAYMENT_ID_LENGTH,
+    payment_id: Line = Field(min_length=1, max_length=MAX_PAYMENT_ID_LENGTH,
                             description="Finance's own reference of the payment (bank line id)")
-    invoice_number: str | None = Field(default=None, max_length=MAX_INVOICE_NUMBER_LENGTH)
+    invoice_number: Line | None = Field(default=None, max_length=MAX_INVOICE_NUMBER_LENGTH)
     amount: Decimal = Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False)
     received_on: date = Field(ge=date(2000, 1, 1), le=date(2099, 12, 31))
-    payer: str | None = Field(default=None, max_length=300)
+    payer: Line | None = Field(default=None, max_length=300)
     means: Literal["transfer", "cheque", "card", "mandat_administratif", "other"] = "transfer"
-    requested_by: str | None = Field(default=None, max_length=MAX_ACTOR_LENGTH,
+    requested_by: Line | None = Field(default=None, max_length=MAX_ACTOR_LENGTH,
                                      description="Who recorded it (the history's actor when it settles the "
                                                  "invoice); None: the payments consumer")
 
@@ -169,18 +171,18 @@ class CreditNoteIssued(Contract):
 class MoveSession(Contract):
     """Operations: a session moves to another date offered for the same training."""
 
-    session_id: str = Field(max_length=100)
-    to_session_id: str = Field(max_length=100)
-    reason: str = Field(min_length=3, max_length=MAX_REASON_LENGTH)
+    session_id: Line = Field(max_length=100)
+    to_session_id: Line = Field(max_length=100)
+    reason: Line = Field(min_length=3, max_length=MAX_REASON_LENGTH)
 
 
 class ReplaceParticipant(Contract):
     """Support: a participant of a confirmed registration is replaced by another before the session
     is held (seeds: "le remplacement d'un participant peut être demandé"). The amount does not change."""
 
-    replaced_email: str = Field(max_length=254, description="Login e-mail of the participant who will not attend")
+    replaced_email: Line = Field(max_length=254, description="Login e-mail of the participant who will not attend")
     replacement: Participant = Field(description="Who attends instead, checked like a form's participant")
-    requested_by: str = Field(min_length=2, max_length=MAX_ACTOR_LENGTH,
+    requested_by: Line = Field(min_length=2, max_length=MAX_ACTOR_LENGTH,
                               description="Who asked: support agent, client's contact")
 
 
@@ -188,8 +190,8 @@ class CorrectInvoice(Contract):
     """Finance or support: an issued invoice is wrong; it is credited and a corrected one issued.
     Fields given here replace the client's on the new invoice (e.g. a Chorus Pro commitment number)."""
 
-    invoice_number: str = Field(max_length=MAX_INVOICE_NUMBER_LENGTH)
-    reason: str = Field(min_length=3, max_length=MAX_REASON_LENGTH)
+    invoice_number: Line = Field(max_length=MAX_INVOICE_NUMBER_LENGTH)
+    reason: Line = Field(min_length=3, max_length=MAX_REASON_LENGTH)
     client: ClientOrganisation | None = None
 
 
@@ -217,8 +219,8 @@ class ParticipantReplaced(Contract):
 class CancelSession(Contract):
     """Operations: a session will not be held; its registrations are cancelled and credited."""
 
-    session_id: str = Field(max_length=100)
-    reason: str = Field(min_length=3, max_length=MAX_REASON_LENGTH)
+    session_id: Line = Field(max_length=100)
+    reason: Line = Field(min_length=3, max_length=MAX_REASON_LENGTH)
 
 
 class SessionHeld(Contract):

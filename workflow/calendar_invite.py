@@ -15,6 +15,15 @@ from typing import Literal
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 PRODID = "-//regflow//inscriptions//FR"
+# A backslash is literal in a parameter value (RFC 5545 3.2, RFC 6868), but icalendar leaves `CN=A\` unquoted
+# and reads `\:` back as an escaped colon: `CN=A\:mailto:a@b.fr` gives the name `A:mailto` and loses the
+# address. In a display name it is written as the look-alike U+29F5 (REVERSE SOLIDUS OPERATOR).
+_BACKSLASH_LOOKALIKE = "\u29f5"
+
+
+def calendar_name(name: str) -> str:
+    """A person's name as the `.ics` writes it in a CN parameter (a backslash as its look-alike)."""
+    return name.replace("\\", _BACKSLASH_LOOKALIKE)
 
 
 @dataclass(frozen=True)
@@ -52,10 +61,10 @@ def invitation_ics(invite: Invite) -> bytes:
         event.add("url", invite.link)
     event.add("status", "CANCELLED" if invite.method == "CANCEL" else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{invite.organizer_email}")
-    organizer.params["cn"] = vText(invite.organizer_name)
+    organizer.params["cn"] = vText(calendar_name(invite.organizer_name))
     event.add("organizer", organizer)
     attendee = vCalAddress(f"mailto:{invite.attendee_email}")
-    attendee.params["cn"] = vText(invite.attendee_name)
+    attendee.params["cn"] = vText(calendar_name(invite.attendee_name))
     attendee.params["role"] = vText("REQ-PARTICIPANT")
     attendee.params["rsvp"] = vText("FALSE")
     event.add("attendee", attendee)

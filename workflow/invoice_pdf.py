@@ -97,10 +97,15 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
     return buffer.getvalue()
 
 
+_COLUMN = 87 * mm - 12  # a column of the parties' table, less the cells' padding (6 points each side)
+_FIRST_ROW = A4[1] / 3
+
+
 def _parties(doc: InvoiceDocument) -> Table:
-    """Seller on the left, buyer on the right, one row per line of the buyer's: a value of the contract's length
-    in wide glyphs wraps on a dozen lines, and the table continues on the next page between rows, where one
-    cell holding the whole block could be taller than a page and not be drawn at all (LayoutError)."""
+    """Seller on the left, buyer on the right. The buyer's lines share the seller's row while they fit in a third of
+    the page (always, for the addresses one meets), then take a row each: a value of the contract's length in wide
+    glyphs wraps on a dozen lines, and a table continues on the next page between rows, where one cell holding the
+    whole block could be taller than a page and not be drawn at all (LayoutError)."""
     s, b = doc.seller, doc.buyer
     seller = [s.name, s.street, f"{s.postal_code} {s.city}", f"Tél. {s.phone} – {s.email}", f"SIRET {s.siret}"]
     buyer = [b.name, b.street, *([b.complement] if b.complement else []), f"{b.postal_code} {b.city}"]
@@ -113,7 +118,11 @@ def _parties(doc: InvoiceDocument) -> Table:
     if b.chorus_commitment_number:
         buyer.append(f"N° d'engagement : {b.chorus_commitment_number}")
     buyer += [f"À l'attention de {b.contact}", f"({b.contact_email})"]
-    rows: list[list[object]] = [[_p("\n".join(seller)), _p(buyer[0])], *[["", _p(line)] for line in buyer[1:]]]
+    head = 1
+    while head < len(buyer) and _p("\n".join(buyer[:head + 1])).wrap(_COLUMN, A4[1])[1] <= _FIRST_ROW:
+        head += 1
+    rows: list[list[object]] = [[_p("\n".join(seller)), _p("\n".join(buyer[:head]))],
+                                *[["", _p(line)] for line in buyer[head:]]]
     return Table(rows, colWidths=[87 * mm, 87 * mm], style=TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 0),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))

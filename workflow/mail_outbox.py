@@ -224,8 +224,10 @@ def _claim_next(sessions: sessionmaker[Session], clock: Clock, mailroom: Mailroo
         built: EmailMessage | MailDeliveryError
         try:
             built = mailroom.message(uow.session, row, now)
-        except (OSError, LookupError, ValueError) as exc:  # a PDF not written yet, a bad template
+        except (OSError, LookupError) as exc:  # a PDF not written yet: it may come
             built = MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}", permanent=False)
+        except ValueError as exc:  # a recipient a header would misread, a value no message can carry: never
+            built = MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}", permanent=True)
         row.lease_until = wall_now + timedelta(seconds=lease_seconds)
         claimed = (row.id, row.idempotency_key, built)
         uow.commit()

@@ -4,15 +4,19 @@ and the limits agree with the database columns."""
 from __future__ import annotations
 
 import time
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from sqlalchemy import String
 
-from schemas.form import RegistrationForm
+from schemas.form import Participant, RegistrationForm
 from schemas.limits import FIELD_MAX_LENGTH, REGISTRATION_ID_MAX, field_key, quoted, refused_character
+from schemas.messages import CancelSession, RecordPayment, ReplaceParticipant
 from tests.unit.test_form_rules import CATALOGUE, TODAY, form_with, set_path
 from workflow.form_limits import MAX_VIOLATIONS, text_fields
 from workflow.form_rules import check_form, normalise_form
@@ -130,3 +134,15 @@ def test_normalised_forms_keep_no_refused_character_at_their_edges(text: str) ->
     form = normalise_form(form_with(set_path("client.name", f" {text}\t")))
     assert form.client.name == f" {text}\t".strip()
     assert refused_character(form.client.name or "") == refused_character(text.strip())
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "Motif\r\nBcc: x@evil.example", "a\x1b[2Jb", "DURAND\u202eX"])
+def test_a_command_s_free_text_is_one_line_of_text(text: str) -> None:
+    """A NUL in a reason reached the credit notes table (PostgreSQL refuses it: parked); ESC or CR/LF reached
+    the credit note's "Motif", the e-mails and the history. Refused by the command's schema, named."""
+    with pytest.raises(ValidationError, match="not allowed"):
+        CancelSession(session_id="cpom-handicap-2023-09-15", reason=text)
+    with pytest.raises(ValidationError, match="not allowed"):
+        RecordPayment(payment_id="BANK-1", amount=Decimal("10.00"), received_on=date(2023, 9, 1), payer=text)
+    with pytest.raises(ValidationError, match="not allowed"):
+        ReplaceParticipant(replaced_email="a@b.fr", replacement=Participant(), requested_by=text)
