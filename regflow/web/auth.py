@@ -23,7 +23,11 @@ from regflow.web.context import back_office, current_user, pages
 from regflow.web.guards import FORM_WHITESPACE, bad_character, is_utf8, masked_name, minutes
 from regflow.web.users import Role
 
-log = structlog.get_logger("web")
+
+def log() -> structlog.stdlib.BoundLogger:
+    """The page's logger, taken at each call: structlog caches a logger on its first use, and a long-lived
+    one would keep the configuration of the moment it was first used."""
+    return structlog.get_logger("web")  # type: ignore[no-any-return]
 P = ParamSpec("P")
 PUBLIC_ENDPOINTS = {"backoffice.login", "static"}
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -80,7 +84,7 @@ def _refuse_bad_characters() -> None:
     if not _valid_utf8() or bad_character(chain(
             [request.path], request.args.keys(), *request.args.listvalues())) or bad_character(
             chain(request.form.keys(), *request.form.listvalues()), allowed=FORM_WHITESPACE):
-        log.warning("back office: request refused, control character or invalid UTF-8",
+        log().warning("back office: request refused, control character or invalid UTF-8",
                     path=request.path.encode("unicode_escape").decode("ascii")[:200], client=request.remote_addr)
         abort(400, BAD_REQUEST)
 
@@ -144,7 +148,7 @@ def login() -> ResponseReturnValue:
     address = request.remote_addr or "unknown"  # the socket's, or the proxies' X-Forwarded-For when trusted
     wait = office.throttle.retry_after(name, address)
     if wait > 0:  # refused before the password is even looked at
-        log.warning("back office: login refused, too many failures", login=masked_name(name), client=address,
+        log().warning("back office: login refused, too many failures", login=masked_name(name), client=address,
                     retry_after_seconds=math.ceil(wait))
         refused = make_response(render_template("login.html", error=TOO_MANY_LOGINS.format(n=minutes(wait)),
                                                 name=name), 429)
@@ -153,7 +157,7 @@ def login() -> ResponseReturnValue:
     user = office.users.authenticate(name, request.form.get("password", ""))
     if user is None:
         office.throttle.failed(name, address)
-        log.warning("back office: failed login", login=masked_name(name), client=address)
+        log().warning("back office: failed login", login=masked_name(name), client=address)
         return render_template("login.html", error=WRONG_LOGIN, name=name), 401
     office.throttle.succeeded(name)
     office.live_sessions.end(session.get("sid"))
@@ -187,7 +191,8 @@ def logout() -> ResponseReturnValue:
 @pages.app_errorhandler(SQLAlchemyError)
 def _database_unavailable(error: SQLAlchemyError) -> ResponseReturnValue:
     """The database does not answer: say so (503), nothing was changed by a page that only reads."""
-    log.warning("back office: database error", error=str(error).splitlines()[0] if str(error) else type(error).__name__)
+    log().warning("back office: database error",
+                  error=str(error).splitlines()[0] if str(error) else type(error).__name__)
     return render_template("error.html", code=503, title=TITLES[503], message=NO_DATABASE), 503
 
 
