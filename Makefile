@@ -17,6 +17,7 @@ test:  ## lint, type-check, unit + integration + end-to-end tests on the real br
 lint:
 	scripts/bootstrap
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports --no-cache
 	.venv/bin/mypy schemas workflow consumers producers regflow bench
 
 bench:  ## the end-to-end benchmark: raw limit, 2,000 registrations to paid, steady load (figures + plot in var/bench)

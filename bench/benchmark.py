@@ -36,15 +36,16 @@ import psycopg
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from producers.commands import CommandClient
-from regflow.cli import stop_processes
+from regflow.processes import stop_processes
 from schemas.form import RegistrationForm
-from workflow.broker import PERSISTENT, connect
-from workflow.clock import PARIS, FileClock
-from workflow.db import make_engine, migrate, session_factory
-from workflow.mail_sink import MailSink
-from workflow.orm import InboxRow, InvoiceRow
+from workflow.adapters.clocks import FileClock
+from workflow.adapters.mail_sink import MailSink
+from workflow.domain.clock import PARIS
+from workflow.messaging.broker import PERSISTENT, connect
+from workflow.messaging.topology import CONSUMERS, Topology
+from workflow.persistence.db import make_engine, migrate, session_factory
+from workflow.persistence.orm import InboxRow, InvoiceRow
 from workflow.settings import Settings
-from workflow.topology import CONSUMERS, Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "forms" / "valid"

@@ -24,11 +24,12 @@ from consumers import invoicing, notifications, payments, validation
 from consumers.runner import ConsumerApp, handle_message
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope, SubmitRegistration
+from workflow.adapters.clocks import FixedClock
+from workflow.adapters.mail_sink import MailSink
+from workflow.adapters.mailroom import deliver_due
 from workflow.bootstrap import bootstrap
-from workflow.clock import PARIS, FixedClock
-from workflow.mail_outbox import deliver_due
-from workflow.mail_sink import MailSink
-from workflow.orm import OutboxRow
+from workflow.domain.clock import PARIS
+from workflow.persistence.orm import OutboxRow
 from workflow.settings import Settings
 
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     with ScratchDatabase(server) as database, MailSink(port=0) as smtp, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=database.url, smtp_port=smtp.port, documents_dir=Path(tmp) / "docs",
                             chorus_drop_dir=Path(tmp) / "chorus", log_format="json")
-        from workflow.logs import configure_logging
+        from workflow.ops.logs import configure_logging
 
         configure_logging("json")
         deps = bootstrap(settings, clock=FixedClock(now))

@@ -17,19 +17,18 @@ from schemas.messages import (
     RegistrationMoved,
     RegistrationTransitioned,
 )
+from workflow.adapters.document_store import ChorusDeposit
+from workflow.adapters.facturx_xml import cii_xml, facturx_pdf
+from workflow.adapters.invoice_pdf import render_pdf
 from workflow.bootstrap import Deps
-from workflow.documents import ChorusDeposit
-from workflow.errors import DependencyNotReadyError, GuardRefusedError
-from workflow.facturx_xml import cii_xml, facturx_pdf
-from workflow.form_rules import check_form
-from workflow.invoice_document import InvoiceDocument, credit_note_document, invoice_document
-from workflow.invoice_pdf import render_pdf
-from workflow.invoicing import invoice_number
-from workflow.machine import State
-from workflow.model import Registration
-from workflow.orm import CreditNoteRow, InvoiceRow
-from workflow.payment_rules import due_date, paris_date
-from workflow.uow import UnitOfWork
+from workflow.domain.errors import DependencyNotReadyError, GuardRefusedError
+from workflow.domain.form_rules import check_form
+from workflow.domain.invoice import InvoiceDocument, credit_note_document, invoice_document, invoice_number
+from workflow.domain.machine import State
+from workflow.domain.payment_rules import due_date, paris_date
+from workflow.domain.registration import Registration
+from workflow.persistence.orm import CreditNoteRow, InvoiceRow
+from workflow.persistence.unit_of_work import UnitOfWork
 
 ACTOR = "invoicing"
 

@@ -1,6 +1,6 @@
 """Notifications consumer: every e-mail the documents promise, queued once, sent by SMTP, reminders.
 
-On events it queues e-mails in the outbox (`workflow.mail_outbox`) and keeps the participants' personal
+On events it queues e-mails in the outbox (`workflow.adapters.mailroom`) and keeps the participants' personal
 accesses and the reminders table; every `REGFLOW_MAIL_POLL_SECONDS` it turns due reminders into
 e-mails and sends the pending ones.
 - registration.confirmed: confirmation to the gestionnaire; to each participant an invitation with a
@@ -37,17 +37,17 @@ from schemas.messages import (
     RegistrationRejected,
     RegistrationTransitioned,
 )
-from workflow.access_links import ACTIVE, REVOKED, new_access_id, token_for, token_hash
+from workflow.adapters.email_message import french_date, french_delay, french_time
+from workflow.adapters.mailroom import deliver_due
 from workflow.bootstrap import Deps
-from workflow.errors import DependencyNotReadyError, InconsistentMessageError
-from workflow.form_rules import euros
-from workflow.invoice_document import VAT_EXEMPTION, payment_terms
-from workflow.mail import french_date, french_delay, french_time
-from workflow.mail_outbox import deliver_due
-from workflow.model import Registration
-from workflow.orm import CreditNoteRow, InvoiceRow, ParticipantAccessRow, ReminderRow
-from workflow.reminders import CANCELLED, SCHEDULED, SENT, SKIPPED, decide_reminder, plan_reminders
-from workflow.uow import UnitOfWork
+from workflow.domain.access_links import ACTIVE, REVOKED, new_access_id, token_for, token_hash
+from workflow.domain.errors import DependencyNotReadyError, InconsistentMessageError
+from workflow.domain.form_rules import euros
+from workflow.domain.invoice import VAT_EXEMPTION, payment_terms
+from workflow.domain.registration import Registration
+from workflow.domain.reminders import CANCELLED, SCHEDULED, SENT, SKIPPED, decide_reminder, plan_reminders
+from workflow.persistence.orm import CreditNoteRow, InvoiceRow, ParticipantAccessRow, ReminderRow
+from workflow.persistence.unit_of_work import UnitOfWork
 
 ACTOR = "notifications"
 

@@ -27,13 +27,11 @@ from schemas.messages import (
     SessionHeld,
 )
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS
-from workflow.errors import DependencyNotReadyError, SessionRefusedError
-from workflow.machine import State
-from workflow.model import Registration
-from workflow.orm import InvoiceRow, PaymentRow, ReceivableRow, SessionRecordRow
-from workflow.payment_rules import due_date, paris_date
-from workflow.receivables import (
+from workflow.domain.clock import PARIS
+from workflow.domain.errors import DependencyNotReadyError, SessionRefusedError
+from workflow.domain.machine import State
+from workflow.domain.payment_rules import due_date, paris_date
+from workflow.domain.receivables import (
     CREDITED,
     OPEN,
     OVERPAID,
@@ -43,7 +41,9 @@ from workflow.receivables import (
     payment_anomalies,
     status_after,
 )
-from workflow.uow import UnitOfWork
+from workflow.domain.registration import Registration
+from workflow.persistence.orm import InvoiceRow, PaymentRow, ReceivableRow, SessionRecordRow
+from workflow.persistence.unit_of_work import UnitOfWork
 
 ACTOR = "payments"
 OPEN_STATES = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}

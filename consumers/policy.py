@@ -19,7 +19,7 @@ import pika.data
 from schemas.form import Contract
 from schemas.limits import has_surrogate
 from schemas.messages import MESSAGE_TYPES, SCHEMA_VERSION, Envelope
-from workflow.errors import MalformedMessageError
+from workflow.domain.errors import MalformedMessageError
 
 MAX_ATTEMPT_HEADER = 1000  # an attempt count beyond this is not ours: read as the last attempt
 # Commands whose text the validation rules check, naming a refused character in their answer.

@@ -53,19 +53,19 @@ from consumers.policy import (
 from schemas.form import Contract
 from schemas.messages import Envelope
 from workflow.bootstrap import Deps
-from workflow.broker import PERSISTENT, Publisher
-from workflow.decisions import Accepted, Refused
-from workflow.errors import (
+from workflow.domain.decisions import Accepted, Refused
+from workflow.domain.errors import (
     GuardRefusedError,
     IllegalTransitionError,
     MalformedMessageError,
     RegflowError,
     UnknownRegistrationError,
 )
-from workflow.faults import crash_point
-from workflow.health import PROCESS_HEALTH
-from workflow.metrics import record_outcome, type_label
-from workflow.uow import UnitOfWork
+from workflow.messaging.broker import PERSISTENT, Publisher
+from workflow.ops.faults import crash_point
+from workflow.ops.health import PROCESS_HEALTH
+from workflow.ops.metrics import record_outcome, type_label
+from workflow.persistence.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("consumer")
 

@@ -6,18 +6,18 @@ from consumers.runner import ConsumerApp
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope, RecordSignature, ReplaceParticipant, RuleViolation, SubmitRegistration
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS
-from workflow.decisions import Accepted, Refused
-from workflow.errors import GuardRefusedError, UnknownRegistrationError
-from workflow.form_rules import (
+from workflow.domain.clock import PARIS
+from workflow.domain.decisions import Accepted, Refused
+from workflow.domain.errors import GuardRefusedError, UnknownRegistrationError
+from workflow.domain.form_rules import (
     already_registered_warnings,
     check_form,
     normalise_form,
     normalise_participant,
     storable,
 )
-from workflow.model import Registration
-from workflow.uow import UnitOfWork
+from workflow.domain.registration import Registration
+from workflow.persistence.unit_of_work import UnitOfWork
 
 ACTOR = "validation"
 

@@ -33,10 +33,11 @@ from schemas.messages import (
     ReplaceParticipant,
     SubmitRegistration,
 )
-from workflow.broker import Publisher
-from workflow.clock import Clock, clock_from_spec
+from workflow.adapters.clocks import clock_from_spec
+from workflow.domain.clock import Clock
+from workflow.messaging.broker import Publisher
+from workflow.messaging.topology import ALL, Topology
 from workflow.settings import Settings
-from workflow.topology import ALL, Topology
 
 
 @dataclass(frozen=True)

@@ -38,17 +38,17 @@ from schemas.limits import (
     refused_character,
 )
 from schemas.messages import HoldSession, MoveSession, RecordPayment, ReplaceParticipant
-from workflow.dead_letters import DeadLetters
-from workflow.machine import State
+from workflow.domain.machine import State
+from workflow.messaging.dead_letters import DeadLetters
+from workflow.messaging.topology import CONSUMERS
 from workflow.settings import Settings
-from workflow.topology import CONSUMERS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
     from tqdm import tqdm
 
     from schemas.messages import Envelope
-    from workflow.decisions import CommandDecision
+    from workflow.domain.decisions import CommandDecision
 
 PAYMENT_MEANS: tuple[str, ...] = get_args(RecordPayment.model_fields["means"].annotation)  # from the schema
 DEFAULT_WAIT_SECONDS = 30.0  # how long a command waits for its decision; REGFLOW_COMMAND_WAIT_SECONDS
@@ -309,11 +309,11 @@ def _wait_seconds(args: argparse.Namespace) -> float:
 
 
 def _await_answers(settings: Settings, sent: list[Sent], timeout: float) -> list[Answer]:
-    """Each command's decision (workflow.decisions), all within one `timeout` from now."""
+    """Each command's decision (workflow.domain.decisions), all within one `timeout` from now."""
     if timeout <= 0:
         return [Answer(s, None, waited=False) for s in sent]
-    from workflow.db import make_engine, session_factory
-    from workflow.decisions import wait_for_decision
+    from workflow.persistence.db import make_engine, session_factory
+    from workflow.persistence.decisions import wait_for_decision
 
     engine = make_engine(settings.database_url)
     try:
@@ -336,7 +336,7 @@ def _history_detail(sessions: sessionmaker[Session], sent: Sent) -> str | None:
     """What the registration's history says the command did (e.g. who replaced whom)."""
     if not sent.history_detail or sent.envelope.registration_id is None:
         return None
-    from workflow.views import decision_on
+    from workflow.persistence.views import decision_on
 
     found = decision_on(sessions, sent.envelope.registration_id, sent.command_id)
     return found[1] if found is not None and found[1] else None
@@ -433,7 +433,7 @@ def _consumer_apps() -> dict[str, object]:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from workflow.db import migrate
+    from workflow.persistence.db import migrate
 
     migrate(settings.database_url)
     print(f"database at the latest schema: {_safe_url(settings.database_url)}")
@@ -443,7 +443,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.runner import ConsumerApp, StopFlag, keep_running, run_consumer
     from workflow.bootstrap import bootstrap
-    from workflow.health import serve_health
+    from workflow.ops.health import serve_health
 
     app = _consumer_apps()[args.name]
     assert isinstance(app, ConsumerApp)
@@ -458,10 +458,10 @@ def cmd_consume(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.runner import StopFlag, keep_running
     from workflow.bootstrap import bootstrap
-    from workflow.broker import Publisher
-    from workflow.health import serve_health
-    from workflow.metrics import register_outbox_backlog
-    from workflow.relay import run_relay
+    from workflow.messaging.broker import Publisher
+    from workflow.messaging.relay import run_relay
+    from workflow.ops.health import serve_health
+    from workflow.ops.metrics import register_outbox_backlog
 
     deps = bootstrap(settings, role="relay")
     stop = StopFlag()
@@ -480,52 +480,9 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run_all(args: argparse.Namespace, settings: Settings) -> int:
     """Start every consumer and the relay as separate processes; SIGTERM/Ctrl-C stops them all."""
-    processes = start_processes()
-    stopping = False
+    from regflow.processes import run_all
 
-    def _stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print(f"started: {', '.join(processes)} (Ctrl-C to stop)")
-    while not stopping and all(p.poll() is None for p in processes.values()):
-        time.sleep(0.5)
-    return stop_processes(processes)
-
-
-def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = None
-                    ) -> dict[str, subprocess.Popen[bytes]]:
-    """Each consumer and the relay in its own OS process (logs to `log_dir/<name>.log` when given).
-
-    A `REGFLOW_HTTP_PORT` in the environment is a base: each process serves its metrics and health on base +
-    its index (validation, invoicing, notifications, payments, relay), so that they do not fight for one port.
-    """
-    command = [sys.executable, "-m", "regflow.cli"]
-    env = env or dict(os.environ)
-    http_port_base = int(env.get("REGFLOW_HTTP_PORT") or 0)
-    processes = {}
-    for index, name in enumerate([*CONSUMERS, "relay"]):
-        args = ["relay"] if name == "relay" else ["consume", name]
-        log = (log_dir / f"{name}.log").open("ab") if log_dir else None
-        process_env = {**env, "REGFLOW_HTTP_PORT": str(http_port_base + index)} if http_port_base else env
-        processes[name] = subprocess.Popen([*command, *args], env=process_env, stderr=log)
-    return processes
-
-
-def stop_processes(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 20) -> int:
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    worst = 0
-    for process in processes.values():
-        try:
-            worst = max(worst, abs(process.wait(timeout)))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            worst = 1
-    return worst
+    return run_all()
 
 
 def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
@@ -659,8 +616,9 @@ def cmd_replace_participant(args: argparse.Namespace, settings: Settings) -> int
 
 def cmd_check_link(args: argparse.Namespace, settings: Settings) -> int:
     """What the video-conference platform asks: is this personal link valid? Exit 0 only if it is."""
-    from workflow.access_links import LinkStatus, check_link
-    from workflow.db import make_engine, session_factory
+    from workflow.domain.access_links import LinkStatus
+    from workflow.persistence.db import make_engine, session_factory
+    from workflow.persistence.views import check_link
 
     with session_factory(make_engine(settings.database_url))() as session:
         found = check_link(session, args.token)
@@ -685,9 +643,9 @@ def cmd_check_link(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_emails(args: argparse.Namespace, settings: Settings) -> int:
+    from workflow.adapters.mailroom import retry_failed
     from workflow.bootstrap import bootstrap
-    from workflow.mail_outbox import retry_failed
-    from workflow.views import email_list
+    from workflow.persistence.views import email_list
 
     deps = bootstrap(settings)
     if args.action == "retry":
@@ -711,7 +669,7 @@ def cmd_emails(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
     """A local SMTP server for development: keeps every message in a Maildir and prints a line each."""
-    from workflow.mail_sink import MailSink
+    from workflow.adapters.mail_sink import MailSink
 
     def announce(message: object) -> None:
         from email.message import EmailMessage
@@ -734,8 +692,8 @@ def cmd_mail_sink(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    from workflow.db import make_engine, session_factory
-    from workflow.views import format_timeline, registration_timeline
+    from workflow.persistence.db import make_engine, session_factory
+    from workflow.persistence.views import format_timeline, registration_timeline
 
     view = registration_timeline(session_factory(make_engine(settings.database_url)), args.registration_id)
     if view is None:
@@ -747,8 +705,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_registrations(args: argparse.Namespace, settings: Settings) -> int:
     """The same list as the back-office page: registrations by session, filtered by state and session."""
-    from workflow.db import make_engine, session_factory
-    from workflow.views import registration_list
+    from workflow.persistence.db import make_engine, session_factory
+    from workflow.persistence.views import registration_list
 
     rows = registration_list(session_factory(make_engine(settings.database_url)), state=args.state,
                              session_id=args.session)
@@ -800,7 +758,7 @@ def cmd_awaiting_signature(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import timedelta
 
     from workflow.bootstrap import bootstrap
-    from workflow.views import awaiting_signature
+    from workflow.persistence.views import awaiting_signature
 
     deps = bootstrap(settings)
     hours = args.hours or settings.signature_wait_hours
@@ -819,8 +777,8 @@ def cmd_invoices(args: argparse.Namespace, settings: Settings) -> int:
     import csv
 
     from workflow.bootstrap import bootstrap
-    from workflow.payment_rules import paris_date
-    from workflow.views import INVOICE_COLUMNS, invoice_list
+    from workflow.domain.payment_rules import paris_date
+    from workflow.persistence.views import INVOICE_COLUMNS, invoice_list
 
     deps = bootstrap(settings)
     rows = invoice_list(deps.sessions, paris_date(deps.clock.now()), args.status)
@@ -844,8 +802,8 @@ def cmd_payments(args: argparse.Namespace, settings: Settings) -> int:
     """Finance: the payments received, who recorded them and their anomalies (`--anomalies`: only those)."""
     import csv
 
-    from workflow.db import make_engine, session_factory
-    from workflow.views import PAYMENT_COLUMNS, payment_list
+    from workflow.persistence.db import make_engine, session_factory
+    from workflow.persistence.views import PAYMENT_COLUMNS, payment_list
 
     rows = payment_list(session_factory(make_engine(settings.database_url)), invoice=args.invoice,
                         anomalies_only=args.anomalies)
@@ -868,7 +826,7 @@ def cmd_payments(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check_overdue(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.payments import check_overdue
     from workflow.bootstrap import bootstrap
-    from workflow.payment_rules import paris_date
+    from workflow.domain.payment_rules import paris_date
 
     deps = bootstrap(settings)
     as_of = args.as_of or paris_date(deps.clock.now())
@@ -881,8 +839,8 @@ def cmd_check_overdue(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
-    from workflow.dead_letters import DeadLetters
-    from workflow.topology import Topology
+    from workflow.messaging.dead_letters import DeadLetters
+    from workflow.messaging.topology import Topology
 
     scope = "operations" if settings.broker_declare == "own" else "all"
     letters = DeadLetters(settings.broker_url, Topology(settings.namespace, scope=scope))
@@ -893,7 +851,7 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 1 when something needs a human (parked messages, stuck registrations, a consumer missing...)."""
-    from workflow.status import collect_status, format_status
+    from workflow.ops.status import collect_status, format_status
 
     status = collect_status(settings)
     print(_json(status) if args.json else format_status(_clean(status)))
@@ -977,9 +935,9 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
-    """Least privilege on the broker: a user per role (see workflow/broker_users.py)."""
-    from workflow.broker_users import ADMIN, ROLES, definitions, describe, passwords_for
-    from workflow.topology import Topology
+    """Least privilege on the broker: a user per role (see workflow/messaging/broker_users.py)."""
+    from workflow.messaging.broker_users import ADMIN, ROLES, definitions, describe, passwords_for
+    from workflow.messaging.topology import Topology
 
     topology = Topology(settings.namespace)
     if args.action == "show":
@@ -1010,9 +968,9 @@ def cmd_broker_users(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_diagram(args: argparse.Namespace, settings: Settings) -> int:
-    from workflow.machine import mermaid_diagram
+    from workflow.domain.machine import mermaid_diagram
 
-    text = f"# Registration states\n\nGenerated by `regflow diagram` from `workflow/machine.py`.\n\n" \
+    text = f"# Registration states\n\nGenerated by `regflow diagram` from `workflow/domain/machine.py`.\n\n" \
            f"```mermaid\n{mermaid_diagram()}\n```\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -1022,7 +980,7 @@ def cmd_diagram(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export_schemas(args: argparse.Namespace, settings: Settings) -> int:
-    from schemas.export import export_json_schemas
+    from workflow.messaging.json_schemas import export_json_schemas
 
     written = export_json_schemas(Path(args.output))
     print(f"{len(written)} JSON Schemas written to {args.output}")
@@ -1031,7 +989,7 @@ def cmd_export_schemas(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_asyncapi(args: argparse.Namespace, settings: Settings) -> int:
     """The contract document for the intake, finance and operations teams (checked in sync by a test)."""
-    from schemas.asyncapi import write_asyncapi
+    from workflow.messaging.asyncapi import write_asyncapi
 
     write_asyncapi(Path(args.output))
     print(f"AsyncAPI 3.0.0 document written to {args.output}")
@@ -1278,7 +1236,7 @@ def expected_error(exc: BaseException) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Parse (a bad option: its message, exit 2), run the subcommand, and turn an expected error (a value the
     schema refuses, a file that cannot be read...) into one line on stderr and exit 2, never a traceback."""
-    from workflow.logs import configure_logging
+    from workflow.ops.logs import configure_logging
 
     args = build_parser().parse_args(argv)
     try:

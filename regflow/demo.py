@@ -17,13 +17,14 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
-from regflow.cli import start_processes, stop_processes
+from regflow.processes import start_processes, stop_processes
 from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
-from workflow.clock import PARIS, FileClock
-from workflow.db import make_engine, migrate, session_factory
-from workflow.mail_sink import MailSink
+from workflow.adapters.clocks import FileClock
+from workflow.adapters.mail_sink import MailSink
+from workflow.domain.clock import PARIS
+from workflow.persistence.db import make_engine, migrate, session_factory
+from workflow.persistence.views import format_timeline, registration_timeline
 from workflow.settings import Settings
-from workflow.views import format_timeline, registration_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "forms" / "valid"
@@ -88,7 +89,7 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
         view = registration_timeline(sessions, registration_id)
         assert view is not None
         print(format_timeline(view), end="\n\n")
-    from workflow.views import invoice_list
+    from workflow.persistence.views import invoice_list
 
     print("Invoices (regflow invoices):")
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
@@ -135,8 +136,8 @@ def _serve(settings: Settings, port: int, ids: list[str], var: Path) -> None:
 
 
 def _reset_broker(settings: Settings) -> None:
-    from workflow.broker import connect
-    from workflow.topology import Topology
+    from workflow.messaging.broker import connect
+    from workflow.messaging.topology import Topology
 
     connection = connect(settings.broker_url)
     topology = Topology(settings.namespace)

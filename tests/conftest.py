@@ -25,14 +25,15 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from regflow.cli import start_processes, stop_processes
+from regflow.processes import start_processes, stop_processes
+from workflow.adapters.clocks import FileClock
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps, bootstrap
-from workflow.broker import connect
-from workflow.clock import PARIS, FileClock
-from workflow.db import migrate
-from workflow.mail_sink import MailSink
+from workflow.domain.clock import PARIS
+from workflow.messaging.broker import connect
+from workflow.messaging.topology import Topology
+from workflow.persistence.db import migrate
 from workflow.settings import Settings
-from workflow.topology import Topology
 
 FORMS = Path(__file__).parent / "forms"
 # Tests run with the development secrets: the link secret's default and a random page key are accepted here

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.catalogue import Catalogue, load_catalogue
-from workflow.clock import Clock, clock_from_spec
-from workflow.db import make_engine, session_factory
-from workflow.documents import ChorusPro, DocumentStore, FileDropChorusPro
-from workflow.invoice_document import Seller
-from workflow.mail_outbox import Mailroom
-from workflow.payment_rules import ReferenceRates, load_reference_rates
+from workflow.adapters.clocks import clock_from_spec
+from workflow.adapters.data_files import load_catalogue, load_reference_rates
+from workflow.adapters.document_store import ChorusPro, DocumentStore, FileDropChorusPro
+from workflow.adapters.mailroom import Mailroom
+from workflow.domain.catalogue import Catalogue
+from workflow.domain.clock import Clock
+from workflow.domain.invoice import Seller
+from workflow.domain.payment_rules import ReferenceRates
+from workflow.messaging.topology import ALL, Topology
+from workflow.persistence.db import make_engine, session_factory
 from workflow.settings import Settings
-from workflow.topology import ALL, Topology
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     periodic_check_seconds: float = Field(
         default=60, gt=0, description="How often a consumer runs its periodic check (payments: overdue invoices)")
     relay_poll_seconds: float = Field(default=0.05, gt=0)
-    # --- metrics and health (workflow/health.py) ------------------------------------------------------
+    # --- metrics and health (workflow/ops/health.py) ------------------------------------------------------
     http_port: int = Field(
         default=0, ge=0, le=65535, description="Port of /metrics, /healthz, /readyz in each consumer and the relay "
                                                "(0: no server). `regflow run-all` gives each process base + index")

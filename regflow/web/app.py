@@ -1,7 +1,7 @@
 """The back-office page: support, finance and operations in a browser.
 
 Thin on purpose: a route parses its form, calls the same code as the command line
-(`producers.commands.CommandClient` to publish, `workflow.views` to read) and renders a template.
+(`producers.commands.CommandClient` to publish, `workflow.persistence.views` to read) and renders a template.
 Flask fits the code it calls: synchronous SQLAlchemy sessions and a pika BlockingConnection per
 request, served by waitress's threads (`regflow web`).
 
@@ -24,9 +24,9 @@ from regflow.web import auth, routes
 from regflow.web.context import BackOffice, pages
 from regflow.web.guards import LiveSessions, LoginThrottle, Monotonic
 from regflow.web.users import UserStore
-from workflow.catalogue import load_catalogue
-from workflow.clock import clock_from_spec
-from workflow.db import make_engine, session_factory
+from workflow.adapters.clocks import clock_from_spec
+from workflow.adapters.data_files import load_catalogue
+from workflow.persistence.db import make_engine, session_factory
 from workflow.settings import Settings
 
 log = structlog.get_logger("web")

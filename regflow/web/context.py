@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from producers.commands import MessageTooLargeError
 from regflow.web.guards import LiveSessions, LoginThrottle
 from regflow.web.users import UserStore, WebUser
-from workflow.catalogue import Catalogue
-from workflow.clock import Clock
+from workflow.domain.catalogue import Catalogue
+from workflow.domain.clock import Clock
 from workflow.settings import Settings
 
 pages = Blueprint("backoffice", __name__)

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from workflow.logs import EMAIL, mask_text
+from workflow.ops.logs import EMAIL, mask_text
 
 Monotonic = Callable[[], float]
 MAX_NAME_KEY = 64  # the longest name `regflow web-user add` accepts: longer ones are the same unknown user
@@ -136,7 +136,7 @@ def is_utf8(raw: bytes) -> bool:
 
 
 def masked_name(name: str) -> str:
-    """A login name as the logs show it: `a***`, an e-mail as `workflow.logs.mask_text` masks it. A name field
+    """A login name as the logs show it: `a***`, an e-mail as `workflow.ops.logs.mask_text` masks it. A name field
     sometimes holds a password typed one field too early: only its first character is ever written."""
     if EMAIL.fullmatch(name):
         return mask_text(name)

@@ -1,5 +1,5 @@
 """The back office's pages: each parses its form, calls the same code as the command line
-(`producers.commands.CommandClient` to publish, `workflow.views` to read) and renders a template."""
+(`producers.commands.CommandClient` to publish, `workflow.persistence.views` to read) and renders a template."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from regflow.web.context import (
 from regflow.web.users import Role
 from schemas.form import Participant
 from schemas.messages import HoldSession, RecordPayment
-from workflow.clock import PARIS
-from workflow.decisions import wait_for_decision
-from workflow.machine import State
-from workflow.payment_rules import paris_date
-from workflow.views import (
+from workflow.domain.clock import PARIS
+from workflow.domain.machine import State
+from workflow.domain.payment_rules import paris_date
+from workflow.persistence.decisions import wait_for_decision
+from workflow.persistence.views import (
     decision_on,
     invoice_list,
     payment_list,
@@ -187,8 +187,8 @@ def hold_session() -> ResponseReturnValue:
 @pages.get("/queues")
 @requires(Role.OPERATIONS)
 def queues() -> ResponseReturnValue:
-    """Queue depths, consumers connected, dead letters, outbox backlog: `workflow.status`, as the CLI shows it."""
-    from workflow.status import format_age, status_of
+    """Queue depths, consumers connected, dead letters, outbox backlog: `workflow.ops.status`, as the CLI shows it."""
+    from workflow.ops.status import format_age, status_of
 
     office = back_office()
     status = status_of(office.settings, office.sessions, office.clock, office.catalogue)

@@ -30,11 +30,12 @@ from producers.commands import CommandClient
 from regflow.web.users import UserStore
 from schemas.form import RegistrationForm
 from tests.conftest import RunningConsumers, load_form, wait_until
+from workflow.adapters.clocks import FileClock
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS, FileClock
-from workflow.mail_sink import MailSink
+from workflow.domain.clock import PARIS
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.e2e
 

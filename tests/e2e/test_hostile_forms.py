@@ -15,10 +15,10 @@ from producers.commands import CommandClient, MessageTooLargeError, NotUnicodeTe
 from tests.conftest import RunningConsumers, dead_letters, wait_until
 from tests.unit.strategies import CATALOGUE, Case, registration_cases
 from workflow.bootstrap import Deps
-from workflow.identifiers import normalise_email
-from workflow.orm import EmailRow, RegistrationRow
+from workflow.domain.identifiers import normalise_email
+from workflow.messaging.topology import CONSUMERS
+from workflow.persistence.orm import EmailRow, RegistrationRow
 from workflow.settings import Settings
-from workflow.topology import CONSUMERS
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
 from workflow.bootstrap import Deps
-from workflow.orm import CreditNoteRow, InvoiceRow
+from workflow.persistence.orm import CreditNoteRow, InvoiceRow
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import RunningConsumers, dead_letters, load_form, wait_until
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
-from workflow.mail_sink import MailSink
-from workflow.orm import EmailRow, InvoiceRow, RegistrationRow
+from workflow.persistence.orm import EmailRow, InvoiceRow, RegistrationRow
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.e2e

@@ -20,9 +20,9 @@ from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import RunningConsumers, load_form, wait_until
 from workflow.bootstrap import Deps
+from workflow.messaging.topology import CONSUMERS
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.topology import CONSUMERS
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.e2e
 

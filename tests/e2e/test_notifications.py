@@ -17,12 +17,13 @@ from sqlalchemy import select
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import RunningConsumers, load_form, wait_until
+from workflow.adapters.clocks import FileClock
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS, FileClock
-from workflow.mail_sink import MailSink
-from workflow.orm import EmailRow, ReminderRow
+from workflow.domain.clock import PARIS
+from workflow.persistence.orm import EmailRow, ReminderRow
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.e2e
 

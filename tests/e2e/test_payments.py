@@ -13,10 +13,11 @@ import pytest
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS, FileClock
+from workflow.domain.clock import PARIS
+from workflow.persistence.views import invoice_list, registration_timeline
 from workflow.settings import Settings
-from workflow.views import invoice_list, registration_timeline
 
 pytestmark = pytest.mark.e2e
 HANDICAP = "cpom-handicap-2023-09-15"

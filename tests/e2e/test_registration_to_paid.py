@@ -10,10 +10,11 @@ import pytest
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm, Signature, SignatureMethod
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS, FileClock
+from workflow.domain.clock import PARIS
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.e2e
 

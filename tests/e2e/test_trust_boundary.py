@@ -15,14 +15,14 @@ from producers.commands import CommandClient
 from schemas.form import Participant, RegistrationForm
 from schemas.messages import Envelope
 from tests.conftest import RunningConsumers, dead_letters, load_form, wait_until
-from workflow.access_links import ACTIVE
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher, properties_for
-from workflow.decisions import wait_for_decision
-from workflow.mail_sink import MailSink
-from workflow.orm import EmailRow, InvoiceRow, ParticipantAccessRow, ReceivableRow
+from workflow.domain.access_links import ACTIVE
+from workflow.messaging.broker import Publisher, properties_for
+from workflow.persistence.decisions import wait_for_decision
+from workflow.persistence.orm import EmailRow, InvoiceRow, ParticipantAccessRow, ReceivableRow
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.e2e
 

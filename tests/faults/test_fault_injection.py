@@ -36,14 +36,23 @@ from sqlalchemy import func, make_url, select
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope, HoldSession, RecordPayment, SubmitRegistration
 from tests.conftest import load_form
+from workflow.adapters.clocks import FileClock
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher, connect
-from workflow.clock import PARIS, FileClock
-from workflow.dead_letters import DeadLetters
-from workflow.mail_sink import MailSink
-from workflow.orm import EmailRow, InboxRow, InvoiceRow, OutboxRow, PaymentRow, ReceivableRow, RegistrationRow
+from workflow.domain.clock import PARIS
+from workflow.messaging.broker import Publisher, connect
+from workflow.messaging.dead_letters import DeadLetters
+from workflow.messaging.topology import CONSUMERS, Topology
+from workflow.persistence.orm import (
+    EmailRow,
+    InboxRow,
+    InvoiceRow,
+    OutboxRow,
+    PaymentRow,
+    ReceivableRow,
+    RegistrationRow,
+)
 from workflow.settings import Settings
-from workflow.topology import CONSUMERS, Topology
 
 pytestmark = pytest.mark.faults
 

@@ -15,7 +15,7 @@ from regflow.web import create_app
 from regflow.web.users import UserStore
 from tests.conftest import RunningConsumers, load_form
 from workflow.bootstrap import Deps
-from workflow.orm import RegistrationRow
+from workflow.persistence.orm import RegistrationRow
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -17,9 +17,9 @@ import trustme
 
 from schemas.messages import Envelope
 from tests.faults.proxy import TcpProxy
-from workflow.broker import Publisher, connect, connection_parameters
+from workflow.messaging.broker import Publisher, connect, connection_parameters
+from workflow.messaging.topology import Topology
 from workflow.settings import Settings
-from workflow.topology import Topology
 
 pytestmark = pytest.mark.integration
 

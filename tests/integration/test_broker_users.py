@@ -21,13 +21,14 @@ import pytest
 
 import regflow.web
 from producers.commands import CommandClient
-from regflow.cli import stop_processes
+from regflow.processes import stop_processes
 from schemas.form import Participant, RegistrationForm
 from schemas.messages import COMMANDS, EVENTS
 from tests.conftest import load_form, wait_until
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher, connect
-from workflow.broker_users import (
+from workflow.messaging.broker import Publisher, connect
+from workflow.messaging.broker_users import (
     ADMIN,
     COMMANDS_BY_ROLE,
     PRODUCER_ROLES,
@@ -38,11 +39,10 @@ from workflow.broker_users import (
     topic_permissions,
     user_name,
 )
-from workflow.mail_sink import MailSink
+from workflow.messaging.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
+from workflow.ops.status import collect_status
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.status import collect_status
-from workflow.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import FORMS, RunningConsumers, dead_letters
 from workflow.bootstrap import Deps
-from workflow.decisions import command_decision
+from workflow.persistence.decisions import command_decision
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.integration
 

@@ -15,11 +15,11 @@ from schemas.form import RegistrationForm, Signature, SignatureMethod
 from schemas.messages import Envelope, SubmitRegistration
 from tests.conftest import RunningConsumers, dead_letters, load_form, wait_until
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher
-from workflow.decisions import wait_for_decision
-from workflow.orm import HistoryRow, RegistrationRow
+from workflow.messaging.broker import Publisher
+from workflow.persistence.decisions import wait_for_decision
+from workflow.persistence.orm import HistoryRow, RegistrationRow
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.integration
 

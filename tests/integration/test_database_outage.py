@@ -16,8 +16,8 @@ from schemas.messages import Envelope, SubmitRegistration
 from tests.conftest import load_form
 from tests.faults.proxy import TcpProxy
 from workflow.bootstrap import Deps, bootstrap
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,11 @@ from schemas.form import RegistrationForm, Signature, SignatureMethod
 from schemas.messages import Envelope
 from tests.conftest import RunningConsumers, load_form, wait_until
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher, properties_for
-from workflow.dead_letters import DeadLetters
-from workflow.decisions import wait_for_decision
+from workflow.messaging.broker import Publisher, properties_for
+from workflow.messaging.dead_letters import DeadLetters
+from workflow.persistence.decisions import wait_for_decision
+from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
-from workflow.views import registration_timeline
 
 pytestmark = pytest.mark.integration
 

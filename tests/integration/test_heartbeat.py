@@ -22,10 +22,10 @@ from consumers.runner import ConsumerApp, run_consumer
 from schemas.messages import Envelope, HoldSession
 from tests.conftest import wait_until
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher, connect, connection_parameters
-from workflow.orm import InboxRow
+from workflow.messaging.broker import Publisher, connect, connection_parameters
+from workflow.persistence.orm import InboxRow
+from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
-from workflow.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 

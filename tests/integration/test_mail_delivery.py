@@ -15,15 +15,15 @@ import trustme
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from workflow.adapters.clocks import FileClock
+from workflow.adapters.email_message import Rendered, build_message
+from workflow.adapters.mail_sink import MailSink
+from workflow.adapters.mailroom import FAILED, PENDING, SENT, Mailroom, deliver_due, retry_failed
+from workflow.adapters.smtp import MailDeliveryError, SmtpMailer
 from workflow.bootstrap import Deps
-from workflow.clock import FileClock
-from workflow.mail import Rendered, build_message
-from workflow.mail_outbox import FAILED, PENDING, SENT, Mailroom, deliver_due, retry_failed
-from workflow.mail_sink import MailSink
-from workflow.orm import EmailRow, OutboxRow
+from workflow.persistence.orm import EmailRow, OutboxRow
+from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
-from workflow.smtp import MailDeliveryError, SmtpMailer
-from workflow.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -273,7 +273,7 @@ def test_an_e_mail_claimed_by_a_sender_that_died_is_left_alone_until_its_lease_e
     """Another replica must not send an e-mail that a live sender may be sending right now."""
     import time
 
-    from workflow.mail_outbox import _claim_next
+    from workflow.adapters.mailroom import _claim_next
 
     queue(deps)
     claimed = _claim_next(deps.sessions, deps.clock, deps.mail, lease_seconds=1.5)  # then the sender dies

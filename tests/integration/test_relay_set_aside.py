@@ -15,11 +15,11 @@ from sqlalchemy import select
 from schemas.messages import Envelope
 from tests.conftest import EventTap, wait_until
 from workflow.bootstrap import Deps
-from workflow.broker import Publisher
-from workflow.orm import OutboxRow
-from workflow.relay import relay_once
+from workflow.messaging.broker import Publisher
+from workflow.messaging.relay import relay_once
+from workflow.ops.status import collect_status, format_status
+from workflow.persistence.orm import OutboxRow
 from workflow.settings import Settings
-from workflow.status import collect_status, format_status
 
 pytestmark = pytest.mark.integration
 

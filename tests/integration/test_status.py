@@ -13,12 +13,13 @@ import pytest
 from regflow.cli import main
 from schemas.messages import Envelope
 from tests.conftest import dead_letters, load_form, wait_until
+from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
-from workflow.broker import PERSISTENT, Publisher, connect
-from workflow.clock import PARIS, FileClock
-from workflow.orm import OutboxRow, RegistrationRow
+from workflow.domain.clock import PARIS
+from workflow.messaging.broker import PERSISTENT, Publisher, connect
+from workflow.ops.status import collect_status, format_status
+from workflow.persistence.orm import OutboxRow, RegistrationRow
 from workflow.settings import Settings
-from workflow.status import collect_status, format_status
 
 pytestmark = pytest.mark.integration
 
@@ -117,7 +118,7 @@ def test_the_command_exits_1_with_problems_and_prints_json(
 def test_the_peek_gives_the_head_back_at_once_in_its_place(settings: Settings, deps: Deps) -> None:
     """`status` reads the age of a queue's oldest message and gives the message back immediately (nack with
     requeue), while its connection is still open: not held until the end of the check, and still first."""
-    from workflow.status import _head_age
+    from workflow.ops.status import _head_age
 
     queue = deps.topology.work_queue("payments")
     with Publisher(settings.broker_url, deps.topology) as publisher:

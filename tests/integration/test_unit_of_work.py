@@ -13,12 +13,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope
 from tests.conftest import load_form
+from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS, FileClock
-from workflow.machine import State
-from workflow.model import Registration
-from workflow.orm import HistoryRow, InboxRow, OutboxRow, RegistrationRow
-from workflow.uow import UnitOfWork
+from workflow.domain.clock import PARIS
+from workflow.domain.machine import State
+from workflow.domain.registration import Registration
+from workflow.persistence.orm import HistoryRow, InboxRow, OutboxRow, RegistrationRow
+from workflow.persistence.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +121,7 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(database_ur
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine
 
-    from workflow.orm import Base
+    from workflow.persistence.orm import Base
 
     engine = create_engine(database_url)
     with engine.connect() as connection:
@@ -131,7 +132,7 @@ def test_the_migrations_build_exactly_the_schema_the_models_describe(database_ur
 def test_an_issued_invoice_cannot_be_modified(deps: Deps, sessions: sessionmaker[Session]) -> None:
     from decimal import Decimal
 
-    from workflow.orm import InvoiceRow
+    from workflow.persistence.orm import InvoiceRow
 
     receive(deps, "r-9", message("r-9"))
     with sessions() as session:

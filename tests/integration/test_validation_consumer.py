@@ -11,11 +11,12 @@ import pytest
 from producers.commands import CommandClient, FormFileError, load_forms
 from schemas.form import RegistrationForm
 from tests.conftest import FORMS, EventTap, RunningConsumers, load_form, wait_until
+from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
-from workflow.clock import PARIS, FileClock
-from workflow.identifiers import normalise_email
+from workflow.domain.clock import PARIS
+from workflow.domain.identifiers import normalise_email
+from workflow.persistence.views import awaiting_signature, registration_timeline
 from workflow.settings import Settings
-from workflow.views import awaiting_signature, registration_timeline
 
 pytestmark = pytest.mark.integration
 

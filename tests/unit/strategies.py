@@ -28,8 +28,9 @@ from schemas.limits import (
     MAX_REASON_LENGTH,
     REGISTRATION_ID_PATTERN,
 )
-from workflow.catalogue import Catalogue, SessionDate, Training, load_catalogue
-from workflow.identifiers import normalise_first_name, normalise_last_name
+from workflow.adapters.data_files import load_catalogue
+from workflow.domain.catalogue import Catalogue, SessionDate, Training
+from workflow.domain.identifiers import normalise_first_name, normalise_last_name
 
 CATALOGUE = load_catalogue(None)
 

@@ -26,15 +26,16 @@ from referencing.jsonschema import DRAFT7
 from sqlalchemy.orm import sessionmaker
 
 from producers.commands import CommandClient
-from schemas.asyncapi import build_asyncapi
 from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
 from schemas.messages import COMMANDS, EVENTS, MESSAGE_TYPES, Envelope, InvoiceIssued, RuleViolation
-from workflow.broker import Publisher, properties_for
-from workflow.clock import PARIS, FixedClock
-from workflow.model import Registration
+from workflow.adapters.clocks import FixedClock
+from workflow.domain.clock import PARIS
+from workflow.domain.registration import Registration
+from workflow.messaging.asyncapi import build_asyncapi
+from workflow.messaging.broker import Publisher, properties_for
+from workflow.messaging.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
+from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
-from workflow.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
-from workflow.uow import UnitOfWork
 
 ROOT = Path(__file__).parent.parent.parent
 DOCUMENT = ROOT / "docs" / "asyncapi.yaml"
@@ -111,7 +112,7 @@ def _operation_messages(operation: dict[str, Any]) -> set[str]:
 
 
 def test_the_checked_in_document_is_the_generated_one(document: dict[str, Any]) -> None:
-    assert document == build_asyncapi(), "docs/asyncapi.yaml is stale: run python -m schemas.asyncapi"
+    assert document == build_asyncapi(), "docs/asyncapi.yaml is stale: run python -m workflow.messaging.asyncapi"
 
 
 def test_the_document_is_valid_asyncapi_3(document: dict[str, Any]) -> None:
@@ -281,7 +282,7 @@ def test_a_message_under_the_wrong_type_or_with_a_broken_payload_is_refused(
 def test_the_retry_and_park_headers_a_consumer_sets_are_documented(document: dict[str, Any]) -> None:
     documented = set(document["components"]["schemas"]["AmqpHeaders"]["properties"])
     code = "".join((ROOT / path).read_text(encoding="utf-8") for path in ("consumers/runner.py",
-                                                                            "workflow/dead_letters.py"))
+                                                                            "workflow/messaging/dead_letters.py"))
     assert set(re.findall(r'"(x-regflow-[a-z-]+)"', code)) | {"x-death"} == documented
     parked = {"x-regflow-routing-key": "cmd.registration.submit", "x-regflow-attempt": 6, "x-regflow-error": "boom",
               "x-regflow-consumer": "validation", "x-regflow-parked-at": datetime.now(UTC).isoformat(),

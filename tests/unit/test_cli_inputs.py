@@ -17,13 +17,13 @@ from pydantic import ValidationError
 
 import producers.commands
 import regflow.cli
-import workflow.decisions
-import workflow.views
+import workflow.persistence.decisions
+import workflow.persistence.views
 from producers.commands import FormFileError, load_forms
 from regflow.cli import build_parser, main, printable
 from schemas.limits import MAX_ACTOR_LENGTH, MAX_PAYMENT_ID_LENGTH, MAX_REASON_LENGTH
 from schemas.messages import Envelope, RecordPayment
-from workflow.decisions import CommandDecision
+from workflow.domain.decisions import CommandDecision
 from workflow.settings import Settings
 
 FORMS = Path(__file__).resolve().parents[1] / "forms"
@@ -67,7 +67,7 @@ class FakePublisher:
 
 @dataclass
 class FakeDecisions:
-    """Stands for workflow.decisions.wait_for_decision: answers with `outcome` (None: no decision)."""
+    """Stands for workflow.persistence.decisions.wait_for_decision: answers with `outcome` (None: no decision)."""
 
     outcome: str | None = "accepted"
     reason_fr: str | None = None
@@ -101,8 +101,8 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def decisions(monkeypatch: pytest.MonkeyPatch) -> FakeDecisions:
     fake = FakeDecisions()
-    monkeypatch.setattr(workflow.decisions, "wait_for_decision", fake)
-    monkeypatch.setattr(workflow.views, "decision_on", lambda sessions, registration_id, event_id: None)
+    monkeypatch.setattr(workflow.persistence.decisions, "wait_for_decision", fake)
+    monkeypatch.setattr(workflow.persistence.views, "decision_on", lambda sessions, registration_id, event_id: None)
     return fake
 
 
@@ -347,8 +347,9 @@ def hostile_view() -> dict[str, Any]:
 
 def test_show_and_registrations_print_no_terminal_control_from_the_database(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(workflow.views, "registration_timeline", lambda sessions, registration_id: hostile_view())
-    monkeypatch.setattr(workflow.views, "registration_list", lambda sessions, state=None, session_id=None: [
+    monkeypatch.setattr(workflow.persistence.views, "registration_timeline",
+                        lambda sessions, registration_id: hostile_view())
+    monkeypatch.setattr(workflow.persistence.views, "registration_list", lambda sessions, state=None, session_id=None: [
         {"id": "reg-1", "state": "invoiced", "session_id": "s\x1b[1A", "client": HOSTILE, "public_client": True,
          "participants": 1, "updated_at": "2023-09-01T10:00:00+02:00"}])
     for argv in (["show", "reg-1"], ["registrations"]):
@@ -362,7 +363,8 @@ def test_show_and_registrations_print_no_terminal_control_from_the_database(
 
 def test_json_output_escapes_what_a_terminal_would_act_on_and_loses_nothing(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(workflow.views, "registration_timeline", lambda sessions, registration_id: hostile_view())
+    monkeypatch.setattr(workflow.persistence.views, "registration_timeline",
+                        lambda sessions, registration_id: hostile_view())
     assert run("show", "reg-1", "--json") == 0
     out = capsys.readouterr().out
     for char in ("\x1b", "\x9b", "\u202e", "\u2066", "\x85"):
@@ -461,7 +463,7 @@ def test_submit_of_several_forms_waits_for_each_and_sums_them_up(
             decisions.by_command[command_id] = ("refused", "Séance complète.", "Session full.")
         return decisions(sessions, command_id, timeout_seconds)
 
-    monkeypatch.setattr(workflow.decisions, "wait_for_decision", wait)
+    monkeypatch.setattr(workflow.persistence.decisions, "wait_for_decision", wait)
     assert run("submit", str(tmp_path)) == 1
     out = capsys.readouterr().out
     assert len(FakePublisher.sent) == 3
@@ -476,7 +478,7 @@ def test_submit_of_several_forms_waits_for_each_and_sums_them_up(
 
 def test_replace_participant_reads_the_decision_not_the_history_polling(
         decisions: FakeDecisions, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(workflow.views, "decision_on", lambda sessions, registration_id, event_id: (
+    monkeypatch.setattr(workflow.persistence.views, "decision_on", lambda sessions, registration_id, event_id: (
         "applied", "participants[1]: M. Paul LEROY replaced by Mme Inès ROY, asked by support:alice\x1b[2J"))
     assert run("replace-participant", *VALID_ARGS["replace-participant"]) == 0
     (sent,) = FakePublisher.sent

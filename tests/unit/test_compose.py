@@ -27,12 +27,12 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from regflow.cli import build_parser, cmd_broker_users, cmd_consume, cmd_relay, cmd_web
-from workflow.broker_users import ROLES, password_hash, user_name
-from workflow.clock import SystemClock
-from workflow.health import HealthServer, ProcessHealth
-from workflow.orm import Base
+from workflow.adapters.clocks import SystemClock
+from workflow.messaging.broker_users import ROLES, password_hash, user_name
+from workflow.messaging.topology import CONSUMERS, Topology
+from workflow.ops.health import HealthServer, ProcessHealth
+from workflow.persistence.orm import Base
 from workflow.settings import Settings
-from workflow.topology import CONSUMERS, Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -177,7 +177,7 @@ def _probe(test: list[str], port: int) -> int:
 
 
 def test_the_processes_healthcheck_passes_on_a_live_loop_and_fails_on_a_stuck_one(compose: dict[str, Any]) -> None:
-    """Run against the real health server (workflow/health.py), on whatever port REGFLOW_HTTP_PORT names."""
+    """Run against the real health server (workflow/ops/health.py), on whatever port REGFLOW_HTTP_PORT names."""
     checks = {tuple(compose["services"][name]["healthcheck"]["test"]) for name in PROCESSES}
     health = ProcessHealth()
     server = HealthServer(("127.0.0.1", 0), sessionmaker(create_engine("sqlite://")), 60, health)
@@ -433,7 +433,7 @@ def test_prometheus_scrapes_exactly_the_processes_at_their_ports(compose: dict[s
 
 def _exported_series() -> dict[str, set[str]]:
     """Every series name the processes expose (prometheus_client's suffixes included) -> its labels."""
-    from workflow import metrics
+    from workflow.ops import metrics
 
     families: list[tuple[str, str, set[str]]] = []
     for value in vars(metrics).values():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schemas.export import all_json_schemas
-from workflow.machine import mermaid_diagram
+from workflow.messaging.json_schemas import all_json_schemas
+from workflow.domain.machine import mermaid_diagram
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
 
@@ -23,7 +23,7 @@ def test_every_message_has_an_up_to_date_json_schema_in_docs() -> None:
 
 
 def test_the_readme_lists_every_validation_rule() -> None:
-    from workflow.form_rules import RULES
+    from workflow.domain.form_rules import RULES
 
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     missing = [rule.__name__ for rule in RULES if f"`{rule.__name__}`" not in readme]

@@ -18,11 +18,11 @@ from schemas.form import Participant, RegistrationForm
 from schemas.limits import FIELD_MAX_LENGTH, REGISTRATION_ID_MAX, field_key, quoted, refused_character
 from schemas.messages import CancelSession, RecordPayment, ReplaceParticipant
 from tests.unit.test_form_rules import CATALOGUE, TODAY, form_with, set_path
-from workflow.form_limits import MAX_VIOLATIONS, text_fields
-from workflow.form_rules import check_form, normalise_form
-from workflow.identifiers import normalise_email
-from workflow.logs import mask_text
-from workflow.orm import (
+from workflow.domain.form_limits import MAX_VIOLATIONS, text_fields
+from workflow.domain.form_rules import check_form, normalise_form
+from workflow.domain.identifiers import normalise_email
+from workflow.ops.logs import mask_text
+from workflow.persistence.orm import (
     EmailRow,
     ParticipantAccessRow,
     ReceivableRow,

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from schemas.form import ClientCategory, RegistrationForm
-from workflow.catalogue import Catalogue, load_catalogue
-from workflow.form_rules import RULES, already_registered_warnings, check_form, euros, normalise_form
+from workflow.adapters.data_files import load_catalogue
+from workflow.domain.catalogue import Catalogue
+from workflow.domain.form_rules import RULES, already_registered_warnings, check_form, euros, normalise_form
 
 CATALOGUE = load_catalogue()
 TODAY = date(2023, 9, 1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.identifiers import (
+from workflow.domain.identifiers import (
     LA_POSTE_SIREN,
     is_valid_email,
     is_valid_siren,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from schemas.form import RegistrationForm
-from workflow.catalogue import load_catalogue
-from workflow.form_rules import RULES, check_form, normalise_form
+from workflow.adapters.data_files import load_catalogue
+from workflow.domain.form_rules import RULES, check_form, normalise_form
 
 FORMS = Path(__file__).parent.parent / "forms"
 INVALID = sorted((FORMS / "invalid").glob("*.json"))

@@ -14,11 +14,11 @@ from lxml import etree
 from pypdf import PdfReader
 
 from schemas.form import RegistrationForm
+from workflow.adapters.data_files import load_catalogue
+from workflow.adapters.facturx_xml import cii_xml, facturx_pdf
+from workflow.adapters.invoice_pdf import render_pdf
 from workflow.bootstrap import seller_of
-from workflow.catalogue import load_catalogue
-from workflow.facturx_xml import cii_xml, facturx_pdf
-from workflow.invoice_document import InvoiceDocument, credit_note_document, invoice_document
-from workflow.invoice_pdf import render_pdf
+from workflow.domain.invoice import InvoiceDocument, credit_note_document, invoice_document
 from workflow.settings import Settings
 
 FORMS = Path(__file__).parent.parent / "forms" / "valid"

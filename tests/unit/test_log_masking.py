@@ -7,7 +7,7 @@ import json
 import pytest
 import structlog
 
-from workflow.logs import mask_personal_data, mask_text, processor_chain
+from workflow.ops.logs import mask_personal_data, mask_text, processor_chain
 
 
 @pytest.mark.parametrize(("text", "masked"), [

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from workflow.errors import IllegalTransitionError
-from workflow.machine import State, allowed_triggers, mermaid_diagram, next_state
+from workflow.domain.errors import IllegalTransitionError
+from workflow.domain.machine import State, allowed_triggers, mermaid_diagram, next_state
 
 LEGAL = {
     (State.RECEIVED, "resubmit"): State.RECEIVED,

@@ -12,10 +12,10 @@ import pytest
 
 from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
 from schemas.messages import InvoiceIssued, ParticipantReplaced, RuleViolation
-from workflow.clock import PARIS
-from workflow.errors import GuardRefusedError, IllegalTransitionError
-from workflow.machine import State
-from workflow.model import Registration
+from workflow.domain.clock import PARIS
+from workflow.domain.errors import GuardRefusedError, IllegalTransitionError
+from workflow.domain.machine import State
+from workflow.domain.registration import Registration
 
 FORM = RegistrationForm.model_validate(json.loads(
     (Path(__file__).parent.parent / "forms" / "valid" / "handicap-departement.json").read_text()))

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from workflow.access_links import join_link, token_for, token_from, token_hash
-from workflow.calendar_invite import Invite, invitation_ics
-from workflow.clock import PARIS
-from workflow.mail import MailTemplates, french_date, french_delay, french_time, message_id_for
-from workflow.mail_outbox import idempotency_key, retry_delay
-from workflow.reminders import SCHEDULED, SKIPPED, decide_reminder, plan_reminders
-from workflow.smtp import classify
+from workflow.adapters.calendar_invite import Invite, invitation_ics
+from workflow.adapters.email_message import MailTemplates, french_date, french_delay, french_time, message_id_for
+from workflow.adapters.mailroom import idempotency_key, retry_delay
+from workflow.adapters.smtp import classify
+from workflow.domain.access_links import join_link, token_for, token_from, token_hash
+from workflow.domain.clock import PARIS
+from workflow.domain.reminders import SCHEDULED, SKIPPED, decide_reminder, plan_reminders
 
 STARTS = datetime(2023, 9, 15, 9, 30, tzinfo=PARIS)
 
@@ -247,7 +247,7 @@ def test_html_escapes_what_came_from_a_form_and_text_keeps_it_as_typed() -> None
 def test_a_long_accented_subject_reads_back_exactly_as_written() -> None:
     from email import message_from_bytes, policy
 
-    from workflow.mail import Rendered, build_message
+    from workflow.adapters.email_message import Rendered, build_message
 
     subject = ("Invitation : Mettre en place un CPOM dans le secteur de l'aide à domicile, vendredi 11 octobre "
                "2024 à 9h30")

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from schemas.form import ClientCategory
-from workflow.payment_rules import (
+from workflow.adapters.data_files import load_reference_rates
+from workflow.domain.payment_rules import (
     due_date,
-    load_reference_rates,
     paris_date,
     payment_deadline_days,
     private_late_payment,

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from consumers import invoicing, notifications, payments, validation
 from consumers.policy import MAX_ATTEMPT_HEADER, decode, delivery_attempt, peek, safe_headers, text_header
 from consumers.runner import _copy
-from workflow.errors import MalformedMessageError
-from workflow.metrics import type_label
+from workflow.domain.errors import MalformedMessageError
+from workflow.ops.metrics import type_label
 
 APPS = [validation.APP, invoicing.APP, notifications.APP, payments.APP]
 

@@ -1,0 +1,64 @@
+"""Process supervision: every consumer and the relay in its own OS process (`regflow run-all`, the demo,
+the tests' fleets, the benchmark)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from workflow.messaging.topology import CONSUMERS
+
+COMMAND = [sys.executable, "-m", "regflow.cli"]
+
+
+def run_all() -> int:
+    """Start them all, wait for a signal or for one of them to end, then stop them all."""
+    processes = start_processes()
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(f"started: {', '.join(processes)} (Ctrl-C to stop)")
+    while not stopping and all(p.poll() is None for p in processes.values()):
+        time.sleep(0.5)
+    return stop_processes(processes)
+
+
+def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = None
+                    ) -> dict[str, subprocess.Popen[bytes]]:
+    """Each consumer and the relay in its own OS process (logs to `log_dir/<name>.log` when given).
+
+    A `REGFLOW_HTTP_PORT` in the environment is a base: each process serves its metrics and health on base +
+    its index (validation, invoicing, notifications, payments, relay), so that they do not fight for one port.
+    """
+    env = env or dict(os.environ)
+    http_port_base = int(env.get("REGFLOW_HTTP_PORT") or 0)
+    processes = {}
+    for index, name in enumerate([*CONSUMERS, "relay"]):
+        args = ["relay"] if name == "relay" else ["consume", name]
+        log = (log_dir / f"{name}.log").open("ab") if log_dir else None
+        process_env = {**env, "REGFLOW_HTTP_PORT": str(http_port_base + index)} if http_port_base else env
+        processes[name] = subprocess.Popen([*COMMAND, *args], env=process_env, stderr=log)
+    return processes
+
+
+def stop_processes(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 20) -> int:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    worst = 0
+    for process in processes.values():
+        try:
+            worst = max(worst, abs(process.wait(timeout)))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            worst = 1
+    return worst

@@ -1,0 +1,102 @@
+"""Where generated documents go, and the Chorus Pro deposit port with its file-drop implementation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+DocumentKind = Literal["invoice", "credit_note"]
+_PREFIX: dict[str, str] = {"invoice": "facture", "credit_note": "avoir"}
+_NUMBER = re.compile(r"[0-9]{4}-[0-9]{6,9}")  # workflow.domain.invoice.invoice_number
+_NAME = re.compile(r"(facture|avoir)-[0-9]{4}-[0-9]{6,9}\.pdf")
+
+
+class DocumentNotFoundError(LookupError):
+    """No such document in the store, or a name that is not one of the store's (refused, never opened)."""
+
+
+def document_name(kind: DocumentKind, number: str) -> str:
+    """`facture-2026-000123.pdf`: the only names the store knows; a number of another shape is refused."""
+    if kind not in _PREFIX or not _NUMBER.fullmatch(number):
+        raise DocumentNotFoundError(f"not a document of the store: {kind} {number[:40]!r}")
+    return f"{_PREFIX[kind]}-{number}.pdf"
+
+
+class DocumentStore:
+    """PDFs on disk, written atomically, addressed by kind and number, never by a path from outside.
+
+    Rewriting the same name is harmless: a number that a rolled-back transaction gave back is reissued with
+    a new document under the same name. Reading resolves the name inside the store's own root and refuses
+    anything else (a link, `..`, another shape of name): no message can make a process open a file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def write(self, name: str, content: bytes) -> Path:
+        path = self._inside(name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(content)
+        tmp.replace(path)
+        return path.resolve()
+
+    def read(self, kind: DocumentKind, number: str) -> bytes:
+        path = self._inside(document_name(kind, number))
+        if path.is_symlink() or not path.is_file():
+            raise DocumentNotFoundError(f"{path.name} is not in the document store")
+        return path.read_bytes()
+
+    def read_named(self, name: str) -> bytes:
+        """A document by its file name (`facture-2026-000123.pdf`), checked like a number."""
+        match = _NAME.fullmatch(name)
+        if match is None:
+            raise DocumentNotFoundError(f"not a document of the store: {name[:60]!r}")
+        kind: DocumentKind = "invoice" if match[1] == "facture" else "credit_note"
+        return self.read(kind, name.split("-", 1)[1].removesuffix(".pdf"))
+
+    def _inside(self, name: str) -> Path:
+        if not _NAME.fullmatch(name):
+            raise DocumentNotFoundError(f"not a document of the store: {name[:60]!r}")
+        root = self.folder.resolve()
+        path = (root / name).resolve()
+        if path.parent != root:
+            raise DocumentNotFoundError(f"{name[:60]!r} resolves outside the document store")
+        return path
+
+
+@dataclass(frozen=True)
+class ChorusDeposit:
+    invoice_number: str
+    buyer_siret: str
+    service_code: str | None
+    commitment_number: str | None
+
+
+class ChorusPro(Protocol):
+    """The deposit of an e-invoice to a public buyer (mandatory since 1 January 2020)."""
+
+    def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
+        """Deposit the Factur-X PDF; returns the platform's deposit reference."""
+        ...
+
+
+class FileDropChorusPro:
+    """Writes what would be deposited (the Factur-X PDF and its routing data) to a folder, for a
+    batch upload or an API client to pick up. Idempotent: the reference is derived from the content."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(facturx_pdf).hexdigest()
+        (self.folder / f"{deposit.invoice_number}.pdf").write_bytes(facturx_pdf)
+        (self.folder / f"{deposit.invoice_number}.json").write_text(json.dumps({
+            "invoice_number": deposit.invoice_number, "format": "FACTURX", "buyer_siret": deposit.buyer_siret,
+            "service_code": deposit.service_code, "commitment_number": deposit.commitment_number,
+            "sha256": digest}, indent=2), encoding="utf-8")
+        return f"file-drop:{deposit.invoice_number}:{digest[:12]}"

@@ -1,0 +1,122 @@
+"""The EN 16931 (Factur-X, profile EN16931) XML of an invoice or credit note, and the Factur-X PDF.
+
+drafthorse builds the Cross Industry Invoice XML and checks it against the Factur-X XSD; factur-x
+embeds it into the PDF as PDF/A-3 and checks it again. Chorus Pro mapping: the buyer's "code service"
+is the buyer reference (BT-10), the "numéro d'engagement" the purchase order reference (BT-13).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import facturx
+from drafthorse.models.accounting import ApplicableTradeTax
+from drafthorse.models.document import Document
+from drafthorse.models.note import IncludedNote
+from drafthorse.models.party import TaxRegistration
+from drafthorse.models.payment import PaymentMeans, PaymentTerms
+from drafthorse.models.tradelines import LineItem
+
+from workflow.domain.invoice import VAT_EXEMPTION, InvoiceDocument
+
+EN16931 = "urn:cen.eu:en16931:2017"
+TYPE_CODES = {"invoice": "380", "credit_note": "381"}  # UNTDID 1001: commercial invoice, credit note
+SIRET_SCHEME = "0009"  # ISO 6523 ICD for SIRET
+ZERO = Decimal("0.00")
+
+
+def cii_xml(doc: InvoiceDocument) -> bytes:
+    xml = Document()
+    xml.context.guideline_parameter.id = EN16931
+    xml.header.id = doc.number
+    xml.header.type_code = TYPE_CODES[doc.kind]
+    xml.header.issue_date_time = doc.issued_on
+    xml.header.notes.add(IncludedNote(content=f"{doc.training_title} – {doc.session_label}"))
+    xml.header.notes.add(IncludedNote(content=doc.late_payment_terms, subject_code="PMD"))
+    xml.header.notes.add(IncludedNote(content=doc.seller.activity_declaration, subject_code="REG"))
+    _parties(xml, doc)
+    _lines(xml, doc)
+    _settlement(xml, doc)
+    return bytes(xml.serialize(schema="FACTUR-X_EN16931"))
+
+
+def _parties(xml: Document, doc: InvoiceDocument) -> None:
+    seller = xml.trade.agreement.seller
+    seller.name = doc.seller.name
+    seller.legal_organization.id = (SIRET_SCHEME, doc.seller.siret)
+    seller.address.line_one = doc.seller.street
+    seller.address.postcode = doc.seller.postal_code
+    seller.address.city_name = doc.seller.city
+    seller.address.country_id = "FR"
+    seller.electronic_address.uri_ID = ("EM", doc.seller.email)
+    seller.tax_registrations.add(TaxRegistration(id=("FC", doc.seller.siret[:9])))
+
+    buyer = xml.trade.agreement.buyer
+    buyer.name = doc.buyer.name
+    if doc.buyer.siret:
+        buyer.legal_organization.id = (SIRET_SCHEME, doc.buyer.siret)
+    buyer.address.line_one = doc.buyer.street
+    if doc.buyer.complement:
+        buyer.address.line_two = doc.buyer.complement  # BT-51
+    buyer.address.postcode = doc.buyer.postal_code
+    buyer.address.city_name = doc.buyer.city
+    buyer.address.country_id = doc.buyer.country  # BT-55, ISO 3166-1 alpha-2 (validation: country_code)
+    if doc.buyer.contact_email:
+        buyer.electronic_address.uri_ID = ("EM", doc.buyer.contact_email)
+    xml.trade.agreement.buyer_reference = doc.buyer.chorus_service_code or doc.registration_id
+    if doc.buyer.chorus_commitment_number:
+        xml.trade.agreement.buyer_order.issuer_assigned_id = doc.buyer.chorus_commitment_number
+
+
+def _lines(xml: Document, doc: InvoiceDocument) -> None:
+    for index, line in enumerate(doc.lines, 1):
+        item = LineItem()
+        item.document.line_id = str(index)
+        item.product.name = line.description[:250]
+        item.agreement.net.amount = line.unit_price
+        item.delivery.billed_quantity = (Decimal(line.quantity), "C62")
+        item.settlement.trade_tax.type_code = "VAT"
+        item.settlement.trade_tax.category_code = "E"
+        item.settlement.trade_tax.rate_applicable_percent = ZERO
+        item.settlement.monetary_summation.total_amount = line.total
+        xml.trade.items.add(item)
+
+
+def _settlement(xml: Document, doc: InvoiceDocument) -> None:
+    settlement = xml.trade.settlement
+    settlement.currency_code = "EUR"
+    means = PaymentMeans()
+    means.type_code = "30"  # credit transfer
+    if doc.seller.iban:
+        means.payee_account.iban = doc.seller.iban
+    settlement.payment_means.add(means)
+    tax = ApplicableTradeTax()
+    tax.calculated_amount = ZERO
+    tax.basis_amount = doc.total
+    tax.type_code = "VAT"
+    tax.category_code = "E"
+    tax.exemption_reason = VAT_EXEMPTION
+    tax.rate_applicable_percent = ZERO
+    settlement.trade_tax.add(tax)
+    terms = PaymentTerms()
+    terms.description = doc.payment_terms[:500]
+    terms.due = doc.due_on
+    settlement.terms.add(terms)
+    if doc.credited_invoice:
+        settlement.invoice_referenced_document.issuer_assigned_id = doc.credited_invoice
+    totals = settlement.monetary_summation
+    totals.line_total = doc.total
+    totals.charge_total = ZERO
+    totals.allowance_total = ZERO
+    totals.tax_basis_total = doc.total
+    totals.tax_total = (ZERO, "EUR")
+    totals.grand_total = doc.total
+    totals.due_amount = doc.total
+
+
+def facturx_pdf(pdf: bytes, xml: bytes, *, title: str) -> bytes:
+    """PDF/A-3 with the XML attached as factur-x.xml, checked against the EN16931 XSD."""
+    result = facturx.generate_from_binary(
+        pdf, xml, flavor="factur-x", level="en16931", check_xsd=True, lang="fr-FR",
+        pdf_metadata={"title": title, "author": "regflow", "subject": title, "keywords": "Factur-X"})
+    return bytes(result)

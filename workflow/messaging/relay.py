@@ -1,0 +1,98 @@
+"""The outbox relay: publishes committed events in order, with publisher confirms, then marks them.
+
+A crash between the broker's confirm and the row being marked publishes the event again on restart;
+consumers drop the duplicate through their inbox. So an event is published at least once, and has
+its effect once.
+
+A row that cannot be published (over the message size limit, unreadable, refused by the broker) is set
+aside with its reason, never retried forever: the rows behind it go on. `regflow status`, the Queue
+health page and the metric `regflow_outbox_set_aside` show it (an alert fires on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import pika.exceptions
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.messages import Envelope
+from workflow.domain.clock import Clock
+from workflow.messaging.broker import Publisher, properties_for
+from workflow.ops.health import PROCESS_HEALTH
+from workflow.ops.metrics import RELAY_PUBLISHED, RELAY_SET_ASIDE
+from workflow.persistence.orm import OutboxRow
+
+DEFAULT_MAX_BYTES = 256 * 1024  # Settings.max_message_bytes: what the consumers accept
+
+log = structlog.get_logger("relay")
+
+
+def relay_once(sessions: sessionmaker[Session], publisher: Publisher, clock: Clock, batch: int = 200, *,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+    """Publish up to `batch` pending events; returns how many were published (rows set aside not counted)."""
+    with sessions() as session, session.begin():
+        query = (select(OutboxRow).where(OutboxRow.published_at.is_(None), OutboxRow.set_aside_at.is_(None))
+                 .order_by(OutboxRow.id).limit(batch))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)  # several relays share the work
+        rows = session.scalars(query).all()
+        published = 0
+        for row in rows:
+            problem = _publish(publisher, row, max_bytes)
+            if problem is None:
+                row.published_at = clock.now()
+                published += 1
+                log.debug("event published", event_type=row.routing_key, registration_id=row.registration_id)
+            else:
+                _set_aside(row, problem, clock.now())
+    return published
+
+
+def _publish(publisher: Publisher, row: OutboxRow, max_bytes: int) -> str | None:
+    """Publish one row; the reason it cannot be, if so (the broker's refusals included)."""
+    body = row.body.encode()
+    if len(body) > max_bytes:
+        return f"event of {len(body)} bytes, over the limit of {max_bytes} (REGFLOW_MAX_MESSAGE_BYTES)"
+    try:
+        envelope = Envelope.model_validate_json(body)
+    except Exception as exc:  # written by an older version, or damaged: kept for a person, not retried
+        return f"unreadable envelope: {type(exc).__name__}: {str(exc)[:300]}"
+    try:
+        publisher.publish_raw(row.routing_key, body, properties_for(envelope), mandatory=False)
+    except pika.exceptions.NackError as exc:
+        return f"refused by the broker (nack): {exc}"
+    except pika.exceptions.ChannelClosedByBroker as exc:  # e.g. over the broker's max_message_size
+        publisher.reopen_channel()
+        return f"refused by the broker: {exc.reply_code} {exc.reply_text}"
+    return None
+
+
+def _set_aside(row: OutboxRow, reason: str, now: datetime) -> None:
+    row.set_aside_at = now
+    row.set_aside_reason = reason[:2000]
+    RELAY_SET_ASIDE.inc()
+    log.error("outbox row set aside: it cannot be published", event_type=row.routing_key,
+              registration_id=row.registration_id, outbox_id=row.id, reason=reason)
+
+
+def run_relay(sessions: sessionmaker[Session], publisher: Publisher, clock: Clock, poll_seconds: float,
+              should_stop: Callable[[], bool], *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    log.info("relay started")
+    PROCESS_HEALTH.watch_broker(publisher.connection)
+    while not should_stop():
+        PROCESS_HEALTH.tick()
+        try:
+            published = relay_once(sessions, publisher, clock, max_bytes=max_bytes)
+        except DBAPIError as exc:  # database unreachable: the rows wait, nothing is lost
+            log.warning("outbox unreadable, will try again", error=str(exc.orig))
+            published = 0
+            publisher.connection.sleep(1.0)
+        RELAY_PUBLISHED.inc(published)  # counted once committed: the rows are marked
+        if published == 0:
+            publisher.connection.sleep(poll_seconds)  # keeps heartbeats flowing while idle
+    log.info("relay stopped")

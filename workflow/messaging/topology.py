@@ -1,0 +1,93 @@
+"""The broker topology, as data, declared idempotently at start-up by every process.
+
+- one durable topic exchange `<ns>`: every command and event, routing key = message type;
+- per consumer a durable work queue `<ns>.<consumer>` bound to the types it handles, that
+  dead-letters to the direct exchange `<ns>.dead-letter` with the consumer's name as key;
+- per consumer a dead-letter queue `<ns>.<consumer>.dead-letter` that operations inspect and replay;
+- per consumer a retry queue `<ns>.<consumer>.retry` with no reader: a message waits there for its
+  per-message TTL, then dead-letters back to the work queue (exponential backoff without a timer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pika.adapters.blocking_connection import BlockingChannel
+
+CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
+    "validation": ("cmd.registration.submit", "cmd.registration.sign", "cmd.registration.replace_participant"),
+    "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct"),
+    "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued",
+                      "registration.moved", "registration.cancelled", "registration.participant_replaced"),
+    "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record",
+                 "invoice.issued", "credit_note.issued"),
+}
+
+CONSUMERS = tuple(CONSUMER_BINDINGS)
+
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names and declarations. `scope` says what a process declares at start-up: `all` (development, tests,
+    the set-up command) or its own part only, for a broker user with least privilege (see
+    `workflow/messaging/broker_users.py`): a consumer its three queues and their bindings, any other process
+    nothing (it checks that the exchanges exist)."""
+
+    namespace: str
+    scope: str = ALL
+
+    @property
+    def exchange(self) -> str:
+        return self.namespace
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.namespace}.dead-letter"
+
+    def work_queue(self, consumer: str) -> str:
+        return f"{self.namespace}.{consumer}"
+
+    def retry_queue(self, consumer: str) -> str:
+        return f"{self.namespace}.{consumer}.retry"
+
+    def dead_letter_queue(self, consumer: str) -> str:
+        return f"{self.namespace}.{consumer}.dead-letter"
+
+    def all_queues(self) -> list[str]:
+        return [q for c in CONSUMERS
+                for q in (self.work_queue(c), self.retry_queue(c), self.dead_letter_queue(c))]
+
+    def declare(self, channel: BlockingChannel) -> None:
+        if self.scope != ALL:  # a restricted user: the exchanges were made by the set-up command
+            channel.exchange_declare(self.exchange, passive=True)
+            channel.exchange_declare(self.dead_letter_exchange, passive=True)
+        else:
+            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+            channel.exchange_declare(self.dead_letter_exchange, exchange_type="direct", durable=True)
+        for consumer, keys in CONSUMER_BINDINGS.items():
+            if self.scope not in (ALL, consumer):
+                continue
+            work = self.work_queue(consumer)
+            channel.queue_declare(work, durable=True, arguments={
+                "x-dead-letter-exchange": self.dead_letter_exchange,
+                "x-dead-letter-routing-key": consumer,
+            })
+            for key in keys:
+                channel.queue_bind(work, self.exchange, routing_key=key)
+            channel.queue_declare(self.retry_queue(consumer), durable=True, arguments={
+                "x-dead-letter-exchange": "",  # the default exchange routes by queue name
+                "x-dead-letter-routing-key": work,
+            })
+            channel.queue_declare(self.dead_letter_queue(consumer), durable=True)
+            channel.queue_bind(self.dead_letter_queue(consumer), self.dead_letter_exchange,
+                               routing_key=consumer)
+
+    def delete(self, channel: BlockingChannel) -> None:
+        """Remove everything (test clean-up)."""
+        for queue in self.all_queues():
+            channel.queue_delete(queue)
+        channel.exchange_delete(self.exchange)
+        channel.exchange_delete(self.dead_letter_exchange)

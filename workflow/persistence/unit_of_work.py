@@ -1,0 +1,316 @@
+"""Unit of work: one message handled = one transaction.
+
+The state change, its audit rows, the inbox row (this message was handled by this consumer) and the
+outbox rows (events to publish) commit together or not at all. That is what makes effects happen
+once: a redelivered message finds its inbox row; a process killed before commit leaves nothing, and
+the broker redelivers the unacknowledged message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from types import TracebackType
+from typing import Any, Self
+from uuid import uuid4
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.form import Contract, RegistrationForm
+from schemas.messages import CommandDecided, Envelope, RuleViolation
+from workflow.domain.clock import Clock
+from workflow.domain.decisions import ACCEPTED, REFUSED, Accepted, Refused
+from workflow.domain.errors import InconsistentMessageError, MessageConflictError, RegflowError
+from workflow.domain.machine import State
+from workflow.domain.registration import DomainEvent, HistoryEntry, Registration
+from workflow.persistence.orm import (
+    CommandDecisionRow,
+    CreditNoteRow,
+    HistoryRow,
+    InboxRow,
+    InvoiceCounterRow,
+    InvoiceRow,
+    OutboxRow,
+    RegistrationRow,
+    SessionParticipantRow,
+    SessionRecordRow,
+)
+
+
+class RegistrationRepository:
+    """Loads registrations as domain objects and writes them back on commit."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.seen: dict[str, tuple[Registration, RegistrationRow | None]] = {}
+
+    def get(self, registration_id: str, *, for_update: bool = False) -> Registration | None:
+        if registration_id in self.seen:
+            return self.seen[registration_id][0]
+        query = select(RegistrationRow).where(RegistrationRow.id == registration_id)
+        row = self._session.scalars(query.with_for_update() if for_update else query).one_or_none()
+        if row is None:
+            return None
+        registration = _to_domain(row)
+        self.seen[registration.id] = (registration, row)
+        return registration
+
+    def add(self, registration: Registration) -> None:
+        self.seen[registration.id] = (registration, None)
+
+    def in_session(self, session_id: str, states: set[State]) -> list[Registration]:
+        query = (select(RegistrationRow.id)
+                 .where(RegistrationRow.session_id == session_id, RegistrationRow.state.in_(states))
+                 .order_by(RegistrationRow.created_at))
+        found = [self.get(rid) for rid in self._session.scalars(query)]
+        return [r for r in found if r is not None]
+
+    def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
+        """Which of `among` (login e-mails) other registrations already enrol in the session (indexed)."""
+        if not among:
+            return set()
+        query = (select(SessionParticipantRow.email)
+                 .join(RegistrationRow, RegistrationRow.id == SessionParticipantRow.registration_id)
+                 .where(SessionParticipantRow.session_id == session_id, SessionParticipantRow.email.in_(among),
+                        SessionParticipantRow.registration_id != excluding, RegistrationRow.state != State.REJECTED))
+        return set(self._session.scalars(query))
+
+
+def _to_domain(row: RegistrationRow) -> Registration:
+    return Registration(
+        id=row.id, state=State(row.state), form=RegistrationForm.model_validate(row.form),
+        errors=[RuleViolation.model_validate(e) for e in row.errors],
+        warnings=[RuleViolation.model_validate(w) for w in row.warnings],
+        service_fait_on=row.service_fait_on)
+
+
+class UnitOfWork:
+    """`with uow:` opens a transaction; only `commit()` persists; leaving without it rolls back."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, *, actor: str,
+                 message: Envelope | None = None, body: bytes | None = None) -> None:
+        self._sessions = sessions
+        self.clock = clock
+        self.actor = actor
+        self.message = message
+        self.body_sha256 = hashlib.sha256(body).hexdigest() if body is not None else None
+        self._loose_events: list[tuple[str | None, DomainEvent]] = []
+        self._claim: InboxRow | None = None
+
+    def __enter__(self) -> Self:
+        self.session = self._sessions()
+        self.registrations = RegistrationRepository(self.session)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    # --- inbox ----------------------------------------------------------------------------------
+
+    def already_handled(self) -> bool:
+        """True if this message's effects are committed; else the message is claimed for this transaction.
+
+        The claim is the inbox row itself, inserted first: a second copy handled at the same moment by
+        another replica waits on that row until the first commits, then finds it (or takes over if the
+        first rolled back). Checking without claiming let the second copy see the first one's effects
+        but not its inbox row, and refuse a form as an illegal "resubmit" (found by the fault suite).
+        """
+        if self.message is None:
+            return False
+        key = (self.actor, str(self.message.event_id))
+        if (handled := self.session.get(InboxRow, key)) is not None:
+            self._same_body_or_conflict(handled)
+            return True
+        self._claim = InboxRow(consumer=self.actor, message_id=key[1], message_type=self.message.type,
+                               processed_at=self.clock.now(), body_sha256=self.body_sha256)
+        try:
+            with self.session.begin_nested():
+                self.session.add(self._claim)
+        except IntegrityError:  # the other copy committed while we waited on its row
+            self._claim = None
+            handled = self.session.get(InboxRow, key)
+            if handled is not None:
+                self._same_body_or_conflict(handled)
+            return True
+        return False
+
+    def _same_body_or_conflict(self, handled: InboxRow) -> None:
+        """Same id and same body: a duplicate. Same id, another body: another message reusing an id."""
+        if handled.body_sha256 and self.body_sha256 and handled.body_sha256 != self.body_sha256:
+            raise MessageConflictError(
+                f"message id {handled.message_id} was already handled by {self.actor} with another body "
+                f"(sha256 {handled.body_sha256[:12]}…, this one {self.body_sha256[:12]}…)")
+
+    def confirm_published(self, body: bytes) -> None:
+        """An event acts only if regflow published it: its outbox row holds this very body. A forged event
+        (a leaked password, a misconfigured broker) is refused whatever it claims."""
+        assert self.message is not None
+        recorded = self.session.execute(select(OutboxRow.routing_key, OutboxRow.body).where(
+            OutboxRow.event_id == str(self.message.event_id))).first()
+        if recorded is None:
+            raise InconsistentMessageError(
+                f"event {self.message.type} {self.message.event_id} is not in the outbox: regflow did not publish it")
+        if recorded.routing_key != self.message.type or recorded.body.encode() != body:
+            raise InconsistentMessageError(
+                f"event {self.message.event_id} differs from the one regflow recorded ({recorded.routing_key})")
+
+    # --- decisions ------------------------------------------------------------------------------
+
+    def decide(self, decision: Accepted | Refused) -> None:
+        """The decision on the command being handled: a row the sender waits for, and its event."""
+        assert self.message is not None
+        refused = isinstance(decision, Refused)
+        reason_fr = decision.reason_fr if isinstance(decision, Refused) else None
+        reason_en = decision.reason_en if isinstance(decision, Refused) else None
+        self.session.merge(CommandDecisionRow(
+            command_id=str(self.message.event_id), command_type=self.message.type, consumer=self.actor,
+            outcome=REFUSED if refused else ACCEPTED, registration_id=self.message.registration_id,
+            reason_fr=reason_fr, reason_en=reason_en, decided_at=self.clock.now()))
+        self.publish("command.refused" if refused else "command.accepted", CommandDecided(
+            command_id=self.message.event_id, command_type=self.message.type,
+            outcome="refused" if refused else "accepted", reason_fr=reason_fr, reason_en=reason_en,
+            detail=decision.detail), self.message.registration_id)
+
+    # --- outbox ---------------------------------------------------------------------------------
+
+    def publish(self, event_type: str, payload: Contract, registration_id: str | None = None) -> None:
+        """An event that belongs to no registration (e.g. session.held), published after commit."""
+        self._loose_events.append((registration_id, DomainEvent(event_type, payload)))
+
+    def _outbox_row(self, registration_id: str | None, event: DomainEvent) -> OutboxRow:
+        now = self.clock.now()
+        cause = self.message
+        envelope = Envelope(
+            event_id=uuid4(), type=event.type, occurred_at=now, registration_id=registration_id,
+            correlation_id=cause.correlation_id if cause else uuid4(),
+            causation_id=cause.event_id if cause else None, producer=self.actor,
+            payload=event.payload.model_dump(mode="json"))
+        return OutboxRow(event_id=str(envelope.event_id), routing_key=event.type,
+                         registration_id=registration_id, body=envelope.model_dump_json(), created_at=now)
+
+    # --- invoices and sessions ------------------------------------------------------------------------
+
+    def next_invoice_number(self, year: int) -> int:
+        """Allocate the next number of the year's sequence, gap-free.
+
+        The counter row is created if missing (insert ... on conflict do nothing) and incremented with
+        UPDATE ... RETURNING, which holds its row lock until this transaction ends: concurrent
+        invoicers queue behind it, and a rollback gives the number back (unlike a database sequence).
+        """
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        self.session.execute(insert(InvoiceCounterRow).values(year=year, last_number=0)
+                             .on_conflict_do_nothing(index_elements=["year"]))
+        allocated = self.session.execute(
+            update(InvoiceCounterRow).where(InvoiceCounterRow.year == year)
+            .values(last_number=InvoiceCounterRow.last_number + 1)
+            .returning(InvoiceCounterRow.last_number)).scalar_one()
+        return int(allocated)
+
+    def invoice_of(self, registration_id: str) -> InvoiceRow | None:
+        """The registration's current invoice: the latest one no credit note cancelled."""
+        credited = select(CreditNoteRow.invoice_number)
+        return self.session.scalars(
+            select(InvoiceRow).where(InvoiceRow.registration_id == registration_id,
+                                     InvoiceRow.number.not_in(credited))
+            .order_by(InvoiceRow.id.desc())).first()
+
+    def is_credited(self, invoice_number: str) -> bool:
+        return self.session.scalars(select(CreditNoteRow.id).where(
+            CreditNoteRow.invoice_number == invoice_number)).first() is not None
+
+    def session_held_on(self, session_id: str) -> date | None:
+        record = self.session.get(SessionRecordRow, session_id)
+        return record.held_on if record else None
+
+    # --- commit ---------------------------------------------------------------------------------
+
+    def commit(self, *, mark_handled: bool = True) -> None:
+        """Persist everything; `mark_handled=False` leaves no inbox row (a parked message may be replayed)."""
+        now = self.clock.now()
+        cause = str(self.message.event_id) if self.message else None
+        for registration, loaded in self.registrations.seen.values():
+            if loaded is not None and not registration.new_history and not registration.events:
+                continue  # only read (e.g. by notifications): no write, no version bump to collide with
+            row = self._write_back(registration, loaded)
+            for entry in registration.new_history:
+                self.session.add(_history_row(registration.id, entry))
+            for event in registration.events:
+                self.session.add(self._outbox_row(registration.id, event))
+            row.updated_at = now
+        for registration_id, event in self._loose_events:
+            self.session.add(self._outbox_row(registration_id, event))
+        if mark_handled and self.message is not None and cause is not None and self._claim is None:
+            self.session.add(InboxRow(consumer=self.actor, message_id=cause, message_type=self.message.type,
+                                      processed_at=now, body_sha256=self.body_sha256))
+        self.session.commit()
+        for registration, _ in self.registrations.seen.values():
+            registration.new_history.clear()
+            registration.events.clear()
+        self._loose_events.clear()
+
+    def _write_back(self, registration: Registration, row: RegistrationRow | None) -> RegistrationRow:
+        if row is None:
+            row = RegistrationRow(id=registration.id, created_at=self.clock.now())
+            self.session.add(row)
+            self.registrations.seen[registration.id] = (registration, row)
+        form = registration.form
+        before = _enrolment_of(row.form) if row.form is not None else None
+        row.state = registration.state
+        row.training_id = form.training_id
+        row.session_id = form.session_id
+        row.client_name = form.client.name
+        row.client_is_public = registration.client_is_public
+        row.form = form.model_dump(mode="json")
+        row.errors = [e.model_dump(mode="json") for e in registration.errors]
+        row.warnings = [w.model_dump(mode="json") for w in registration.warnings]
+        row.service_fait_on = registration.service_fait_on
+        enrolled = _enrolment(form)
+        if before != enrolled:
+            if before:
+                self.session.execute(delete(SessionParticipantRow).where(
+                    SessionParticipantRow.registration_id == registration.id))
+            self.session.add_all(SessionParticipantRow(registration_id=registration.id, session_id=session_id,
+                                                       email=email) for session_id, email in enrolled)
+        return row
+
+    def record_refusal(self, registration_id: str, trigger: str, error: RegflowError) -> None:
+        """Keep a refused command in the registration's history (the caller commits)."""
+        if self.session.get(RegistrationRow, registration_id) is None:
+            return
+        state = self.session.scalars(select(RegistrationRow.state)
+                                     .where(RegistrationRow.id == registration_id)).one()
+        self.session.add(HistoryRow(
+            registration_id=registration_id, from_state=state, to_state=None, trigger=trigger,
+            outcome="refused", reason=str(error),
+            cause_event_id=str(self.message.event_id) if self.message else None,
+            actor=self.actor, at=self.clock.now()))
+
+
+def _enrolment(form: RegistrationForm) -> set[tuple[str, str]]:
+    if not form.session_id:
+        return set()
+    return {(form.session_id, p.email.strip().lower()) for p in form.participants if p.email}
+
+
+def _enrolment_of(stored: dict[str, Any]) -> set[tuple[str, str]]:
+    session_id = stored.get("session_id")
+    if not session_id:
+        return set()
+    return {(session_id, str(p["email"]).strip().lower()) for p in stored.get("participants", []) if p.get("email")}
+
+
+def _history_row(registration_id: str, entry: HistoryEntry) -> HistoryRow:
+    return HistoryRow(
+        registration_id=registration_id, from_state=entry.from_state, to_state=entry.to_state,
+        trigger=entry.trigger, outcome=entry.outcome, reason=entry.reason,
+        cause_event_id=str(entry.cause_event_id) if entry.cause_event_id else None,
+        actor=entry.actor, at=entry.at)
+
+
