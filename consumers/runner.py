@@ -52,7 +52,7 @@ from consumers.policy import (
 )
 from schemas.form import Contract
 from schemas.messages import Envelope
-from workflow.bootstrap import Deps
+from workflow.bootstrap import Deps, inject_dependencies
 from workflow.domain.decisions import Accepted, Refused
 from workflow.domain.errors import (
     GuardRefusedError,
@@ -150,7 +150,7 @@ def _attempt(app: ConsumerApp, deps: Deps, envelope: Envelope, payload: Contract
                 return ACK
             if not command:
                 uow.confirm_published(body)  # an event acts only if regflow recorded it (the outbox)
-            result = app.handlers[envelope.type](envelope, payload, uow, deps)
+            result = inject_dependencies(app.handlers[envelope.type], deps)(envelope, payload, uow)
             if command:
                 uow.decide(result if isinstance(result, Refused) else (result or Accepted()))
             uow.commit()

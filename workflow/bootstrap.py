@@ -5,7 +5,11 @@ Nothing connects at import time; `bootstrap()` builds the engine, clock and cata
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,3 +66,25 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, r
         rates=load_reference_rates(settings.ecb_rates_path),
         mail=Mailroom(settings, seller, catalogue),
     )
+
+
+# A handler takes the message, its payload and the unit of work, then by keyword only the dependencies it
+# names (`clock`, `catalogue`, `mail`...: the fields of `Deps`), as cosmicpython's `inject_dependencies`.
+DEPENDENCIES = frozenset(f.name for f in fields(Deps))
+
+
+@functools.cache
+def wanted_dependencies(handler: Callable[..., Any]) -> tuple[str, ...]:
+    """The dependencies a handler's signature names after (message, payload, uow); an unknown name fails
+    at start-up, not on the first message."""
+    names = tuple(inspect.signature(handler).parameters)[3:]
+    unknown = [n for n in names if n not in DEPENDENCIES and n != "deps"]
+    if unknown:
+        raise TypeError(f"{handler.__qualname__} asks for {unknown}: a handler may name only {sorted(DEPENDENCIES)}")
+    return names
+
+
+def inject_dependencies(handler: Callable[..., Any], deps: Deps) -> Callable[..., Any]:
+    """The handler with what its signature names bound, called as handler(message, payload, uow)."""
+    bound = {name: deps if name == "deps" else getattr(deps, name) for name in wanted_dependencies(handler)}
+    return functools.partial(handler, **bound)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workflow.messaging.json_schemas import all_json_schemas
 from workflow.domain.machine import mermaid_diagram
+from workflow.messaging.json_schemas import all_json_schemas
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
 
