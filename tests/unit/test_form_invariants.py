@@ -51,7 +51,8 @@ from workflow.adapters.mailroom import Mailroom, idempotency_key
 from workflow.bootstrap import seller_of
 from workflow.domain.access_links import ACTIVE, REVOKED, new_access_id
 from workflow.domain.catalogue import Catalogue
-from workflow.domain.form_rules import check_form, euros, normalise_form, normalise_participant, storable
+from workflow.domain.form_normalisation import normalise_form, normalise_participant, storable
+from workflow.domain.form_rules import check_form, euros
 from workflow.domain.identifiers import normalise_email
 from workflow.domain.invoice import (
     VAT_EXEMPTION,

@@ -19,7 +19,8 @@ from schemas.limits import FIELD_MAX_LENGTH, REGISTRATION_ID_MAX, field_key, quo
 from schemas.messages import CancelSession, RecordPayment, ReplaceParticipant
 from tests.unit.test_form_rules import CATALOGUE, TODAY, form_with, set_path
 from workflow.domain.form_limits import MAX_VIOLATIONS, text_fields
-from workflow.domain.form_rules import check_form, normalise_form
+from workflow.domain.form_normalisation import normalise_form
+from workflow.domain.form_rules import check_form
 from workflow.domain.identifiers import normalise_email
 from workflow.ops.logs import mask_text
 from workflow.persistence.orm import (

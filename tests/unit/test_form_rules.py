@@ -17,7 +17,8 @@ import pytest
 from schemas.form import ClientCategory, RegistrationForm
 from workflow.adapters.data_files import load_catalogue
 from workflow.domain.catalogue import Catalogue
-from workflow.domain.form_rules import RULES, already_registered_warnings, check_form, euros, normalise_form
+from workflow.domain.form_normalisation import normalise_form
+from workflow.domain.form_rules import RULES, already_registered_warnings, check_form, euros
 
 CATALOGUE = load_catalogue()
 TODAY = date(2023, 9, 1)

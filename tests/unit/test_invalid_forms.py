@@ -16,7 +16,8 @@ import pytest
 
 from schemas.form import RegistrationForm
 from workflow.adapters.data_files import load_catalogue
-from workflow.domain.form_rules import RULES, check_form, normalise_form
+from workflow.domain.form_normalisation import normalise_form
+from workflow.domain.form_rules import RULES, check_form
 
 FORMS = Path(__file__).parent.parent / "forms"
 INVALID = sorted((FORMS / "invalid").glob("*.json"))

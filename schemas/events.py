@@ -1,0 +1,172 @@
+"""Events: facts, named in the past tense, published by the consumers through the outbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from schemas.form import Contract, Participant
+
+
+class RuleViolation(Contract):
+    """One broken rule, with the field it concerns, told in French and English."""
+
+    rule: str = Field(description="Name of the rule, e.g. 'siret_luhn'")
+    field: str = Field(description="Path of the field in the form, e.g. 'participants[1].email'")
+    message_fr: str
+    message_en: str
+    severity: Literal["error", "warning"] = "error"
+
+
+class RegistrationTransitioned(Contract):
+    """A registration changed state. Published as `registration.<to_state>`."""
+
+    from_state: str
+    to_state: str
+    trigger: str
+    session_id: str | None = None
+    reason: str | None = None
+
+
+class RegistrationRejected(RegistrationTransitioned):
+    """The form broke one or more rules: every error, with its field path, for the client to correct and resend."""
+
+    errors: list[RuleViolation]
+
+
+class InvoiceIssued(Contract):
+    """An invoice (valant convention de formation simplifiée) was numbered and its Factur-X PDF written. Its
+    document is in the document store under its number: no message carries a path."""
+
+    invoice_number: str
+    issued_on: date
+    total: Decimal
+    currency: Literal["EUR"] = "EUR"
+    due_on: date | None = None
+
+
+class InvoiceDeposited(Contract):
+    """The invoice of a public buyer was handed to Chorus Pro."""
+
+    invoice_number: str
+    platform: str
+    reference: str
+    buyer_siret: str
+    service_code: str | None = None
+    commitment_number: str | None = None
+
+
+class CreditNoteIssued(Contract):
+    """A credit note cancels an invoice in full (session cancelled or moved, invoice corrected)."""
+
+    credit_note_number: str
+    invoice_number: str
+    issued_on: date
+    total: Decimal
+    reason: str
+
+
+class RegistrationMoved(Contract):
+    """The registration follows its session to another date of the same training (invoice credited, reissued)."""
+
+    from_session_id: str
+    to_session_id: str
+    reason: str
+    state: str
+
+
+class ParticipantReplaced(Contract):
+    """Support replaced a participant: the newcomer is invited, the replaced person's link is revoked."""
+
+    index: int = Field(description="Position of the participant in the registration")
+    replaced: Participant
+    replacement: Participant
+    requested_by: str
+    requested_at: AwareDatetime = Field(description="When the request was made (the command's time)")
+    session_id: str | None
+    state: str
+
+
+class SessionHeld(Contract):
+    """Operations recorded the session as held on its date: service fait for its invoiced registrations."""
+
+    session_id: str
+    held_on: date
+
+
+class PaymentReceived(Contract):
+    """Finance: a payment was recorded, matched to its invoice or not, with anything to look at."""
+
+    payment_id: str
+    invoice_number: str | None
+    amount: Decimal
+    received_on: date
+    matched: bool
+    paid_to_date: Decimal | None = None
+    outstanding: Decimal | None = None
+    anomalies: list[str] = Field(
+        default_factory=list,
+        description="unknown_invoice, invoice_credited, before_service_fait (public buyer), overpayment")
+
+
+class PaymentOverdue(Contract):
+    """Finance: an invoice is past its due date; what is owed to date. Once per invoice per period."""
+
+    invoice_number: str
+    period: str
+    as_of: date
+    due_on: date
+    days_late: int
+    outstanding: Decimal
+    interest_percent: Decimal
+    interest: Decimal
+    indemnity: Decimal
+    public_buyer: bool
+
+
+class InvoiceSettled(Contract):
+    """An invoice is fully paid; `overpaid` is what was received beyond its total, for finance to refund."""
+
+    invoice_number: str
+    total: Decimal
+    paid: Decimal
+    settled_on: date
+    overpaid: Decimal = Field(default=Decimal("0.00"), description="Owed back to the client")
+
+
+class CommandDecided(Contract):
+    """What became of a command: `command.accepted`, or `command.refused` with its reason (a business "no",
+    recorded and acknowledged, not parked). Its `causation_id` is the command's id; the command line and
+    the page wait for it."""
+
+    command_id: UUID
+    command_type: str
+    outcome: Literal["accepted", "refused"]
+    reason_fr: str | None = Field(default=None, description="Why, in French, for the person who asked")
+    reason_en: str | None = Field(default=None, description="Why, in English, for operations")
+    detail: str | None = Field(default=None, description="What was done, e.g. the registration's new state")
+
+
+class EmailSent(Contract):
+    """The SMTP server accepted an e-mail (its Message-ID is the one the recipient sees)."""
+
+    kind: str
+    recipient: str
+    subject: str
+    message_id: str
+    attempts: int
+
+
+class EmailFailed(Contract):
+    """An e-mail that could not be delivered: operations look at it (`regflow emails --failed`) and retry."""
+
+    kind: str
+    recipient: str
+    subject: str
+    attempts: int
+    error: str
+    permanent: bool = Field(description="The server refused it (5xx): retrying as is would not help")
