@@ -21,190 +21,35 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pika
-import psycopg
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
+from bench import measures
+from bench.measures import STAGE_OUTPUT, Tap, first, latencies, peak_memory_mb, percentiles, plot, timeline
+from bench.raw_limit import ScratchDatabase, raw_limit
 from producers.commands import CommandClient
 from regflow.processes import stop_processes
 from schemas.form import RegistrationForm
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.domain.clock import PARIS
-from workflow.messaging.broker import PERSISTENT, connect
+from workflow.messaging.broker import connect
 from workflow.messaging.topology import CONSUMERS, Topology
-from workflow.persistence.db import make_engine, migrate, session_factory
+from workflow.persistence.db import make_engine, session_factory
 from workflow.persistence.orm import InboxRow, InvoiceRow
 from workflow.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "tests" / "forms" / "valid"
-# What each consumer turns out, one per unit of work: the stage's rate is how many it turned out per
-# second during the burst (first to last). Each unit is one transaction, like the raw loop's message.
-STAGE_OUTPUT = {"validation": "registration.confirmed", "invoicing": "invoice.issued",
-                "notifications": "email.sent", "payments": "payment.received"}
-
-
-# --- scratch database -----------------------------------------------------------------------------------
-
-
-class ScratchDatabase:
-    """A database created for one run on the PostgreSQL server, migrated by Alembic, dropped after."""
-
-    def __init__(self, server_url: str) -> None:
-        self.name = f"regflow_bench_{uuid.uuid4().hex[:8]}"
-        self.server_url = server_url
-        self.url = make_url(server_url).set(database=self.name).render_as_string(hide_password=False)
-
-    def __enter__(self) -> ScratchDatabase:
-        admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-        admin.dispose()
-        migrate(self.url)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        admin.dispose()
-
-    @property
-    def libpq(self) -> str:
-        return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-# --- 1. raw limit -----------------------------------------------------------------------------------------
-
-
-def raw_limit(broker_url: str, server_url: str, messages: int, prefetch: int) -> dict[str, Any]:
-    """consume -> one transaction (inbox insert, versioned update, outbox insert) -> confirmed publish -> ack."""
-    queue_in, queue_out = f"bench.raw.{uuid.uuid4().hex[:6]}.in", f"bench.raw.{uuid.uuid4().hex[:6]}.out"
-    with ScratchDatabase(server_url) as database, psycopg.connect(database.libpq) as db:
-        with db.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO registrations (id, state, version, client_is_public, form, errors, warnings,"
-                " created_at, updated_at) VALUES (%s, 'received', 1, true, '{}', '[]', '[]', now(), now())",
-                [(f"r-{n}",) for n in range(messages)])
-        db.commit()
-        connection = connect(broker_url)
-        channel = connection.channel()
-        for queue in (queue_in, queue_out):
-            channel.queue_declare(queue, durable=True)
-        channel.confirm_delivery()
-        body = json.dumps({"type": "bench", "payload": {"x": "y" * 400}}).encode()
-        for n in range(messages):
-            channel.basic_publish("", queue_in, body, pika.BasicProperties(
-                delivery_mode=PERSISTENT, message_id=str(uuid.uuid4()), headers={"registration": f"r-{n}"}))
-        channel.basic_qos(prefetch_count=prefetch)
-        handled = 0
-        started = time.perf_counter()
-        for method, properties, payload in channel.consume(queue_in, inactivity_timeout=5):
-            if method is None:
-                break
-            registration = properties.headers["registration"]
-            with db.cursor() as cursor:
-                cursor.execute("INSERT INTO inbox (consumer, message_id, message_type, processed_at) "
-                               "VALUES ('bench', %s, 'bench', now())", (properties.message_id,))
-                cursor.execute("SELECT version FROM registrations WHERE id = %s", (registration,))
-                row = cursor.fetchone()
-                assert row is not None
-                cursor.execute("UPDATE registrations SET state = 'signed', version = version + 1, "
-                               "updated_at = now() WHERE id = %s AND version = %s", (registration, row[0]))
-                cursor.execute("INSERT INTO outbox (event_id, routing_key, registration_id, body, created_at) "
-                               "VALUES (%s, 'bench', %s, %s, now())",
-                               (str(uuid.uuid4()), registration, payload.decode()))
-            db.commit()
-            channel.basic_publish("", queue_out, payload, pika.BasicProperties(delivery_mode=PERSISTENT))
-            channel.basic_ack(method.delivery_tag)
-            handled += 1
-            if handled == messages:
-                break
-        elapsed = time.perf_counter() - started
-        channel.cancel()
-        for queue in (queue_in, queue_out):
-            channel.queue_delete(queue)
-        connection.close()
-    return {"messages": handled, "seconds": round(elapsed, 3), "per_second": round(handled / elapsed, 1)}
 
 
 # --- 2. the project ---------------------------------------------------------------------------------------
-
-
-class Tap(threading.Thread):
-    """Every message on the exchange, with the wall time it was seen (its own connection and thread)."""
-
-    def __init__(self, broker_url: str, exchange: str) -> None:
-        super().__init__(daemon=True)
-        self.broker_url, self.exchange = broker_url, exchange
-        self.seen: list[tuple[float, str, str | None, str]] = []  # (time, type, registration, producer)
-        self.counts: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.stopping = False
-
-    def run(self) -> None:
-        connection = connect(self.broker_url)
-        channel = connection.channel()
-        queue = channel.queue_declare("", exclusive=True).method.queue
-        channel.queue_bind(queue, self.exchange, routing_key="#")
-        self.ready.set()
-        for method, _, body in channel.consume(queue, auto_ack=True, inactivity_timeout=0.2):
-            if self.stopping:
-                break
-            if method is None:
-                continue
-            now = time.perf_counter()
-            message = json.loads(body)
-            with self.lock:
-                self.seen.append((now, message["type"], message.get("registration_id"), message["producer"]))
-                self.counts[message["type"]] += 1
-        connection.close()
-
-    def count(self, message_type: str) -> int:
-        with self.lock:
-            return self.counts[message_type]
-
-
-@dataclass
-class Run:
-    registrations: int
-    replicas: int
-    submitted_at: dict[str, float] = field(default_factory=dict)
-    phases: dict[str, float] = field(default_factory=dict)
-
-
-def peak_memory_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return float("nan")
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-
-    def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    return {"p50": round(pick(0.50) * 1000, 1), "p95": round(pick(0.95) * 1000, 1),
-            "p99": round(pick(0.99) * 1000, 1), "max": round(ordered[-1] * 1000, 1)}
 
 
 def wait_for(condition: Any, what: str, timeout: float) -> None:
@@ -265,7 +110,7 @@ def project(broker_url: str, server_url: str, *, registrations: int, replicas: i
         with sessions() as session:
             handled = dict(session.execute(select(InboxRow.consumer, func.count()).group_by(InboxRow.consumer)).all())
         result["messages_handled"] = handled
-        result["timeline"] = _timeline(tap)
+        result["timeline"] = timeline(tap)
     result.update(registrations=registrations, replicas=replicas)
     return result
 
@@ -306,8 +151,8 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
 
     with tap.lock:
         seen = list(tap.seen)
-    first_seen = _first(seen, submitted)
-    stage_rates = _stage_rates(seen, set(submitted))
+    first_seen = first(seen, submitted)
+    stage_rates = measures.stage_rates(seen, set(submitted))
     burst = {
         "submit_seconds": round(submit_seconds, 2),
         "to_invoiced_seconds": round(invoiced_at - started, 2),
@@ -316,9 +161,9 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
         "registrations_invoiced_per_second": round(count / (invoiced_at - started), 1),
         "events_per_second": round(burst_events / (finished - started), 1),
         "emails_received": len(smtp.received),
-        "latency_ms": {"submitted_to_confirmed": percentiles(_latencies(first_seen, submitted,
+        "latency_ms": {"submitted_to_confirmed": percentiles(latencies(first_seen, submitted,
                                                                         "registration.confirmed")),
-                       "submitted_to_invoiced": percentiles(_latencies(first_seen, submitted,
+                       "submitted_to_invoiced": percentiles(latencies(first_seen, submitted,
                                                                        "registration.invoiced"))},
     }
     # Steady offered load: the October session, one registration every 1/rate seconds.
@@ -336,11 +181,11 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
     wait_for(lambda: tap.count("registration.invoiced") >= count + len(steady_ids), "steady invoiced", 120)
     with tap.lock:
         seen = list(tap.seen)
-    steady_first = _first(seen, steady_submitted)
+    steady_first = first(seen, steady_submitted)
     steady = {"offered_per_second": steady_rate, "seconds": steady_seconds, "registrations": len(steady_ids),
-              "latency_ms": {"submitted_to_confirmed": percentiles(_latencies(steady_first, steady_submitted,
+              "latency_ms": {"submitted_to_confirmed": percentiles(latencies(steady_first, steady_submitted,
                                                                               "registration.confirmed")),
-                             "submitted_to_invoiced": percentiles(_latencies(steady_first, steady_submitted,
+                             "submitted_to_invoiced": percentiles(latencies(steady_first, steady_submitted,
                                                                              "registration.invoiced"))}}
     origin = min(submitted.values())
     points = [(at - origin, first_seen[(rid, "registration.confirmed")] - at) for rid, at in submitted.items()
@@ -357,71 +202,7 @@ def _unique(form: RegistrationForm, registration_id: str) -> RegistrationForm:
     return form.model_copy(update={"participants": participants})
 
 
-def _first(seen: list[tuple[float, str, str | None, str]], ids: dict[str, float]) -> dict[tuple[str, str], float]:
-    first: dict[tuple[str, str], float] = {}
-    for at, kind, registration_id, _ in seen:
-        if registration_id in ids:
-            first.setdefault((registration_id, kind), at)
-    return first
-
-
-def _latencies(first: dict[tuple[str, str], float], submitted: dict[str, float], kind: str) -> list[float]:
-    return [first[(rid, kind)] - at for rid, at in submitted.items() if (rid, kind) in first]
-
-
-def _stage_rates(seen: list[tuple[float, str, str | None, str]], burst: set[str]) -> dict[str, float]:
-    times: dict[str, list[float]] = defaultdict(list)
-    for at, kind, registration_id, _ in seen:
-        if registration_id in burst:
-            times[kind].append(at)
-    rates = {}
-    for consumer, kind in STAGE_OUTPUT.items():
-        found = times.get(kind, [])
-        if len(found) > 1:
-            rates[consumer] = round(len(found) / (max(found) - min(found)), 1)
-    return rates
-
-
-def _timeline(tap: Tap) -> dict[str, list[int]]:
-    """Events per second, by type group, from the first event."""
-    if not tap.seen:
-        return {}
-    origin = tap.seen[0][0]
-    groups = {"registration.confirmed": "confirmed", "registration.invoiced": "invoiced", "email.sent": "e-mails sent",
-              "registration.paid": "paid"}
-    series: dict[str, Counter[int]] = {label: Counter() for label in groups.values()}
-    for at, kind, _, _ in tap.seen:
-        if kind in groups:
-            series[groups[kind]][int(at - origin)] += 1
-    length = int(tap.seen[-1][0] - origin) + 1
-    return {label: [counts[s] for s in range(length)] for label, counts in series.items()}
-
-
 # --- report -----------------------------------------------------------------------------------------------
-
-
-def plot(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    project_run = result["project"]
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7))
-    for label, values in project_run["timeline"].items():
-        top.plot(range(len(values)), values, label=label)
-    top.set_xlabel("seconds since the first event")
-    top.set_ylabel("events per second")
-    top.set_title(f"{project_run['registrations']} registrations submitted at once, then "
-                  f"{project_run['steady']['offered_per_second']:g}/s steady")
-    top.legend()
-    points = project_run["_confirm_points"]
-    bottom.scatter([s for s, _ in points], [lat * 1000 for _, lat in points], s=2)
-    bottom.set_xlabel("submitted at (s since the first submission)")
-    bottom.set_ylabel("submitted -> confirmed (ms)")
-    bottom.set_yscale("log")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.benchmark import FORMS, ScratchDatabase, _unique
+from bench.benchmark import FORMS, _unique
+from bench.raw_limit import ScratchDatabase
 from consumers import invoicing, notifications, payments, validation
 from consumers.runner import ConsumerApp, handle_message
 from schemas.form import RegistrationForm
