@@ -28,3 +28,15 @@ def test_the_readme_lists_every_validation_rule() -> None:
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     missing = [rule.__name__ for rule in RULES if f"`{rule.__name__}`" not in readme]
     assert missing == [], f"README.md does not list: {missing}"
+
+
+def test_the_readme_places_every_folder_of_the_tree() -> None:
+    """The module map ("Where things go") names every package, so a newcomer finds a place from the README."""
+    root = DOCS.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    packages = sorted(str(init.parent.relative_to(root)) + "/" for top in ("schemas", "workflow", "consumers",
+                                                                        "producers", "regflow")
+                      for init in (root / top).rglob("__init__.py") if "migrations" not in init.parts)
+    missing = [package for package in packages if f"`{package}`" not in readme
+               and f"`{package.rsplit('/', 2)[-2]}/`" not in readme]
+    assert missing == [], f"README.md's module map does not place: {missing}"
