@@ -5,22 +5,23 @@ what it prints is safe for a terminal; a command waits for its decision and says
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, get_args
 
+import click
 import pytest
 from pydantic import ValidationError
 
 import producers.commands
-import regflow.cli
 import workflow.persistence.decisions
 import workflow.persistence.views
 from producers.commands import FormFileError, load_forms
-from regflow.cli import build_parser, main, printable
+from regflow.cli import cli, main, options
+from regflow.cli.options import InputError
+from regflow.cli.output import printable, validation_summary
 from schemas.limits import MAX_ACTOR_LENGTH, MAX_PAYMENT_ID_LENGTH, MAX_REASON_LENGTH
 from schemas.messages import Envelope, RecordPayment
 from workflow.domain.decisions import CommandDecision
@@ -107,11 +108,8 @@ def decisions(monkeypatch: pytest.MonkeyPatch) -> FakeDecisions:
 
 
 def run(*argv: str) -> int:
-    """`regflow ARGV...`: its exit code, whether argparse or the command ended it."""
-    try:
-        return main(list(argv))
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
+    """`regflow ARGV...`: its exit code, whether parsing or the command ended it."""
+    return main(list(argv))
 
 
 # --- A. what is typed: refused with a message and exit 2, nothing sent ---------------------------------
@@ -157,11 +155,11 @@ def test_a_date_outside_2000_to_a_year_from_now_is_refused(argv: list[str], caps
 
 
 def test_a_date_a_year_from_today_is_the_last_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(regflow.cli, "_today", lambda: date(2024, 2, 29))
-    assert regflow.cli.date_option("2025-02-28") == date(2025, 2, 28)
-    with pytest.raises(argparse.ArgumentTypeError, match="out of range"):
-        regflow.cli.date_option("2025-03-01")
-    assert regflow.cli.date_option("2000-01-01") == date(2000, 1, 1)
+    monkeypatch.setattr(options, "_today", lambda: date(2024, 2, 29))
+    assert options.date_option("2025-02-28") == date(2025, 2, 28)
+    with pytest.raises(InputError, match="out of range"):
+        options.date_option("2025-03-01")
+    assert options.date_option("2000-01-01") == date(2000, 1, 1)
 
 
 @pytest.mark.parametrize(("argv", "said"), [
@@ -197,11 +195,11 @@ def test_a_value_the_schema_would_refuse_is_refused_with_a_message(
 def test_what_the_schema_refuses_past_the_options_is_one_line_and_exit_2(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """The backstop: whatever slips past the options' checks (a schema that grew stricter) is a message."""
-    def refused(args: argparse.Namespace, settings: object) -> int:
+    def refused(client: object, **fields: object) -> Envelope:
         RecordPayment.model_validate({"payment_id": "", "amount": "-1", "received_on": "2023-09-20"})
-        return 0
+        raise AssertionError("the schema accepted it")
 
-    monkeypatch.setattr(regflow.cli, "cmd_pay", refused)
+    monkeypatch.setattr(producers.commands.CommandClient, "record_payment", refused)
     assert run("pay", *VALID_ARGS["pay"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -220,10 +218,10 @@ def test_a_bad_setting_is_a_message_too(monkeypatch: pytest.MonkeyPatch, capsys:
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(args: argparse.Namespace, settings: object) -> int:
+    def broken(client: object, **fields: object) -> Envelope:
         raise KeyError("a bug")
 
-    monkeypatch.setattr(regflow.cli, "cmd_pay", broken)
+    monkeypatch.setattr(producers.commands.CommandClient, "record_payment", broken)
     with pytest.raises(KeyError):
         main(["pay", *VALID_ARGS["pay"]])
 
@@ -493,48 +491,77 @@ def test_replace_participant_reads_the_decision_not_the_history_polling(
 # --- C. --help lists the accepted values; the commands that report take --json --------------------------
 
 
-def subcommands() -> dict[str, argparse.ArgumentParser]:
-    found = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(found.choices)
+def subcommands() -> dict[str, click.Command]:
+    return dict(cli.commands)
 
 
-def test_every_option_with_choices_lists_them_in_its_help() -> None:
+def help_of(name: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """What `regflow NAME --help` prints."""
+    capsys.readouterr()
+    assert main([name, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def options_of(command: click.Command) -> set[str]:
+    return {option for param in command.params for option in param.opts}
+
+
+def test_every_option_with_choices_lists_them_in_its_help(capsys: pytest.CaptureFixture[str]) -> None:
     checked = 0
     for name, command in subcommands().items():
-        text = command.format_help()
-        for action in command._actions:
-            if action.choices is None or isinstance(action, argparse._SubParsersAction):
+        text = help_of(name, capsys)
+        for param in command.params:
+            if not isinstance(param.type, click.Choice):
                 continue
-            for choice in action.choices:
-                assert str(choice) in text, f"regflow {name} --help does not list {choice!r} of {action.dest}"
+            for choice in param.type.choices:
+                assert str(choice) in text, f"regflow {name} --help does not list {choice!r} of {param.name}"
                 checked += 1
     assert checked > 20
 
 
-def test_pay_means_are_the_schemas() -> None:
+def test_pay_means_are_the_schemas(capsys: pytest.CaptureFixture[str]) -> None:
     means = get_args(RecordPayment.model_fields["means"].annotation)
     assert means == ("transfer", "cheque", "card", "mandat_administratif", "other")
-    pay = subcommands()["pay"]
-    (action,) = [a for a in pay._actions if a.dest == "means"]
-    assert tuple(action.choices or ()) == means
-    assert "{transfer,cheque,card,mandat_administratif,other}" in pay.format_help()
+    (param,) = [p for p in subcommands()["pay"].params if p.name == "means"]
+    assert isinstance(param.type, click.Choice)
+    assert tuple(param.type.choices) == means
+    assert "[transfer|cheque|card|mandat_administratif|other]" in help_of("pay", capsys)
 
 
 @pytest.mark.parametrize("name", REPORTING)
 def test_the_commands_that_report_accept_json(name: str) -> None:
-    command = subcommands()[name]
-    assert "--json" in {option for action in command._actions for option in action.option_strings}
+    assert "--json" in options_of(subcommands()[name])
 
 
 @pytest.mark.parametrize("name", SENDING)
 def test_the_commands_that_send_take_wait_and_no_wait(name: str) -> None:
-    options = {option for action in subcommands()[name]._actions for option in action.option_strings}
-    assert {"--wait", "--no-wait", "--json"} <= options
-    args = build_parser().parse_args([name, *VALID_ARGS[name], "--wait", "12", "--json"])
-    assert (args.wait, args.no_wait, args.json) == (12.0, False, True)
+    command = subcommands()[name]
+    assert {"--wait", "--no-wait", "--json"} <= options_of(command)
+    params = command.make_context(name, [*VALID_ARGS[name], "--wait", "12", "--json"]).params
+    assert (params["wait"], params["no_wait"], params["as_json"]) == (12.0, False, True)
+
+
+@pytest.mark.parametrize(("argv", "code", "said"), [
+    (["pay", "--help"], 0, "Usage: regflow pay"),
+    (["pay", "-h"], 0, "--payment-id"),
+    (["pay", *VALID_ARGS["pay"], "--colour", "blue"], 2, "No such option '--colour'"),
+    (["no-such-command"], 2, "No such command"),
+    (["hold-session", *VALID_ARGS["hold-session"], "--wait", "5", "--no-wait"], 2,
+     "--no-wait: not allowed with --wait"),
+    (["payments", "--json", "--csv"], 2, "--csv: not allowed with --json"),
+    (["pay", "--amount", "5", "--on", "2023-09-20"], 2, "Missing option '--payment-id'"),
+])
+def test_help_an_unknown_option_and_options_that_exclude_each_other_are_as_argparse_had_them(
+        argv: list[str], code: int, said: str, decisions: FakeDecisions, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(*argv) == code
+    captured = capsys.readouterr()
+    assert said in (captured.out if code == 0 else captured.err)
+    assert "Traceback" not in captured.err
+    assert FakePublisher.sent == []
+    assert decisions.calls == []
 
 
 def test_validation_error_summary_never_echoes_the_value() -> None:
     with pytest.raises(ValidationError) as refused:
         RecordPayment.model_validate({"payment_id": "x" * 5000, "amount": "1", "received_on": "2023-09-20"})
-    assert "xxxxxxxxxx" not in regflow.cli._validation_summary(refused.value)
+    assert "xxxxxxxxxx" not in validation_summary(refused.value)

@@ -4,7 +4,6 @@ writes, the health server, the metrics."""
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import json
@@ -16,17 +15,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import click
 import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from regflow.cli import build_parser, cmd_broker_users, cmd_consume, cmd_relay, cmd_web
+from regflow.cli import cli, main
+from regflow.cli.operations import broker_users, consume, relay, web
 from workflow.adapters.clocks import SystemClock
 from workflow.messaging.broker_users import ROLES, password_hash, user_name
 from workflow.messaging.topology import CONSUMERS, Topology
@@ -102,12 +104,29 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     return {key: "" if value is None else str(value) for key, value in env.items()}
 
 
-def _cli_args(service: dict[str, Any]) -> argparse.Namespace:
+@dataclass(frozen=True)
+class Parsed:
+    """A command line as the CLI reads it: the click command it runs, and its parameters by name."""
+
+    command: click.Command
+    params: dict[str, Any]
+
+
+def _parse(argv: list[str]) -> Parsed:
+    """`regflow ARGV...` parsed as `main` parses it (raises click's usage error when it refuses it)."""
+    root = click.Context(cli, info_name="regflow")
+    name, command, rest = cli.resolve_command(root, list(argv))
+    assert name is not None
+    assert command is not None
+    return Parsed(command, command.make_context(name, rest, parent=root).params)
+
+
+def _cli_args(service: dict[str, Any]) -> Parsed:
     command = service["command"]
     assert command[0] == "regflow", f"{command} does not run the regflow CLI"
     try:
-        return build_parser().parse_args(command[1:])
-    except SystemExit:
+        return _parse(command[1:])
+    except click.ClickException:
         pytest.fail(f"the CLI refuses {command}")
 
 
@@ -148,10 +167,10 @@ def test_every_consumer_and_the_relay_is_a_service_running_its_cli_command(compo
         assert name in services, f"docker-compose.yml has no {name} service"
         args = _cli_args(services[name])
         if name == "relay":
-            assert args.func is cmd_relay
+            assert args.command is relay
         else:
-            assert args.func is cmd_consume
-            assert args.name == name
+            assert args.command is consume
+            assert args.params["name"] == name
     for name, service in _built_services(compose).items():
         _cli_args(service)  # every service of the image runs a command the CLI accepts
         assert service["build"] == ".", name
@@ -231,10 +250,8 @@ def test_every_regflow_variable_in_the_compose_file_is_a_setting_with_a_valid_va
 def broker_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], dict[str, Any]]:
     """What `regflow broker-users definitions` writes: the .env docker compose reads, and the definitions."""
     _settings({}, monkeypatch)
-    args = build_parser().parse_args(["broker-users", "definitions", "--output", str(tmp_path / "definitions.json"),
-                                      "--env-file", str(tmp_path / ".env"),
-                                      "--passwords-file", str(tmp_path / "passwords.json")])
-    assert args.func(args, Settings()) == 0
+    assert main(["broker-users", "definitions", "--output", str(tmp_path / "definitions.json"),
+                 "--env-file", str(tmp_path / ".env"), "--passwords-file", str(tmp_path / "passwords.json")]) == 0
     lines = (tmp_path / ".env").read_text(encoding="utf-8").splitlines()
     dotenv = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
     return dotenv, json.loads((tmp_path / "definitions.json").read_text(encoding="utf-8"))
@@ -250,8 +267,7 @@ def test_running_definitions_again_keeps_the_rest_of_the_env_file_and_the_passwo
             str(env_file), "--passwords-file", str(tmp_path / "passwords.json")]
     contents = []
     for _ in range(2):
-        args = build_parser().parse_args(argv)
-        assert args.func(args, Settings()) == 0
+        assert main(argv) == 0
         contents.append(env_file.read_text(encoding="utf-8"))
     assert contents[0] == contents[1]
     lines = contents[1].splitlines()
@@ -264,11 +280,11 @@ def test_running_definitions_again_keeps_the_rest_of_the_env_file_and_the_passwo
 
 def _role_of(service: dict[str, Any]) -> str:
     args = _cli_args(service)
-    if args.func is cmd_consume:
-        return str(args.name)
-    if args.func is cmd_relay:
+    if args.command is consume:
+        return str(args.params["name"])
+    if args.command is relay:
         return "relay"
-    if args.func is cmd_web:
+    if args.command is web:
         return "web"  # its own role: publishes commands, reads the queues for Queue health
     raise AssertionError(f"which broker role should {service['command']} log in as?")
 
@@ -279,7 +295,7 @@ def test_each_process_logs_in_as_its_roles_user_with_the_password_the_setup_comm
     dotenv, definitions = broker_setup
     users = {user["name"]: user for user in definitions["users"]}
     grants = {grant["user"]: grant for grant in definitions["permissions"]}
-    vhost = build_parser().parse_args(["broker-users", "definitions"]).vhost
+    vhost = _parse(["broker-users", "definitions"]).params["vhost"]
     interpolated = interpolate(compose["services"], dotenv)
     roles: dict[str, str] = {}
     for name, service in _built_services(compose).items():
@@ -316,16 +332,16 @@ def test_the_broker_users_service_imports_what_the_setup_command_writes(compose:
     services = compose["services"]
     setup = services["broker-definitions"]
     args = _cli_args(setup)
-    assert args.func is cmd_broker_users
-    assert args.action == "definitions"
-    assert args.env_file == ".env", "docker compose reads .env of the project folder, nowhere else"
+    assert args.command is broker_users
+    assert args.params["action"] == "definitions"
+    assert args.params["env_file"] == ".env", "docker compose reads .env of the project folder, nowhere else"
     assert ".:" + setup["working_dir"] in setup["volumes"], "it must write into the project folder"
     assert setup.get("profiles"), "a set-up step, not started by `docker compose up`"
 
     importer = services["broker-users"]
     [mount] = importer["volumes"]
     assert mount["type"] == "bind"
-    assert Path(mount["source"]) == Path(args.output), "it must import the file the set-up command writes"
+    assert Path(mount["source"]) == Path(args.params["output"]), "it must import the file the set-up command writes"
     assert mount["bind"]["create_host_path"] is False, "a missing file must stop `up`, not become a folder"
     assert importer["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
 
@@ -380,15 +396,15 @@ def test_files_go_to_volumes_the_image_lets_its_user_write_and_pdfs_are_shared_w
 
 def test_the_back_office_page_serves_its_login_with_its_users_on_a_volume(
         compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    web = compose["services"]["web"]
-    args = _cli_args(web)
-    assert args.func is cmd_web
-    assert args.host == "0.0.0.0", "bound to the container's loopback, the published port would lead nowhere"
-    assert any(str(port).rsplit(":", 1)[-1] == str(args.port) for port in web["ports"])
-    assert f"http://127.0.0.1:{args.port}/login" in web["healthcheck"]["test"][-1]
-    env = _environment(web)
+    service = compose["services"]["web"]
+    args = _cli_args(service)
+    assert args.command is web
+    assert args.params["host"] == "0.0.0.0", "bound to the container's loopback, the published port would lead nowhere"
+    assert any(str(port).rsplit(":", 1)[-1] == str(args.params["port"]) for port in service["ports"])
+    assert f"http://127.0.0.1:{args.params['port']}/login" in service["healthcheck"]["test"][-1]
+    env = _environment(service)
     users_file = PurePosixPath(env[f"{PREFIX}WEB_USERS_FILE"])
-    assert users_file.parent in _named_mounts(compose, web), "users would vanish with the container"
+    assert users_file.parent in _named_mounts(compose, service), "users would vanish with the container"
     assert env[f"{PREFIX}WEB_SECRET"].startswith("${"), "the cookie key comes from the environment"
 
     from regflow.web import create_app  # the page the healthcheck asks for answers 200 without a login

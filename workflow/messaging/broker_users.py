@@ -49,10 +49,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import secrets
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workflow.messaging.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
@@ -199,3 +202,58 @@ def definitions(topology: Topology, vhost: str, passwords: dict[str, str], *, wi
                          "routing_key": consumer, "arguments": {}})
     return {"users": users, "vhosts": [{"name": vhost}], "permissions": grants, "topic_permissions": topic_grants,
             "exchanges": exchanges, "queues": queues, "bindings": bindings}
+
+
+# --- the files and the node: passwords kept private, the definitions written or imported -------------------
+
+
+class RabbitmqctlError(RuntimeError):
+    """`rabbitmqctl import_definitions` refused the definitions (its message)."""
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file of secrets readable by its owner only from its first byte (created 600, then renamed
+    into place), never world-readable for a moment under a 022 umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as file:
+        file.write(text)
+    temporary.replace(path)
+
+
+def merge_env_file(path: Path, values: dict[str, str]) -> None:
+    """Set `values` in a docker compose `.env` file, keeping its other lines (a REGFLOW_WEB_SECRET, comments)
+    as they are; the file stays readable by its owner only."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
+    write_private(path, "\n".join([*kept, *(f"{key}={value}" for key, value in values.items())]) + "\n")
+
+
+def kept_passwords(store: Path) -> dict[str, str]:
+    """Every role's password (and the administrator's): those kept in `store` between runs, a new one for
+    each role without; the store written back, mode 600."""
+    known = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
+    passwords = passwords_for((*ROLES, ADMIN), known)
+    write_private(store, json.dumps(passwords, indent=2))
+    return passwords
+
+
+def write_definitions(topology: Topology, vhost: str, passwords: dict[str, str], output: Path, env_file: Path
+                      ) -> None:
+    """For docker compose: the definitions its `broker-users` service imports (the administrator included),
+    and each role's password in `env_file` as `REGFLOW_BROKER_PASSWORD_<ROLE>`."""
+    output.write_text(json.dumps(definitions(topology, vhost, passwords, with_admin=True), indent=2),
+                      encoding="utf-8")
+    merge_env_file(env_file, {f"REGFLOW_BROKER_PASSWORD_{role.upper()}": password
+                              for role, password in passwords.items()})
+
+
+def import_definitions(topology: Topology, vhost: str, passwords: dict[str, str]) -> None:
+    """Create (or update) the users on the local node: `rabbitmqctl import_definitions`, fed on its stdin (the
+    node keeps its own administrator)."""
+    done = subprocess.run(["rabbitmqctl", "-q", "import_definitions", "--format", "json"],
+                          input=json.dumps(definitions(topology, vhost, passwords, with_admin=False)),
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RabbitmqctlError(done.stderr.strip() or done.stdout.strip())

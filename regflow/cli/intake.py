@@ -1,0 +1,98 @@
+"""The intake's commands: registration forms sent in, their signatures, the forms still unsigned. They log in
+to the broker as the intake's user (REGFLOW_BROKER_URL_INTAKE)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from regflow.cli.commands import Command, command, json_option, sending
+from regflow.cli.decisions import Sent, Waiting, answer
+from regflow.cli.options import DATE, REGISTRATION_ID, Choice, form_field
+from regflow.cli.output import both, clean, print_lines, printable, progress_bar, to_json
+from schemas.form import Signature, SignatureMethod
+
+if TYPE_CHECKING:
+    from workflow.settings import Settings
+
+
+@sending("submit", "publish registration forms (JSON files or folders of them) and wait for the decision on each")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--registration-id", type=REGISTRATION_ID, help="reuse an id to send a corrected form")
+def submit(settings: Settings, waiting: Waiting, *, paths: tuple[str, ...], registration_id: str | None) -> int:
+    """Publish forms (all checked first: shape, UTF-8, size; one bad and nothing is sent), then wait for
+    the decision on each and sum them up."""
+    from producers.commands import CommandClient, FormFileError, load_forms
+
+    try:
+        forms = load_forms([Path(p) for p in paths], max_message_bytes=settings.max_message_bytes,
+                           registration_id=registration_id)
+    except FormFileError as exc:
+        print_lines(f"erreur / error: {exc.bilingual()}", file=sys.stderr)
+        return 2
+    if registration_id and len(forms) > 1:
+        print(both("--registration-id ne va qu'avec un seul formulaire ; rien n'a été envoyé",
+                   "--registration-id goes with one form only; nothing sent"), file=sys.stderr)
+        return 2
+    sent = []
+    with (CommandClient(settings, role="intake") as client,
+          progress_bar(len(forms), "forms", shown=len(forms) > 1) as bar):
+        for index, (path, form) in enumerate(forms, 1):
+            envelope = client.submit_form(form, registration_id)
+            new_id = envelope.registration_id
+            if not waiting.as_json:
+                bar.write(printable(f"[{index}/{len(forms)}] {path}: inscription {new_id} envoyée / "
+                                    f"registration {new_id} submitted"))
+            bar.update(1)
+            sent.append(Sent(envelope, f"inscription {new_id} enregistrée", f"registration {new_id} recorded",
+                             file=path))
+    return answer(settings, waiting, sent, batch=True)
+
+
+@sending("sign", "a signature arrived for a registration waiting in 'received'")
+@click.argument("registration_id", type=REGISTRATION_ID)
+@click.option("--place", required=True, type=form_field("signature.place", "lieu", "place"))
+@click.option("--date", "signed_on", type=DATE, required=True, help="YYYY-MM-DD")
+@click.option("--signatory", required=True, type=form_field("signature.signatory", "signataire", "signatory"))
+@click.option("--method", required=True, type=Choice([m.value for m in SignatureMethod]))
+@click.option("--reference", help="electronic-signature platform reference",
+              type=form_field("signature.electronic_reference", "référence", "reference"))
+def sign(settings: Settings, waiting: Waiting, *, registration_id: str, place: str, signed_on: date,
+         signatory: str, method: str, reference: str | None) -> int:
+    from producers.commands import CommandClient
+
+    signature = Signature(place=place, signed_on=signed_on, signatory=signatory, method=SignatureMethod(method),
+                          electronic_reference=reference)
+    with CommandClient(settings, role="intake", producer="signature") as client:
+        envelope = client.record_signature(registration_id, signature)
+    return answer(settings, waiting, [Sent(envelope, f"signature enregistrée pour {registration_id}",
+                                           f"signature recorded for {registration_id}")])
+
+
+@command("awaiting-signature", "unsigned forms waiting longer than allowed (support)")
+@click.option("--hours", type=float, help="default: REGFLOW_SIGNATURE_WAIT_HOURS (72)")
+@json_option
+def awaiting_signature(settings: Settings, *, hours: float | None, as_json: bool) -> int:
+    from datetime import timedelta
+
+    from workflow.bootstrap import bootstrap
+    from workflow.persistence.views import awaiting_signature as unsigned
+
+    deps = bootstrap(settings)
+    hours = hours or settings.signature_wait_hours
+    late = unsigned(deps.sessions, deps.clock.now(), timedelta(hours=hours))
+    if as_json:
+        print(to_json(late))
+        return 0
+    print(f"{len(late)} registration(s) waiting for their signature for more than {hours:g} h")
+    for r in clean(late):
+        print(f"  {r['id']}  {r['client']}  session {r['session_id']}  since {r['waiting_since'][:16]}"
+              f"  ({r['waiting_hours']} h)  contact {r['gestionnaire_email']}")
+    return 0
+
+
+COMMANDS: tuple[Command, ...] = (submit, sign, awaiting_signature)
