@@ -3,9 +3,8 @@ credit notes (session cancelled or moved, invoice corrected). An issued invoice 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-
-from sqlalchemy import select
 
 from consumers.runner import ConsumerApp
 from schemas.messages import (
@@ -17,20 +16,96 @@ from schemas.messages import (
     RegistrationMoved,
     RegistrationTransitioned,
 )
-from workflow.adapters.document_store import ChorusDeposit
+from workflow.adapters.document_store import ChorusDeposit, ChorusPro, DocumentStore
 from workflow.adapters.facturx_xml import cii_xml, facturx_pdf
 from workflow.adapters.invoice_pdf import render_pdf
-from workflow.bootstrap import Deps
+from workflow.domain.catalogue import Catalogue
+from workflow.domain.clock import Clock
 from workflow.domain.errors import DependencyNotReadyError, GuardRefusedError
 from workflow.domain.form_rules import check_form
-from workflow.domain.invoice import InvoiceDocument, credit_note_document, invoice_document, invoice_number
+from workflow.domain.invoice import InvoiceDocument, Seller, credit_note_document, invoice_document, invoice_number
 from workflow.domain.machine import State
 from workflow.domain.payment_rules import due_date, paris_date
 from workflow.domain.registration import Registration
 from workflow.persistence.orm import CreditNoteRow, InvoiceRow
 from workflow.persistence.unit_of_work import UnitOfWork
+from workflow.settings import Settings
 
 ACTOR = "invoicing"
+
+
+@dataclass(frozen=True)
+class _Desk:
+    """Where documents are issued, in this message's unit of work: what the seller prints, where the PDF goes,
+    the platform a public buyer's copy is deposited on."""
+
+    uow: UnitOfWork
+    catalogue: Catalogue
+    settings: Settings
+    seller: Seller
+    documents: DocumentStore
+    chorus: ChorusPro
+
+    def document(self, registration: Registration, number: str, issued_on: date) -> InvoiceDocument:
+        found = self.catalogue.session(registration.session_id or "")
+        if found is None:
+            raise GuardRefusedError(registration.id, "invoice", f"unknown session {registration.session_id}")
+        training, session = found
+        form = registration.form
+        assert form.client.category is not None  # validated
+        # The due date printed assumes service fait on the planned date; it is recomputed when the session is held.
+        due_on = due_date(form.client.category, sent_on=issued_on, received_on=None, service_fait_on=session.date,
+                          private_term_days=self.settings.private_payment_term_days)
+        return invoice_document(number=number, issued_on=issued_on, due_on=due_on, seller=self.seller,
+                                registration_id=registration.id, form=form, catalogue=self.catalogue,
+                                training=training, session=session, agreement_mention=self.settings.agreement_mention)
+
+    def invoice(self, registration: Registration, now: datetime) -> InvoiceIssued:
+        issued_on = paris_date(now)
+        sequence = self.uow.invoices.next_number(issued_on.year)
+        doc = self.document(registration, invoice_number(issued_on.year, sequence), issued_on)
+        pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Facture {doc.number}")
+        path = str(self.documents.write(f"facture-{doc.number}.pdf", pdf))
+        self.uow.invoices.add(InvoiceRow(
+            number=doc.number, year=issued_on.year, sequence=sequence, registration_id=registration.id,
+            issued_on=issued_on, lines=_lines(doc), quantity=doc.lines[0].quantity,
+            unit_price=doc.lines[0].unit_price, total=doc.total, due_on=doc.due_on, document_path=path,
+            created_at=now))
+        self._deposit_if_public(doc, pdf)
+        return InvoiceIssued(invoice_number=doc.number, issued_on=issued_on, total=doc.total, due_on=doc.due_on)
+
+    def credit_note(self, registration: Registration, invoice: InvoiceRow, *, now: datetime,
+                    reason: str) -> CreditNoteIssued:
+        issued_on = paris_date(now)
+        sequence = self.uow.invoices.next_number(issued_on.year)  # the same sequence as invoices: no gap, no reuse
+        original = self.document(registration, invoice.number, invoice.issued_on)
+        doc = credit_note_document(original, number=invoice_number(issued_on.year, sequence), issued_on=issued_on,
+                                   reason=reason)
+        pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Avoir {doc.number}")
+        path = str(self.documents.write(f"avoir-{doc.number}.pdf", pdf))
+        self.uow.credit_notes.add(CreditNoteRow(
+            number=doc.number, year=issued_on.year, sequence=sequence, invoice_number=invoice.number,
+            registration_id=registration.id, issued_on=issued_on, total=doc.total, lines=_lines(doc), reason=reason,
+            document_path=path, created_at=now))
+        self._deposit_if_public(doc, pdf)
+        return CreditNoteIssued(credit_note_number=doc.number, invoice_number=invoice.number, issued_on=issued_on,
+                                total=doc.total, reason=reason)
+
+    def _deposit_if_public(self, doc: InvoiceDocument, pdf: bytes) -> None:
+        """Every invoice or credit note to a public buyer goes through Chorus Pro."""
+        if not (doc.buyer.is_public and doc.buyer.siret):
+            return
+        deposit = ChorusDeposit(doc.number, doc.buyer.siret, doc.buyer.chorus_service_code,
+                                doc.buyer.chorus_commitment_number)
+        reference = self.chorus.deposit(deposit, pdf)
+        self.uow.publish("invoice.deposited", InvoiceDeposited(
+            invoice_number=doc.number, platform="chorus-pro", reference=reference, buyer_siret=doc.buyer.siret,
+            service_code=deposit.service_code, commitment_number=deposit.commitment_number), doc.registration_id)
+
+
+def _lines(doc: InvoiceDocument) -> list[dict[str, str | int]]:
+    return [{"description": line.description, "quantity": line.quantity, "unit_price": str(line.unit_price),
+             "total": str(line.total)} for line in doc.lines]
 
 
 def _registration(registration_id: str, uow: UnitOfWork) -> Registration:
@@ -40,115 +115,62 @@ def _registration(registration_id: str, uow: UnitOfWork) -> Registration:
     return registration
 
 
-def _document(registration: Registration, deps: Deps, number: str, issued_on: date) -> InvoiceDocument:
-    found = deps.catalogue.session(registration.session_id or "")
-    if found is None:
-        raise GuardRefusedError(registration.id, "invoice", f"unknown session {registration.session_id}")
-    training, session = found
-    form = registration.form
-    assert form.client.category is not None  # validated
-    # The due date printed assumes service fait on the planned date; it is recomputed when the session is held.
-    due_on = due_date(form.client.category, sent_on=issued_on, received_on=None, service_fait_on=session.date,
-                      private_term_days=deps.settings.private_payment_term_days)
-    return invoice_document(number=number, issued_on=issued_on, due_on=due_on, seller=deps.seller,
-                            registration_id=registration.id, form=form, catalogue=deps.catalogue, training=training,
-                            session=session, agreement_mention=deps.settings.agreement_mention)
-
-
-def _lines(doc: InvoiceDocument) -> list[dict[str, str | int]]:
-    return [{"description": line.description, "quantity": line.quantity, "unit_price": str(line.unit_price),
-             "total": str(line.total)} for line in doc.lines]
-
-
-def _deposit_if_public(doc: InvoiceDocument, pdf: bytes, deps: Deps, uow: UnitOfWork) -> None:
-    """Every invoice or credit note to a public buyer goes through Chorus Pro."""
-    if not (doc.buyer.is_public and doc.buyer.siret):
-        return
-    deposit = ChorusDeposit(doc.number, doc.buyer.siret, doc.buyer.chorus_service_code,
-                            doc.buyer.chorus_commitment_number)
-    reference = deps.chorus.deposit(deposit, pdf)
-    uow.publish("invoice.deposited", InvoiceDeposited(
-        invoice_number=doc.number, platform="chorus-pro", reference=reference, buyer_siret=doc.buyer.siret,
-        service_code=deposit.service_code, commitment_number=deposit.commitment_number), doc.registration_id)
-
-
-def _issue_invoice(registration: Registration, deps: Deps, uow: UnitOfWork, now: datetime) -> InvoiceIssued:
-    issued_on = paris_date(now)
-    sequence = uow.next_invoice_number(issued_on.year)
-    doc = _document(registration, deps, invoice_number(issued_on.year, sequence), issued_on)
-    pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Facture {doc.number}")
-    path = str(deps.documents.write(f"facture-{doc.number}.pdf", pdf))
-    uow.session.add(InvoiceRow(
-        number=doc.number, year=issued_on.year, sequence=sequence, registration_id=registration.id,
-        issued_on=issued_on, lines=_lines(doc), quantity=doc.lines[0].quantity, unit_price=doc.lines[0].unit_price,
-        total=doc.total, due_on=doc.due_on, document_path=path, created_at=now))
-    _deposit_if_public(doc, pdf, deps, uow)
-    return InvoiceIssued(invoice_number=doc.number, issued_on=issued_on, total=doc.total, due_on=doc.due_on)
-
-
-def _issue_credit_note(registration: Registration, invoice: InvoiceRow, deps: Deps, uow: UnitOfWork, *,
-                       now: datetime, reason: str) -> CreditNoteIssued:
-    issued_on = paris_date(now)
-    sequence = uow.next_invoice_number(issued_on.year)  # the same sequence as invoices: no gap, no reuse
-    original = _document(registration, deps, invoice.number, invoice.issued_on)
-    doc = credit_note_document(original, number=invoice_number(issued_on.year, sequence), issued_on=issued_on,
-                               reason=reason)
-    pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Avoir {doc.number}")
-    path = str(deps.documents.write(f"avoir-{doc.number}.pdf", pdf))
-    uow.session.add(CreditNoteRow(
-        number=doc.number, year=issued_on.year, sequence=sequence, invoice_number=invoice.number,
-        registration_id=registration.id, issued_on=issued_on, total=doc.total, lines=_lines(doc), reason=reason,
-        document_path=path, created_at=now))
-    _deposit_if_public(doc, pdf, deps, uow)
-    return CreditNoteIssued(credit_note_number=doc.number, invoice_number=invoice.number, issued_on=issued_on,
-                            total=doc.total, reason=reason)
-
-
-def handle_confirmed(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, deps: Deps) -> None:
+def handle_confirmed(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, *, clock: Clock,
+                     catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
+                     chorus: ChorusPro) -> None:
     registration = _registration(message.registration_id or "", uow)
-    if uow.invoice_of(registration.id) is not None:
+    if uow.invoices.current_of(registration.id) is not None:
         return  # the same registration gets the same invoice, once
     if registration.state != State.CONFIRMED:
         raise GuardRefusedError(registration.id, "invoice", f"registration is {registration.state}")
-    now = deps.clock.now()
-    registration.invoice(_issue_invoice(registration, deps, uow, now), at=now, actor=ACTOR, cause=message.event_id)
-    held_on = uow.session_held_on(registration.session_id or "")
+    now = clock.now()
+    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
+    registration.invoice(desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
+    held_on = uow.session_records.held_on(registration.session_id or "")
     if held_on is not None:  # operations recorded the session as held before this invoice existed
-        planned = deps.catalogue.session(registration.session_id or "")
+        planned = catalogue.session(registration.session_id or "")
         assert planned is not None
         registration.hold_session(held_on, planned_on=planned[1].date, at=now, actor=ACTOR, cause=message.event_id)
 
 
-def handle_cancelled(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, deps: Deps) -> None:
+def handle_cancelled(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, *, clock: Clock,
+                     catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
+                     chorus: ChorusPro) -> None:
     """A cancelled registration's invoice is cancelled by a credit note that references it."""
     registration = _registration(message.registration_id or "", uow)
-    invoice = uow.invoice_of(registration.id)
+    invoice = uow.invoices.current_of(registration.id)
     if invoice is None or registration.state != State.CANCELLED:
         return  # nothing was invoiced, or already credited
-    now = deps.clock.now()
-    credit = _issue_credit_note(registration, invoice, deps, uow, now=now, reason=event.reason or "session annulée")
+    now = clock.now()
+    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
+    credit = desk.credit_note(registration, invoice, now=now, reason=event.reason or "session annulée")
     registration.credit(credit, at=now, actor=ACTOR, cause=message.event_id)
 
 
-def handle_moved(message: Envelope, event: RegistrationMoved, uow: UnitOfWork, deps: Deps) -> None:
+def handle_moved(message: Envelope, event: RegistrationMoved, uow: UnitOfWork, *, clock: Clock,
+                 catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
+                 chorus: ChorusPro) -> None:
     """An invoice that names the old date is credited and replaced by one with the new date. A settled
     (paid) invoice is kept: the amount does not change, and finance is not asked to refund and re-collect."""
     registration = _registration(message.registration_id or "", uow)
-    invoice = uow.invoice_of(registration.id)
+    invoice = uow.invoices.current_of(registration.id)
     if invoice is None or registration.state != State.INVOICED:
         return  # not invoiced yet: the invoice will carry the new date
-    now = deps.clock.now()
+    now = clock.now()
+    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
     reason = f"session déplacée au {event.to_session_id} ({event.reason})"
-    credit = _issue_credit_note(registration, invoice, deps, uow, now=now, reason=reason)
-    registration.reinvoice(credit, _issue_invoice(registration, deps, uow, now), at=now, actor=ACTOR,
-                           cause=message.event_id)
+    credit = desk.credit_note(registration, invoice, now=now, reason=reason)
+    registration.reinvoice(credit, desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
 
 
-def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, deps: Deps) -> None:
+def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, *, clock: Clock,
+                   catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
+                   chorus: ChorusPro) -> None:
     """A wrong invoice: credit note + corrected invoice, never an edit."""
-    invoice = uow.session.get(InvoiceRow, _invoice_id(uow, command.invoice_number))
-    assert invoice is not None
-    if uow.is_credited(invoice.number):
+    invoice = uow.invoices.get(command.invoice_number)
+    if invoice is None:
+        raise GuardRefusedError("?", "reinvoice", f"no invoice numbered {command.invoice_number}")
+    if uow.credit_notes.is_credited(invoice.number):
         raise GuardRefusedError(invoice.registration_id, "reinvoice", f"invoice {invoice.number} is already credited")
     registration = _registration(invoice.registration_id, uow)
     if registration.state not in (State.INVOICED, State.SESSION_HELD):
@@ -157,22 +179,15 @@ def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, 
     form = registration.form
     if command.client is not None:
         form = form.model_copy(update={"client": command.client})
-        problems = [e for e in check_form(form, deps.catalogue, date.min) if e.field.startswith("client")]
+        problems = [e for e in check_form(form, catalogue, date.min) if e.field.startswith("client")]
         if problems:
             raise GuardRefusedError(registration.id, "reinvoice",
                                     "; ".join(f"{p.field}: {p.message_en}" for p in problems))
-    now = deps.clock.now()
-    credit = _issue_credit_note(registration, invoice, deps, uow, now=now, reason=command.reason)
+    now = clock.now()
+    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
+    credit = desk.credit_note(registration, invoice, now=now, reason=command.reason)
     registration.form = form
-    registration.reinvoice(credit, _issue_invoice(registration, deps, uow, now), at=now, actor=ACTOR,
-                           cause=message.event_id)
-
-
-def _invoice_id(uow: UnitOfWork, number: str) -> int:
-    found = uow.session.scalars(select(InvoiceRow.id).where(InvoiceRow.number == number)).first()
-    if found is None:
-        raise GuardRefusedError("?", "reinvoice", f"no invoice numbered {number}")
-    return int(found)
+    registration.reinvoice(credit, desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
 
 
 APP = ConsumerApp(ACTOR, {

@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from consumers.runner import ConsumerApp
 from schemas.form import ClientCategory
 from schemas.messages import (
@@ -27,10 +25,11 @@ from schemas.messages import (
     SessionHeld,
 )
 from workflow.bootstrap import Deps
-from workflow.domain.clock import PARIS
+from workflow.domain.catalogue import Catalogue
+from workflow.domain.clock import PARIS, Clock
 from workflow.domain.errors import DependencyNotReadyError, SessionRefusedError
 from workflow.domain.machine import State
-from workflow.domain.payment_rules import due_date, paris_date
+from workflow.domain.payment_rules import ReferenceRates, due_date, paris_date
 from workflow.domain.receivables import (
     CREDITED,
     OPEN,
@@ -42,8 +41,9 @@ from workflow.domain.receivables import (
     status_after,
 )
 from workflow.domain.registration import Registration
-from workflow.persistence.orm import InvoiceRow, PaymentRow, ReceivableRow, SessionRecordRow
+from workflow.persistence.orm import PaymentRow, ReceivableRow, SessionRecordRow
 from workflow.persistence.unit_of_work import UnitOfWork
+from workflow.settings import Settings
 
 ACTOR = "payments"
 OPEN_STATES = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
@@ -55,18 +55,19 @@ def _category(registration: Registration) -> ClientCategory:
     return category
 
 
-def _recompute_due(receivable: ReceivableRow, deps: Deps, planned_on: date | None = None) -> None:
+def _recompute_due(receivable: ReceivableRow, settings: Settings, planned_on: date | None = None) -> None:
     """Until the session is held, a public buyer's deadline runs at the earliest from its planned date:
     nothing is due, let alone overdue, before service fait (décret 2012-1246 art. 20 and 31)."""
     receivable.due_on = due_date(ClientCategory(receivable.client_category), sent_on=receivable.sent_on,
                                  received_on=receivable.received_on,
                                  service_fait_on=receivable.service_fait_on or planned_on,
-                                 private_term_days=deps.settings.private_payment_term_days)
+                                 private_term_days=settings.private_payment_term_days)
 
 
-def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWork, deps: Deps) -> None:
+def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWork, *, clock: Clock,
+                          catalogue: Catalogue, settings: Settings) -> None:
     """Open the receivable. No receipt date is known: CCP R2192-12 counts it as sent + 2 days."""
-    if uow.session.get(ReceivableRow, event.invoice_number) is not None:
+    if uow.receivables.get(event.invoice_number) is not None:
         return
     registration = uow.registrations.get(message.registration_id or "")
     if registration is None:
@@ -76,32 +77,33 @@ def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWo
         client_name=registration.form.client.name, client_category=_category(registration), total=event.total,
         paid=Decimal("0.00"),
         sent_on=event.issued_on, received_on=None,
-        service_fait_on=uow.session_held_on(registration.session_id or ""), status=OPEN,
-        updated_at=deps.clock.now())
-    planned = deps.catalogue.session(registration.session_id or "")
-    _recompute_due(receivable, deps, planned[1].date if planned else None)
-    uow.session.add(receivable)
+        service_fait_on=uow.session_records.held_on(registration.session_id or ""), status=OPEN,
+        updated_at=clock.now())
+    planned = catalogue.session(registration.session_id or "")
+    _recompute_due(receivable, settings, planned[1].date if planned else None)
+    uow.receivables.add(receivable)
 
 
-def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, deps: Deps) -> None:
-    receivable = uow.session.get(ReceivableRow, event.invoice_number)
+def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, *, clock: Clock) -> None:
+    receivable = uow.receivables.get(event.invoice_number)
     if receivable is None:
         raise DependencyNotReadyError(f"receivable of {event.invoice_number} not opened yet")
     receivable.status = CREDITED
-    receivable.updated_at = deps.clock.now()
+    receivable.updated_at = clock.now()
 
 
-def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork, deps: Deps) -> None:
+def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork, *, clock: Clock,
+                        catalogue: Catalogue, settings: Settings) -> None:
     """Service fait: every invoiced registration of the session gets its date (paid if already settled),
     and its public buyer's payment deadline now runs from it when later than receipt (R2192-13)."""
-    found = deps.catalogue.session(command.session_id)
+    found = catalogue.session(command.session_id)
     if found is None:
         raise SessionRefusedError(command.session_id, "hold_session", f"unknown session {command.session_id}",
                                   fr=f"La session {command.session_id} n'existe pas au catalogue.")
     _, session = found
-    now = deps.clock.now()
-    if now < deps.catalogue.starts_at(session):
-        starts = deps.catalogue.starts_at(session)
+    now = clock.now()
+    if now < catalogue.starts_at(session):
+        starts = catalogue.starts_at(session)
         raise SessionRefusedError(command.session_id, "hold_session",
                                   f"the session starts at {starts.isoformat()}, it cannot have been held at "
                                   f"{now.isoformat()}",
@@ -112,61 +114,61 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
                                   f"held on {command.held_on}, planned on {session.date}",
                                   fr=f"Tenue le {command.held_on:%d/%m/%Y}, prévue le {session.date:%d/%m/%Y} : "
                                      "ce n'est pas la date prévue.")
-    if uow.session.get(SessionRecordRow, command.session_id) is not None:
+    if uow.session_records.held_on(command.session_id) is not None:
         return  # already recorded by an earlier command: nothing more to do
-    uow.session.add(SessionRecordRow(session_id=command.session_id, held_on=command.held_on,
+    uow.session_records.add(SessionRecordRow(session_id=command.session_id, held_on=command.held_on,
                                      absent_emails=[e.lower() for e in command.absent_emails], recorded_at=now))
     uow.publish("session.held", SessionHeld(session_id=command.session_id, held_on=command.held_on))
     for registration in uow.registrations.in_session(command.session_id, {State.INVOICED, State.SETTLED}):
         registration.hold_session(command.held_on, planned_on=session.date, at=now, actor=ACTOR,
                                   cause=message.event_id, requested_by=command.requested_by)
-        for receivable in uow.session.scalars(select(ReceivableRow).where(
-                ReceivableRow.registration_id == registration.id, ReceivableRow.status != CREDITED)):
+        for receivable in uow.receivables.uncredited_of(registration.id):
             receivable.service_fait_on = command.held_on
-            _recompute_due(receivable, deps)
+            _recompute_due(receivable, settings)
             receivable.updated_at = now
 
 
-def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOfWork, deps: Deps) -> None:
+def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOfWork, *, clock: Clock,
+                          catalogue: Catalogue) -> None:
     """The session will not be held: every registration still open is cancelled; the invoicing consumer
     credits the invoices (a paid one is then owed back to the client)."""
-    if deps.catalogue.session(command.session_id) is None:
+    if catalogue.session(command.session_id) is None:
         raise SessionRefusedError(command.session_id, "cancel_session", f"unknown session {command.session_id}",
                                   fr=f"La session {command.session_id} n'existe pas au catalogue.")
-    if uow.session_held_on(command.session_id) is not None:
+    if uow.session_records.held_on(command.session_id) is not None:
         raise SessionRefusedError(command.session_id, "cancel_session", "the session was already held",
                                   fr="La session a déjà eu lieu : elle ne peut plus être annulée.")
-    now = deps.clock.now()
+    now = clock.now()
     for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.cancel_session(command.reason, at=now, actor=ACTOR, cause=message.event_id)
 
 
-def handle_move_session(message: Envelope, command: MoveSession, uow: UnitOfWork, deps: Deps) -> None:
+def handle_move_session(message: Envelope, command: MoveSession, uow: UnitOfWork, *, clock: Clock,
+                        catalogue: Catalogue) -> None:
     """The session moves to another date offered for the same training; invoices follow (invoicing)."""
-    source, target = deps.catalogue.session(command.session_id), deps.catalogue.session(command.to_session_id)
+    source, target = catalogue.session(command.session_id), catalogue.session(command.to_session_id)
     if source is None or target is None:
         raise SessionRefusedError(command.session_id, "move_session",
                                 f"unknown session {command.session_id if source is None else command.to_session_id}")
     if source[0].id != target[0].id:
         raise SessionRefusedError(command.session_id, "move_session",
                                 f"{command.to_session_id} is not a date of the same training")
-    now = deps.clock.now()
-    if now >= deps.catalogue.starts_at(target[1]):
+    now = clock.now()
+    if now >= catalogue.starts_at(target[1]):
         raise SessionRefusedError(command.session_id, "move_session", f"{command.to_session_id} has already started")
-    if uow.session_held_on(command.session_id) is not None:
+    if uow.session_records.held_on(command.session_id) is not None:
         raise SessionRefusedError(command.session_id, "move_session", "the session was already held")
     for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.move_session(command.to_session_id, command.reason, at=now, actor=ACTOR, cause=message.event_id)
 
 
-def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, deps: Deps) -> None:
+def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, *, clock: Clock) -> None:
     """Counted once (finance's payment id is unique); kept and flagged whatever it matches or not."""
-    if uow.session.scalars(select(PaymentRow.id).where(PaymentRow.payment_id == command.payment_id)).first():
+    if uow.payments.is_recorded(command.payment_id):
         return
-    now = deps.clock.now()
-    invoice = uow.session.scalars(select(InvoiceRow).where(
-        InvoiceRow.number == command.invoice_number)).one_or_none() if command.invoice_number else None
-    receivable = uow.session.get(ReceivableRow, invoice.number) if invoice else None
+    now = clock.now()
+    invoice = uow.invoices.get(command.invoice_number) if command.invoice_number else None
+    receivable = uow.receivables.get(invoice.number) if invoice else None
     if invoice is not None and receivable is None:
         raise DependencyNotReadyError(f"receivable of {invoice.number} not opened yet")
     paid_after = (receivable.paid if receivable else 0) + command.amount
@@ -175,7 +177,7 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
         is_public=receivable is not None and ClientCategory(receivable.client_category).is_public,
         service_fait_on=receivable.service_fait_on if receivable else None, received_on=command.received_on,
         total=receivable.total if receivable else command.amount, paid_after=paid_after)
-    uow.session.add(PaymentRow(
+    uow.payments.add(PaymentRow(
         payment_id=command.payment_id, invoice_number=command.invoice_number, matched=receivable is not None,
         amount=command.amount, received_on=command.received_on, payer=command.payer, means=command.means,
         anomalies=anomalies, recorded_at=now, recorded_by=command.requested_by))
@@ -207,26 +209,28 @@ def check_overdue(deps: Deps, as_of: date | None = None) -> int:
     Restart-safe and shared by replicas: the period notified is stored in the same transaction as the
     event (outbox), and rows are claimed with SKIP LOCKED."""
     today = as_of or paris_date(deps.clock.now())
+    with UnitOfWork(deps.sessions, deps.clock, actor=ACTOR) as uow:
+        published = notify_overdue(uow, today, rates=deps.rates)
+        uow.commit()
+    return published
+
+
+def notify_overdue(uow: UnitOfWork, today: date, *, rates: ReferenceRates) -> int:
+    """`check_overdue` in a unit of work the caller commits: the notices of `today`'s period not sent yet, with
+    the interest and the 40 € indemnity owed (CCP R2192-31 and R2192-35; code de commerce L441-10 and D441-5)."""
     period = overdue_period(today)
     published = 0
-    with UnitOfWork(deps.sessions, deps.clock, actor=ACTOR) as uow:
-        query = select(ReceivableRow).where(
-            ReceivableRow.status == OPEN, ReceivableRow.due_on < today,
-            (ReceivableRow.overdue_notified_period.is_(None)) | (ReceivableRow.overdue_notified_period != period))
-        if uow.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        for receivable in uow.session.scalars(query.order_by(ReceivableRow.due_on)):
-            outstanding = receivable.total - receivable.paid
-            category = ClientCategory(receivable.client_category)
-            owed = owed_for_lateness(category, outstanding, due_on=receivable.due_on, as_of=today, rates=deps.rates)
-            uow.publish("payment.overdue", PaymentOverdue(
-                invoice_number=receivable.invoice_number, period=period, as_of=today, due_on=receivable.due_on,
-                days_late=owed.days_late, outstanding=outstanding, interest_percent=owed.percent,
-                interest=owed.interest, indemnity=owed.indemnity, public_buyer=category.is_public),
-                receivable.registration_id)
-            receivable.overdue_notified_period = period
-            published += 1
-        uow.commit()
+    for receivable in uow.receivables.overdue(today, period):
+        outstanding = receivable.total - receivable.paid
+        category = ClientCategory(receivable.client_category)
+        owed = owed_for_lateness(category, outstanding, due_on=receivable.due_on, as_of=today, rates=rates)
+        uow.publish("payment.overdue", PaymentOverdue(
+            invoice_number=receivable.invoice_number, period=period, as_of=today, due_on=receivable.due_on,
+            days_late=owed.days_late, outstanding=outstanding, interest_percent=owed.percent,
+            interest=owed.interest, indemnity=owed.indemnity, public_buyer=category.is_public),
+            receivable.registration_id)
+        receivable.overdue_notified_period = period
+        published += 1
     return published
 
 

@@ -105,14 +105,14 @@ def test_two_concurrent_updates_of_one_registration_cannot_both_win(deps: Deps) 
 
 def test_invoice_numbers_have_no_gap_when_a_transaction_rolls_back(deps: Deps) -> None:
     with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as uow:
-        assert uow.next_invoice_number(2023) == 1
+        assert uow.invoices.next_number(2023) == 1
         uow.commit()
     with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as uow:
-        assert uow.next_invoice_number(2023) == 2
+        assert uow.invoices.next_number(2023) == 2
         # no commit: the process "dies" here and the number is given back
     with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as uow:
-        assert uow.next_invoice_number(2023) == 2
-        assert uow.next_invoice_number(2024) == 1  # one series per year
+        assert uow.invoices.next_number(2023) == 2
+        assert uow.invoices.next_number(2024) == 1  # one series per year
         uow.commit()
 
 
@@ -197,3 +197,87 @@ def test_a_claim_is_given_back_when_the_first_copy_fails(deps: Deps) -> None:
     # rolled back: the next delivery handles it
     with UnitOfWork(deps.sessions, deps.clock, actor="validation", message=msg) as again:
         assert not again.already_handled()
+
+
+def test_the_repositories_answer_the_questions_the_handlers_ask(deps: Deps) -> None:
+    """What the in-memory fakes of tests/unit/fakes.py mimic, asked of PostgreSQL."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from workflow.domain.access_links import ACTIVE, REVOKED
+    from workflow.domain.receivables import CREDITED, OPEN
+    from workflow.domain.reminders import SCHEDULED, SENT
+    from workflow.persistence.orm import (
+        CreditNoteRow,
+        InvoiceRow,
+        ParticipantAccessRow,
+        PaymentRow,
+        ReceivableRow,
+        ReminderRow,
+        SessionRecordRow,
+    )
+
+    receive(deps, "r-1", message("r-1"))
+
+    def invoice(number: str) -> InvoiceRow:
+        return InvoiceRow(number=number, year=2023, sequence=int(number[-6:]), registration_id="r-1",
+                          issued_on=AT.date(), lines=[], quantity=2, unit_price=Decimal("595.00"),
+                          total=Decimal("1190.00"), due_on=None, created_at=AT)
+
+    def receivable(number: str, due_on: date, status: str = OPEN, period: str | None = None) -> ReceivableRow:
+        return ReceivableRow(invoice_number=number, registration_id="r-1", client_name="x", client_category="state",
+                             total=Decimal("1190.00"), paid=Decimal("0.00"), sent_on=AT.date(), received_on=None,
+                             service_fait_on=None, due_on=due_on, status=status, overdue_notified_period=period,
+                             updated_at=AT)
+
+    def access(access_id: str, email: str, status: str) -> ParticipantAccessRow:
+        return ParticipantAccessRow(id=access_id, registration_id="r-1", session_id="s", email=email, civilite=None,
+                                    first_name=None, last_name=None, token_hash=access_id * 2, status=status,
+                                    sequence=0, created_at=AT, revoked_at=None, revoked_reason=None)
+
+    with UnitOfWork(deps.sessions, deps.clock, actor="test") as uow:
+        for number in ("2023-000001", "2023-000003", "2023-000004", "2023-000005"):
+            uow.invoices.add(invoice(number))
+        uow.commit()
+    with UnitOfWork(deps.sessions, deps.clock, actor="test") as uow:  # rows naming an invoice: once it is written
+        uow.credit_notes.add(CreditNoteRow(
+            number="2023-000002", year=2023, sequence=2, invoice_number="2023-000001", registration_id="r-1",
+            issued_on=AT.date(), total=Decimal("1190.00"), lines=[], reason="r", created_at=AT))
+        uow.receivables.add(receivable("2023-000003", date(2023, 10, 2)))
+        uow.receivables.add(receivable("2023-000004", date(2023, 10, 1), status=CREDITED))
+        uow.receivables.add(receivable("2023-000005", date(2023, 9, 30), period="2023-11"))
+        uow.payments.add(PaymentRow(payment_id="P-1", invoice_number=None, matched=False, amount=Decimal("1.00"),
+                                    received_on=AT.date(), payer=None, means="other", anomalies=[], recorded_at=AT,
+                                    recorded_by=None))
+        uow.session_records.add(SessionRecordRow(session_id="s", held_on=AT.date(), absent_emails=[], recorded_at=AT))
+        uow.accesses.add(access("b" * 20, "b@x.fr", ACTIVE))
+        uow.accesses.add(access("a" * 20, "a@x.fr", ACTIVE))
+        uow.accesses.add(access("c" * 20, "c@x.fr", REVOKED))
+        for offset, status in ((180, SCHEDULED), (15, SCHEDULED), (60, SENT)):
+            uow.reminders.add(ReminderRow(registration_id="r-1", session_id="s", offset_minutes=offset,
+                                          due_at=AT - timedelta(minutes=offset), status=status, reason=None,
+                                          done_at=None))
+        uow.commit()
+    with UnitOfWork(deps.sessions, deps.clock, actor="test") as uow:
+        current = uow.invoices.current_of("r-1")
+        assert current is not None
+        assert current.number == "2023-000005"
+        found = uow.invoices.get("2023-000003")
+        assert found is not None
+        assert found.total == Decimal("1190.00")
+        assert uow.invoices.get("2023-999999") is None
+        assert uow.credit_notes.is_credited("2023-000001")
+        assert not uow.credit_notes.is_credited("2023-000003")
+        assert uow.credit_notes.last_credited_invoice("r-1") == "2023-000001"
+        assert uow.credit_notes.last_credited_invoice("r-2") is None
+        assert [r.invoice_number for r in uow.receivables.uncredited_of("r-1")] == ["2023-000003", "2023-000005"]
+        assert [r.invoice_number for r in uow.receivables.overdue(date(2023, 11, 14), "2023-11")] == ["2023-000003"]
+        assert [r.invoice_number for r in uow.receivables.overdue(date(2023, 12, 1), "2023-12")] == [
+            "2023-000005", "2023-000003"]
+        assert (uow.payments.is_recorded("P-1"), uow.payments.is_recorded("P-2")) == (True, False)
+        assert (uow.session_records.held_on("s"), uow.session_records.held_on("t")) == (AT.date(), None)
+        assert [a.email for a in uow.accesses.active_of("r-1")] == ["a@x.fr", "b@x.fr"]
+        assert uow.reminders.offsets_planned("r-1", "s") == {180, 15, 60}
+        assert sorted(r.offset_minutes for r in uow.reminders.scheduled_of("r-1")) == [15, 180]
+        assert [r.offset_minutes for r in uow.reminders.due(AT - timedelta(minutes=16), 10)] == [180]
+        assert [r.offset_minutes for r in uow.reminders.due(AT, 1)] == [180]

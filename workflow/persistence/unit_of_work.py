@@ -9,87 +9,67 @@ the broker redelivers the unacknowledged message.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.form import Contract, RegistrationForm
-from schemas.messages import CommandDecided, Envelope, RuleViolation
+from schemas.messages import CommandDecided, Envelope
 from workflow.domain.clock import Clock
 from workflow.domain.decisions import ACCEPTED, REFUSED, Accepted, Refused
 from workflow.domain.errors import InconsistentMessageError, MessageConflictError, RegflowError
-from workflow.domain.machine import State
 from workflow.domain.registration import DomainEvent, HistoryEntry, Registration
 from workflow.persistence.orm import (
     CommandDecisionRow,
-    CreditNoteRow,
     HistoryRow,
     InboxRow,
-    InvoiceCounterRow,
-    InvoiceRow,
     OutboxRow,
     RegistrationRow,
     SessionParticipantRow,
-    SessionRecordRow,
+)
+from workflow.persistence.repositories import (
+    Accesses,
+    CreditNotes,
+    Emails,
+    Invoices,
+    Payments,
+    Receivables,
+    RegistrationRepository,
+    Reminders,
+    SessionRecords,
+    SqlAccesses,
+    SqlCreditNotes,
+    SqlEmails,
+    SqlInvoices,
+    SqlPayments,
+    SqlReceivables,
+    SqlReminders,
+    SqlSessionRecords,
 )
 
 
-class RegistrationRepository:
-    """Loads registrations as domain objects and writes them back on commit."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self.seen: dict[str, tuple[Registration, RegistrationRow | None]] = {}
-
-    def get(self, registration_id: str, *, for_update: bool = False) -> Registration | None:
-        if registration_id in self.seen:
-            return self.seen[registration_id][0]
-        query = select(RegistrationRow).where(RegistrationRow.id == registration_id)
-        row = self._session.scalars(query.with_for_update() if for_update else query).one_or_none()
-        if row is None:
-            return None
-        registration = _to_domain(row)
-        self.seen[registration.id] = (registration, row)
-        return registration
-
-    def add(self, registration: Registration) -> None:
-        self.seen[registration.id] = (registration, None)
-
-    def in_session(self, session_id: str, states: set[State]) -> list[Registration]:
-        query = (select(RegistrationRow.id)
-                 .where(RegistrationRow.session_id == session_id, RegistrationRow.state.in_(states))
-                 .order_by(RegistrationRow.created_at))
-        found = [self.get(rid) for rid in self._session.scalars(query)]
-        return [r for r in found if r is not None]
-
-    def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
-        """Which of `among` (login e-mails) other registrations already enrol in the session (indexed)."""
-        if not among:
-            return set()
-        query = (select(SessionParticipantRow.email)
-                 .join(RegistrationRow, RegistrationRow.id == SessionParticipantRow.registration_id)
-                 .where(SessionParticipantRow.session_id == session_id, SessionParticipantRow.email.in_(among),
-                        SessionParticipantRow.registration_id != excluding, RegistrationRow.state != State.REJECTED))
-        return set(self._session.scalars(query))
-
-
-def _to_domain(row: RegistrationRow) -> Registration:
-    return Registration(
-        id=row.id, state=State(row.state), form=RegistrationForm.model_validate(row.form),
-        errors=[RuleViolation.model_validate(e) for e in row.errors],
-        warnings=[RuleViolation.model_validate(w) for w in row.warnings],
-        service_fait_on=row.service_fait_on)
-
-
 class UnitOfWork:
-    """`with uow:` opens a transaction; only `commit()` persists; leaving without it rolls back."""
+    """`with uow:` opens a transaction; only `commit()` persists; leaving without it rolls back.
+
+    The repositories, built on entering, are all a handler reads and writes through: `registrations` (domain
+    objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`,
+    `session_records`, `accesses`, `reminders` and `emails` (rows of `workflow.persistence.orm`).
+    """
+
+    session: Session
+    registrations: RegistrationRepository
+    invoices: Invoices
+    credit_notes: CreditNotes
+    receivables: Receivables
+    payments: Payments
+    session_records: SessionRecords
+    accesses: Accesses
+    reminders: Reminders
+    emails: Emails
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, *, actor: str,
                  message: Envelope | None = None, body: bytes | None = None) -> None:
@@ -104,6 +84,14 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         self.session = self._sessions()
         self.registrations = RegistrationRepository(self.session)
+        self.invoices = SqlInvoices(self.session)
+        self.credit_notes = SqlCreditNotes(self.session)
+        self.receivables = SqlReceivables(self.session)
+        self.payments = SqlPayments(self.session)
+        self.session_records = SqlSessionRecords(self.session)
+        self.accesses = SqlAccesses(self.session)
+        self.reminders = SqlReminders(self.session)
+        self.emails = SqlEmails(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -193,41 +181,6 @@ class UnitOfWork:
             payload=event.payload.model_dump(mode="json"))
         return OutboxRow(event_id=str(envelope.event_id), routing_key=event.type,
                          registration_id=registration_id, body=envelope.model_dump_json(), created_at=now)
-
-    # --- invoices and sessions ------------------------------------------------------------------------
-
-    def next_invoice_number(self, year: int) -> int:
-        """Allocate the next number of the year's sequence, gap-free.
-
-        The counter row is created if missing (insert ... on conflict do nothing) and incremented with
-        UPDATE ... RETURNING, which holds its row lock until this transaction ends: concurrent
-        invoicers queue behind it, and a rollback gives the number back (unlike a database sequence).
-        """
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        self.session.execute(insert(InvoiceCounterRow).values(year=year, last_number=0)
-                             .on_conflict_do_nothing(index_elements=["year"]))
-        allocated = self.session.execute(
-            update(InvoiceCounterRow).where(InvoiceCounterRow.year == year)
-            .values(last_number=InvoiceCounterRow.last_number + 1)
-            .returning(InvoiceCounterRow.last_number)).scalar_one()
-        return int(allocated)
-
-    def invoice_of(self, registration_id: str) -> InvoiceRow | None:
-        """The registration's current invoice: the latest one no credit note cancelled."""
-        credited = select(CreditNoteRow.invoice_number)
-        return self.session.scalars(
-            select(InvoiceRow).where(InvoiceRow.registration_id == registration_id,
-                                     InvoiceRow.number.not_in(credited))
-            .order_by(InvoiceRow.id.desc())).first()
-
-    def is_credited(self, invoice_number: str) -> bool:
-        return self.session.scalars(select(CreditNoteRow.id).where(
-            CreditNoteRow.invoice_number == invoice_number)).first() is not None
-
-    def session_held_on(self, session_id: str) -> date | None:
-        record = self.session.get(SessionRecordRow, session_id)
-        return record.held_on if record else None
 
     # --- commit ---------------------------------------------------------------------------------
 

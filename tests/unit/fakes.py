@@ -1,0 +1,418 @@
+"""In-memory stand-ins for the unit of work, its repositories and the adapters a handler is given.
+
+cosmicpython's FakeUnitOfWork / FakeRepository: a handler runs as the runner runs it (`Office.handle`: the
+dependencies its signature names injected from a `Deps`, a command's decision, commit), with no database,
+broker, SMTP server or disk. Each fake repository keeps the interface of
+`workflow.persistence.repositories.protocols` (tests/unit/test_handlers_fakes.py checks it) and answers as the
+SQL does: the same filters, the same order. Records are the ORM rows, built without a session.
+
+What the fakes do not do: roll back. A handler that raises leaves what it changed in memory (the real unit
+of work would throw it away), and drops only the events it had not committed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from uuid import uuid4
+
+from sqlalchemy.orm import sessionmaker
+
+from schemas.form import Contract, RegistrationForm
+from schemas.messages import Envelope
+from workflow.adapters.clocks import FixedClock
+from workflow.adapters.data_files import load_catalogue, load_reference_rates
+from workflow.adapters.document_store import ChorusDeposit, DocumentKind, document_name
+from workflow.adapters.mailroom import idempotency_key
+from workflow.bootstrap import Deps, inject_dependencies, seller_of
+from workflow.domain.access_links import ACTIVE
+from workflow.domain.catalogue import Catalogue
+from workflow.domain.clock import PARIS, Clock
+from workflow.domain.decisions import Accepted, Refused
+from workflow.domain.identifiers import normalise_email
+from workflow.domain.machine import State
+from workflow.domain.receivables import CREDITED, OPEN
+from workflow.domain.registration import HistoryEntry, Registration
+from workflow.domain.reminders import SCHEDULED
+from workflow.messaging.topology import Topology
+from workflow.persistence.orm import (
+    CreditNoteRow,
+    EmailRow,
+    InvoiceRow,
+    ParticipantAccessRow,
+    PaymentRow,
+    ReceivableRow,
+    ReminderRow,
+    SessionRecordRow,
+)
+from workflow.settings import Settings
+
+FORMS = Path(__file__).parent.parent / "forms" / "valid"  # the seed forms (tests/conftest.py `load_form`)
+SETTINGS = Settings(development=True)
+CATALOGUE: Catalogue = load_catalogue()
+AT = datetime(2023, 9, 1, 10, tzinfo=PARIS)  # the integration tests' 1 September 2023: before every session
+
+
+class DuplicateKeyError(Exception):
+    """What the database's unique constraint would refuse (at flush or commit)."""
+
+
+# --- repositories ----------------------------------------------------------------------------------------------
+
+
+class FakeRegistrations:
+    def __init__(self) -> None:
+        self.stored: dict[str, Registration] = {}
+        self.history: dict[str, list[HistoryEntry]] = {}  # what commits wrote to the audit trail
+
+    def get(self, registration_id: str, *, for_update: bool = False) -> Registration | None:
+        return self.stored.get(registration_id)
+
+    def add(self, registration: Registration) -> None:
+        self.stored[registration.id] = registration
+
+    def in_session(self, session_id: str, states: set[State]) -> list[Registration]:
+        return [r for r in self.stored.values() if r.session_id == session_id and r.state in states]
+
+    def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
+        found: set[str] = set()
+        for other in self.stored.values():
+            if other.id != excluding and other.state != State.REJECTED and other.session_id == session_id:
+                found |= {p.email.strip().lower() for p in other.form.participants if p.email} & among
+        return found
+
+
+class FakeCreditNotes:
+    def __init__(self) -> None:
+        self.rows: list[CreditNoteRow] = []
+
+    def add(self, credit_note: CreditNoteRow) -> None:
+        if self.get(credit_note.number) is not None or self.is_credited(credit_note.invoice_number):
+            raise DuplicateKeyError(credit_note.number)
+        credit_note.id = len(self.rows) + 1
+        self.rows.append(credit_note)
+
+    def get(self, number: str) -> CreditNoteRow | None:
+        return next((c for c in self.rows if c.number == number), None)
+
+    def is_credited(self, invoice_number: str) -> bool:
+        return any(c.invoice_number == invoice_number for c in self.rows)
+
+    def last_credited_invoice(self, registration_id: str) -> str | None:
+        return next((c.invoice_number for c in reversed(self.rows) if c.registration_id == registration_id), None)
+
+
+class FakeInvoices:
+    def __init__(self, credit_notes: FakeCreditNotes) -> None:
+        self.rows: list[InvoiceRow] = []
+        self.counters: dict[int, int] = {}
+        self._credit_notes = credit_notes
+
+    def next_number(self, year: int) -> int:
+        self.counters[year] = self.counters.get(year, 0) + 1
+        return self.counters[year]
+
+    def add(self, invoice: InvoiceRow) -> None:
+        if self.get(invoice.number) is not None:
+            raise DuplicateKeyError(invoice.number)
+        invoice.id = len(self.rows) + 1
+        self.rows.append(invoice)
+
+    def get(self, number: str) -> InvoiceRow | None:
+        return next((i for i in self.rows if i.number == number), None)
+
+    def current_of(self, registration_id: str) -> InvoiceRow | None:
+        return next((i for i in reversed(self.rows) if i.registration_id == registration_id
+                     and not self._credit_notes.is_credited(i.number)), None)
+
+
+class FakeReceivables:
+    def __init__(self) -> None:
+        self.rows: dict[str, ReceivableRow] = {}
+
+    def get(self, invoice_number: str) -> ReceivableRow | None:
+        return self.rows.get(invoice_number)
+
+    def add(self, receivable: ReceivableRow) -> None:
+        if receivable.invoice_number in self.rows:
+            raise DuplicateKeyError(receivable.invoice_number)
+        self.rows[receivable.invoice_number] = receivable
+
+    def uncredited_of(self, registration_id: str) -> list[ReceivableRow]:
+        return [r for r in self.rows.values() if r.registration_id == registration_id and r.status != CREDITED]
+
+    def overdue(self, today: date, period: str) -> list[ReceivableRow]:
+        return sorted((r for r in self.rows.values() if r.status == OPEN and r.due_on < today
+                       and r.overdue_notified_period != period), key=lambda r: r.due_on)
+
+
+class FakePayments:
+    def __init__(self) -> None:
+        self.rows: list[PaymentRow] = []
+
+    def is_recorded(self, payment_id: str) -> bool:
+        return any(p.payment_id == payment_id for p in self.rows)
+
+    def add(self, payment: PaymentRow) -> None:
+        if self.is_recorded(payment.payment_id):
+            raise DuplicateKeyError(payment.payment_id)
+        self.rows.append(payment)
+
+
+class FakeSessionRecords:
+    def __init__(self) -> None:
+        self.rows: dict[str, SessionRecordRow] = {}
+
+    def held_on(self, session_id: str) -> date | None:
+        record = self.rows.get(session_id)
+        return record.held_on if record else None
+
+    def add(self, record: SessionRecordRow) -> None:
+        if record.session_id in self.rows:
+            raise DuplicateKeyError(record.session_id)
+        self.rows[record.session_id] = record
+
+
+class FakeAccesses:
+    def __init__(self) -> None:
+        self.rows: list[ParticipantAccessRow] = []
+
+    def add(self, access: ParticipantAccessRow) -> None:
+        self.rows.append(access)
+
+    def active_of(self, registration_id: str) -> list[ParticipantAccessRow]:
+        return sorted((a for a in self.rows if a.registration_id == registration_id and a.status == ACTIVE),
+                      key=lambda a: (a.created_at, a.email))
+
+
+class FakeReminders:
+    def __init__(self) -> None:
+        self.rows: list[ReminderRow] = []
+
+    def add(self, reminder: ReminderRow) -> None:
+        if reminder.offset_minutes in self.offsets_planned(reminder.registration_id, reminder.session_id):
+            raise DuplicateKeyError(f"{reminder.registration_id} {reminder.session_id} {reminder.offset_minutes}")
+        reminder.id = len(self.rows) + 1
+        self.rows.append(reminder)
+
+    def offsets_planned(self, registration_id: str, session_id: str) -> set[int]:
+        return {r.offset_minutes for r in self.rows if r.registration_id == registration_id
+                and r.session_id == session_id}
+
+    def scheduled_of(self, registration_id: str) -> list[ReminderRow]:
+        return [r for r in self.rows if r.registration_id == registration_id and r.status == SCHEDULED]
+
+    def due(self, now: datetime, limit: int) -> list[ReminderRow]:
+        due = [r for r in self.rows if r.status == SCHEDULED and r.due_at <= now]
+        return sorted(due, key=lambda r: (r.due_at, r.id))[:limit]
+
+
+class FakeEmails:
+    """The outbox the real Mailroom queues into, when a test gives it this unit of work."""
+
+    def __init__(self) -> None:
+        self.rows: list[EmailRow] = []
+
+    def is_queued(self, idempotency_key: str) -> bool:
+        return any(e.idempotency_key == idempotency_key for e in self.rows)
+
+    def add(self, email: EmailRow) -> None:
+        if self.is_queued(email.idempotency_key):
+            raise DuplicateKeyError(email.idempotency_key)
+        email.id = len(self.rows) + 1
+        self.rows.append(email)
+
+
+# --- the unit of work ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """An event the commit put in the outbox."""
+
+    type: str
+    payload: Contract
+    registration_id: str | None
+
+
+class FakeUnitOfWork:
+    """Repositories in memory; `commit()` moves the registrations' new events and history out, as the outbox and
+    the audit trail would hold them."""
+
+    def __init__(self, clock: Clock, *, actor: str = "test") -> None:
+        self.clock = clock
+        self.actor = actor
+        self.message: Envelope | None = None
+        self.registrations = FakeRegistrations()
+        self.credit_notes = FakeCreditNotes()
+        self.invoices = FakeInvoices(self.credit_notes)
+        self.receivables = FakeReceivables()
+        self.payments = FakePayments()
+        self.session_records = FakeSessionRecords()
+        self.accesses = FakeAccesses()
+        self.reminders = FakeReminders()
+        self.emails = FakeEmails()
+        self.committed = False
+        self.commits = 0
+        self.published: list[Published] = []
+        self.decisions: list[Accepted | Refused] = []
+        self._loose: list[Published] = []
+
+    def __enter__(self) -> Self:
+        self.committed = False
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._loose.clear()  # left without commit: nothing it meant to publish goes out
+
+    def publish(self, event_type: str, payload: Contract, registration_id: str | None = None) -> None:
+        self._loose.append(Published(event_type, payload, registration_id))
+
+    def decide(self, decision: Accepted | Refused) -> None:
+        self.decisions.append(decision)
+
+    def commit(self, *, mark_handled: bool = True) -> None:
+        for registration in self.registrations.stored.values():
+            self.published += [Published(e.type, e.payload, registration.id) for e in registration.events]
+            self.registrations.history.setdefault(registration.id, []).extend(registration.new_history)
+            registration.events.clear()
+            registration.new_history.clear()
+        self.published += self._loose
+        self._loose.clear()
+        self.committed = True
+        self.commits += 1
+
+    def events(self, event_type: str) -> list[Any]:
+        """The payloads of the events of that type published so far, oldest first."""
+        return [p.payload for p in self.published if p.type == event_type]
+
+    def event_types(self) -> list[str]:
+        return [p.type for p in self.published]
+
+
+# --- adapters --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuedMail:
+    registration_id: str
+    kind: str
+    recipient: str
+    occurrence: str
+    context: dict[str, Any]
+    attachments: list[dict[str, Any]]
+
+    @property
+    def key(self) -> str:
+        return idempotency_key(self.registration_id, self.kind, self.recipient, self.occurrence)
+
+
+class FakeMailroom:
+    """Records what the Mailroom would queue, with its two rules: once per idempotency key, and only to one
+    valid address (`workflow.adapters.mailroom.Mailroom.enqueue`)."""
+
+    def __init__(self) -> None:
+        self.queued: list[QueuedMail] = []
+
+    def enqueue(self, uow: object, *, registration_id: str, kind: str, recipient: str | None, occurrence: str,
+                context: dict[str, Any], attachments: list[dict[str, Any]] | None = None,
+                template: str | None = None) -> bool:
+        if not recipient or normalise_email(recipient.strip()) is None:
+            return False
+        mail = QueuedMail(registration_id, kind, recipient.strip(), occurrence, context, attachments or [])
+        if any(m.key == mail.key for m in self.queued):
+            return False
+        self.queued.append(mail)
+        return True
+
+    def sent_to(self, recipient: str) -> list[str]:
+        """The kinds of e-mail queued for this address, in order."""
+        return [m.kind for m in self.queued if m.recipient.lower() == recipient.lower()]
+
+    def of_kind(self, kind: str) -> list[QueuedMail]:
+        return [m for m in self.queued if m.kind == kind]
+
+
+class FakeDocumentStore:
+    def __init__(self) -> None:
+        self.written: dict[str, bytes] = {}
+
+    def write(self, name: str, content: bytes) -> Path:
+        self.written[name] = content
+        return Path("/documents") / name
+
+    def read(self, kind: DocumentKind, number: str) -> bytes:
+        return self.written[document_name(kind, number)]
+
+
+class FakeChorusPro:
+    def __init__(self) -> None:
+        self.deposits: list[ChorusDeposit] = []
+
+    def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
+        self.deposits.append(deposit)
+        return f"fake-chorus:{deposit.invoice_number}"
+
+
+# --- the harness -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Office:
+    """One consumer's world in memory: a fixed clock, the fake unit of work, mails, documents, Chorus Pro."""
+
+    actor: str
+    clock: FixedClock = field(default_factory=lambda: FixedClock(AT))
+    mail: FakeMailroom = field(default_factory=FakeMailroom)
+    documents: FakeDocumentStore = field(default_factory=FakeDocumentStore)
+    chorus: FakeChorusPro = field(default_factory=FakeChorusPro)
+    settings: Settings = field(default_factory=lambda: SETTINGS)
+
+    def __post_init__(self) -> None:
+        self.uow = FakeUnitOfWork(self.clock, actor=self.actor)
+        self.deps = Deps(
+            settings=self.settings, sessions=sessionmaker(), clock=self.clock, catalogue=CATALOGUE,
+            topology=Topology("unit-tests"), documents=self.documents,  # type: ignore[arg-type]
+            chorus=self.chorus, seller=seller_of(self.settings), rates=load_reference_rates(),
+            mail=self.mail)  # type: ignore[arg-type]
+
+    def handle(self, handler: Any, message_type: str, payload: Contract, *, registration_id: str | None = None
+               ) -> Accepted | Refused | None:
+        """As the runner: the handler with what it names injected, a command's decision, commit."""
+        message = Envelope(type=message_type, occurred_at=self.clock.now(), registration_id=registration_id,
+                           correlation_id=uuid4(), producer="tests", payload=payload.model_dump(mode="json"))
+        self.uow.message = message
+        with self.uow:
+            result: Accepted | Refused | None = inject_dependencies(handler, self.deps)(message, payload, self.uow)
+            if message_type.startswith("cmd."):
+                self.uow.decide(result if isinstance(result, Refused) else (result or Accepted()))
+            self.uow.commit()
+        return result
+
+    def given(self, registration_id: str, state: State, form: RegistrationForm | str = "handicap-departement.json",
+              **changes: Any) -> Registration:
+        """A registration already in `state` (its form a seed file of tests/forms/valid, or a form)."""
+        if isinstance(form, str):
+            form = seed_form(form)
+        registration = Registration(id=registration_id, state=state, form=form, **changes)
+        self.uow.registrations.add(registration)
+        return registration
+
+    def registration(self, registration_id: str) -> Registration:
+        found = self.uow.registrations.get(registration_id)
+        assert found is not None, f"no registration {registration_id}"
+        return found
+
+    def at(self, instant: datetime) -> None:
+        self.clock.set(instant)
+
+
+def seed_form(name: str, **changes: Any) -> RegistrationForm:
+    """A form of tests/forms/valid, with top-level fields changed."""
+    seed = json.loads((FORMS / name).read_text(encoding="utf-8"))
+    return RegistrationForm.model_validate({**seed, **changes})

@@ -1,0 +1,25 @@
+"""The repositories the unit of work exposes (`uow.invoices`, `uow.reminders`...), and their Protocols."""
+
+from __future__ import annotations
+
+from workflow.persistence.repositories.invoices import SqlCreditNotes, SqlInvoices
+from workflow.persistence.repositories.notifications import SqlAccesses, SqlEmails, SqlReminders
+from workflow.persistence.repositories.payments import SqlPayments, SqlReceivables, SqlSessionRecords
+from workflow.persistence.repositories.protocols import (
+    Accesses,
+    CreditNotes,
+    Emails,
+    Invoices,
+    Payments,
+    Receivables,
+    Registrations,
+    Reminders,
+    SessionRecords,
+)
+from workflow.persistence.repositories.registrations import RegistrationRepository
+
+__all__ = [
+    "Accesses", "CreditNotes", "Emails", "Invoices", "Payments", "Receivables", "RegistrationRepository",
+    "Registrations", "Reminders", "SessionRecords", "SqlAccesses", "SqlCreditNotes", "SqlEmails", "SqlInvoices",
+    "SqlPayments", "SqlReceivables", "SqlReminders", "SqlSessionRecords",
+]

@@ -1,0 +1,129 @@
+"""What a handler may ask of storage: one Protocol per kind of record.
+
+The unit of work exposes the SQL implementations of this package; the handler unit tests run the same
+handlers on in-memory fakes (tests/unit/fakes.py) that keep the same interface. Records are the ORM rows:
+plain mapped classes, built and read without a session, so the handlers need no SQL to use them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from workflow.domain.machine import State
+from workflow.domain.registration import Registration
+from workflow.persistence.orm import (
+    CreditNoteRow,
+    EmailRow,
+    InvoiceRow,
+    ParticipantAccessRow,
+    PaymentRow,
+    ReceivableRow,
+    ReminderRow,
+    SessionRecordRow,
+)
+
+
+class Registrations(Protocol):
+    """Registrations as domain objects, written back by the unit of work on commit."""
+
+    def get(self, registration_id: str, *, for_update: bool = False) -> Registration | None: ...
+
+    def add(self, registration: Registration) -> None: ...
+
+    def in_session(self, session_id: str, states: set[State]) -> list[Registration]:
+        """The session's registrations in one of `states`, oldest first."""
+        ...
+
+    def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
+        """Which of `among` (login e-mails) other registrations, not rejected, already enrol in the session."""
+        ...
+
+
+class Invoices(Protocol):
+    def next_number(self, year: int) -> int:
+        """The next number of the year's sequence, shared with credit notes, gap-free (CGI annexe II art. 242
+        nonies A): a rolled-back transaction gives its number back."""
+        ...
+
+    def add(self, invoice: InvoiceRow) -> None: ...
+
+    def get(self, number: str) -> InvoiceRow | None: ...
+
+    def current_of(self, registration_id: str) -> InvoiceRow | None:
+        """The registration's current invoice: the latest one no credit note cancelled."""
+        ...
+
+
+class CreditNotes(Protocol):
+    def add(self, credit_note: CreditNoteRow) -> None: ...
+
+    def get(self, number: str) -> CreditNoteRow | None: ...
+
+    def is_credited(self, invoice_number: str) -> bool: ...
+
+    def last_credited_invoice(self, registration_id: str) -> str | None:
+        """The invoice the registration's latest credit note cancelled (the one a new invoice replaces)."""
+        ...
+
+
+class Receivables(Protocol):
+    def get(self, invoice_number: str) -> ReceivableRow | None: ...
+
+    def add(self, receivable: ReceivableRow) -> None: ...
+
+    def uncredited_of(self, registration_id: str) -> list[ReceivableRow]: ...
+
+    def overdue(self, today: date, period: str) -> list[ReceivableRow]:
+        """Open receivables due before `today` whose notice of `period` has not gone out, earliest due first;
+        claimed for this transaction (another replica skips them)."""
+        ...
+
+
+class Payments(Protocol):
+    def is_recorded(self, payment_id: str) -> bool:
+        """Finance's payment id is counted once."""
+        ...
+
+    def add(self, payment: PaymentRow) -> None: ...
+
+
+class SessionRecords(Protocol):
+    """Operations' record that a session was held ("service fait")."""
+
+    def held_on(self, session_id: str) -> date | None: ...
+
+    def add(self, record: SessionRecordRow) -> None: ...
+
+
+class Accesses(Protocol):
+    """The participants' personal accesses to their session."""
+
+    def add(self, access: ParticipantAccessRow) -> None: ...
+
+    def active_of(self, registration_id: str) -> list[ParticipantAccessRow]:
+        """The registration's active accesses, oldest first."""
+        ...
+
+
+class Reminders(Protocol):
+    def add(self, reminder: ReminderRow) -> None: ...
+
+    def offsets_planned(self, registration_id: str, session_id: str) -> set[int]:
+        """The offsets (minutes before the start) already planned for this registration and session, whatever
+        became of them."""
+        ...
+
+    def scheduled_of(self, registration_id: str) -> list[ReminderRow]: ...
+
+    def due(self, now: datetime, limit: int) -> list[ReminderRow]:
+        """Scheduled reminders due at `now`, earliest first, claimed for this transaction."""
+        ...
+
+
+class Emails(Protocol):
+    """The e-mail outbox the Mailroom queues into (`workflow.adapters.mailroom`)."""
+
+    def is_queued(self, idempotency_key: str) -> bool: ...
+
+    def add(self, email: EmailRow) -> None: ...
