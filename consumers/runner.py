@@ -13,40 +13,39 @@ confirms). Outcomes:
 - permanent failure (malformed message, an event the database does not confirm, an id reused with
   another body): parked at once in the consumer's dead-letter queue, with the reason in the headers.
 
-Decoding and classification live in `consumers.policy`, which never raises for what a delivery holds.
+Decoding, failure classification and the one backoff policy live in `consumers.policy`, which never raises
+for what a delivery holds; the broker side (pika) in `workflow.messaging.consuming`, the database's errors in
+`workflow.persistence.failures`: this module imports neither pika nor SQLAlchemy.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
-import random
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any, TypeVar
 
-import pika
-import pika.exceptions
 import structlog
-from pika.adapters.blocking_connection import BlockingChannel
-from pika.spec import Basic
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from consumers.policy import (
     ACK,
+    DATABASE_BACKOFF,
+    STABLE_CONNECTION_SECONDS,
+    Backoff,
     Disposition,
+    Failure,
     Outcome,
+    Verdict,
+    classify,
     decode,
     delivery_attempt,
     is_command,
     peek,
-    publishable_headers,
+    reconnect_backoff,
+    retry_backoff,
     safe_headers,
     text_header,
 )
@@ -54,14 +53,8 @@ from schemas.form import Contract
 from schemas.messages import Envelope
 from workflow.bootstrap import Deps, inject_dependencies
 from workflow.domain.decisions import Accepted, Refused
-from workflow.domain.errors import (
-    GuardRefusedError,
-    IllegalTransitionError,
-    MalformedMessageError,
-    RegflowError,
-    UnknownRegistrationError,
-)
-from workflow.messaging.broker import PERSISTENT, Publisher
+from workflow.domain.errors import MalformedMessageError, RegflowError
+from workflow.messaging.consuming import BrokerError, Delivery, Subscription
 from workflow.ops.faults import crash_point
 from workflow.ops.health import PROCESS_HEALTH
 from workflow.ops.metrics import record_outcome, type_label
@@ -69,9 +62,9 @@ from workflow.persistence.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("consumer")
 
-# A handler returns nothing (a command is then accepted), or for a command the decision with its detail.
-Handler = Callable[[Envelope, Any, UnitOfWork, Deps], "Accepted | Refused | None"]
-T = TypeVar("T")
+# A handler is called as handler(envelope, payload, uow) once `inject_dependencies` bound what its signature names
+# (clock, catalogue, settings...). It returns nothing (a command is then accepted), or for a command the decision.
+Handler = Callable[..., "Accepted | Refused | None"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,7 @@ def handle_message(app: ConsumerApp, deps: Deps, body: bytes, headers: object = 
     if len(body) > deps.settings.max_message_bytes:  # refused before parsing: a huge body is an attack or a bug
         return Outcome(Disposition.PARK, f"malformed: message of {len(body)} bytes, over the limit of "
                                          f"{deps.settings.max_message_bytes} (REGFLOW_MAX_MESSAGE_BYTES)")
-    last_attempt = delivery_attempt(headers) >= deps.settings.max_attempts
+    attempt = delivery_attempt(headers)
     try:
         envelope, payload = decode(app.handlers, app.name, body)
     except MalformedMessageError as exc:
@@ -121,26 +114,28 @@ def handle_message(app: ConsumerApp, deps: Deps, body: bytes, headers: object = 
     # The database away is not this message's fault: wait for it here, holding the message (it stays
     # unacknowledged), instead of spending its attempts and draining the whole queue into the retry queue
     # (measured by the fault suite: 13,000 pointless retries for 31 outages of 1-3 s).
+    retry = retry_backoff(deps.settings)
     deadline = time.monotonic() + deps.settings.database_wait_seconds
-    delay = 0.25
+    command = is_command(envelope.type)
+    looks = 0
     while True:
         try:
-            return _attempt(app, deps, envelope, payload, body, last_attempt=last_attempt)
-        except OperationalError as exc:
-            if time.monotonic() + delay > deadline:
-                return Outcome(Disposition.RETRY, f"database: {exc.orig}")
-            log.warning("database unreachable, holding the message until it answers", delay_s=delay,
-                        error=str(exc.orig).splitlines()[0] if exc.orig else str(exc))
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            return _attempt(app, deps, envelope, payload, body, attempt=attempt, retry=retry)
+        except Exception as exc:  # the database went away during the try, or while recording its refusal
+            away = classify(exc, command=command, attempt=attempt, retry=retry)
+            if away.failure is not Failure.DATABASE_AWAY:
+                raise
+        looks += 1
+        delay = DATABASE_BACKOFF.delay(looks)
+        if time.monotonic() + delay > deadline:
+            return Outcome(Disposition.RETRY, away.reason)
+        log.warning("database unreachable, holding the message until it answers", delay_s=delay, error=away.detail)
+        time.sleep(delay)
 
 
-BUSINESS_REFUSALS = (GuardRefusedError, IllegalTransitionError, UnknownRegistrationError)
-
-
-def _attempt(app: ConsumerApp, deps: Deps, envelope: Envelope, payload: Contract, body: bytes, *,  # noqa: PLR0911
-             last_attempt: bool) -> Outcome:
-    """One try at handling a decoded message. A lost database connection is raised (OperationalError)."""
+def _attempt(app: ConsumerApp, deps: Deps, envelope: Envelope, payload: Contract, body: bytes, *,
+             attempt: int, retry: Backoff) -> Outcome:
+    """One try at handling a decoded message. A database away is raised: `handle_message` waits for it."""
     uow = UnitOfWork(deps.sessions, deps.clock, actor=app.name, message=envelope, body=body)
     command = is_command(envelope.type)
     try:
@@ -154,31 +149,32 @@ def _attempt(app: ConsumerApp, deps: Deps, envelope: Envelope, payload: Contract
             if command:
                 uow.decide(result if isinstance(result, Refused) else (result or Accepted()))
             uow.commit()
-    except RegflowError as exc:
-        if not exc.permanent and not (last_attempt and isinstance(exc, UnknownRegistrationError)):
-            return Outcome(Disposition.RETRY, f"{type(exc).__name__}: {exc}")
-        if command and isinstance(exc, BUSINESS_REFUSALS):
-            _record_refusal(app, deps, envelope, exc, decided=True)
-            log.info("command refused", reason=str(exc))
-            return Outcome(Disposition.REFUSED, f"{type(exc).__name__}: {exc}")
-        _record_refusal(app, deps, envelope, exc)
-        return Outcome(Disposition.PARK, f"{type(exc).__name__}: {exc}")
-    except OperationalError:
-        raise  # the database is unreachable: `handle_message` waits for it
-    except IntegrityError as exc:
-        if _handled_meanwhile(app, deps, envelope, body):
-            log.info("duplicate message, handled concurrently by another replica")
-            return ACK
-        return Outcome(Disposition.RETRY, f"integrity: {exc.orig}")
-    except StaleDataError as exc:
-        return Outcome(Disposition.RETRY, f"concurrent update: {exc}")
-    except DBAPIError as exc:
-        return Outcome(Disposition.RETRY, f"database: {exc.orig}")
-    except Exception as exc:  # a bug: retried a few times (it may be transient), then parked
-        log.exception("unexpected error")
-        return Outcome(Disposition.RETRY, f"unexpected {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        verdict = classify(exc, command=command, attempt=attempt, retry=retry)
+        if verdict.failure is Failure.DATABASE_AWAY:
+            raise
+        if verdict.failure is Failure.UNEXPECTED:
+            log.exception("unexpected error")  # a bug: retried a few times (it may be transient), then parked
+        return _failed(app, deps, envelope, body, error=exc, verdict=verdict)
     log.info("message handled")
     return ACK
+
+
+def _failed(app: ConsumerApp, deps: Deps, envelope: Envelope, body: bytes, *, error: Exception, verdict: Verdict
+            ) -> Outcome:
+    """The outcome of a failed try, once its refusal or decision is recorded."""
+    match verdict.failure:
+        case Failure.CONFLICT if _handled_meanwhile(app, deps, envelope, body):
+            log.info("duplicate message, handled concurrently by another replica")
+            return ACK
+        case Failure.REFUSED if isinstance(error, RegflowError):
+            _record_refusal(app, deps, envelope, error, decided=True)
+            log.info("command refused", reason=str(error))
+            return Outcome(Disposition.REFUSED, verdict.reason)
+        case Failure.PERMANENT if isinstance(error, RegflowError):
+            _record_refusal(app, deps, envelope, error)
+            return Outcome(Disposition.PARK, verdict.reason)
+    return Outcome(Disposition.RETRY, verdict.reason)
 
 
 def _record_refusal(app: ConsumerApp, deps: Deps, envelope: Envelope, error: RegflowError, *,
@@ -213,90 +209,54 @@ def _handled_meanwhile(app: ConsumerApp, deps: Deps, envelope: Envelope, body: b
         return uow.already_handled()
 
 
-STABLE_CONNECTION_SECONDS = 10.0
-
-
 def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what: str, max_delay: float = 30.0, *,
-                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic
-                 ) -> None:
-    """Run `run` again after a lost broker connection, with exponential backoff, until asked to stop.
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 backoff: Backoff | None = None) -> None:
+    """Run `run` again after a lost broker connection, with `reconnect_backoff`, until asked to stop.
 
     Nothing is acknowledged before its effects are committed, so a message in hand when the
     connection dropped is redelivered and its inbox row makes the second delivery a no-op.
     """
-    delay = 0.5
+    backoff = backoff or reconnect_backoff(max_delay)
+    failures = 0
     while True:
         connected_at = monotonic()
         try:
             run()
             return
-        except pika.exceptions.AMQPError as exc:
+        except BrokerError as exc:
             if should_stop():
                 return
             if monotonic() - connected_at > STABLE_CONNECTION_SECONDS:
-                delay = 0.5  # it had been working: this is a new incident, not the same one going on
+                failures = 0  # it had been working: this is a new incident, not the same one going on
+            failures += 1
+            delay = backoff.delay(failures)
             log.warning("broker connection lost, reconnecting", process=what, delay_s=delay,
                         error=f"{type(exc).__name__}: {exc}")
             sleep(delay)
-            delay = min(delay * 2, max_delay)
 
 
 def run_consumer(app: ConsumerApp, deps: Deps, should_stop: Callable[[], bool]) -> None:
     settings = deps.settings
     for secret in app.secrets:
         settings.require_secret(secret)  # InsecureSecretError: a default or short secret outside development
-    topology = deps.topology
-    # Exits in reverse order: a handler still running (the connection dropped under it) finishes and commits
-    # before the connection is closed; its message, unacknowledged, comes back and the inbox absorbs it.
-    with (Publisher(settings.broker_url, topology) as publisher,
-          ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{app.name}-handler") as worker):
-        PROCESS_HEALTH.watch_broker(publisher.connection)
-        channel = publisher.channel
-        channel.basic_qos(prefetch_count=settings.prefetch)
-        queue = topology.work_queue(app.name)
-        log.info("consumer started", consumer=app.name, queue=queue)
+    retry = retry_backoff(settings)
+    with Subscription(settings.broker_url, deps.topology, consumer=app.name,
+                      prefetch=settings.prefetch) as subscription:
+        log.info("consumer started", consumer=app.name, queue=subscription.queue)
         last_check = 0.0
-        for method, properties, body in channel.consume(queue, inactivity_timeout=0.5):
+        for delivery in subscription.deliveries():
             PROCESS_HEALTH.tick()
-            if method is not None:
-                _settle(app, deps, publisher, channel, method=method, properties=properties, body=body,
-                        worker=worker)
+            if delivery is not None:
+                _settle(app, deps, subscription, delivery, retry)
                 structlog.contextvars.clear_contextvars()
             if should_stop():
                 break
             if app.periodic and time.monotonic() - last_check >= getattr(settings, app.period_setting):
                 last_check = time.monotonic()
-                _in_worker(publisher.connection, worker, functools.partial(_run_periodic, app.periodic, deps))
-        channel.cancel()  # unacknowledged prefetched messages go back to the queue
+                subscription.run_handler(functools.partial(_run_periodic, app.periodic, deps))
+        subscription.cancel()  # unacknowledged prefetched messages go back to the queue
         log.info("consumer stopped", consumer=app.name)
-
-
-HEARTBEAT_SLICE_SECONDS = 0.5  # how often the connection is serviced while a handler runs: well under any heartbeat
-
-
-def _in_worker(connection: pika.BlockingConnection, worker: Executor, call: Callable[[], T]) -> T:
-    """Run `call` on the worker thread; meanwhile this thread, the only one that touches pika, services the
-    connection, so heartbeats flow however long the handler takes (a PDF render, a "service fait" over
-    thousands of registrations) and the broker does not drop the connection.
-
-    pika's BlockingConnection answers heartbeats only from inside its own calls, and is not thread-safe:
-    so the work moves to a thread and the connection stays here (the pattern pika's maintainers give for
-    long handlers). A fast handler costs no latency: the wait returns as soon as the future is done. The
-    handler runs in a copy of this thread's context and its log bindings (registration, message) are
-    brought back, so the settle's log lines still carry them.
-    """
-    context = contextvars.copy_context()
-    future = worker.submit(context.run, call)
-    while True:
-        try:
-            result = future.result(timeout=HEARTBEAT_SLICE_SECONDS)
-            break
-        except TimeoutError:
-            PROCESS_HEALTH.tick()  # waiting on a long handler is being alive
-            connection.process_data_events(time_limit=0)  # heartbeats in and out; deliveries are buffered
-    for variable, value in context.items():
-        variable.set(value)
-    return result
 
 
 def _run_periodic(check: Callable[[Deps], object], deps: Deps) -> None:
@@ -307,41 +267,31 @@ def _run_periodic(check: Callable[[Deps], object], deps: Deps) -> None:
         log.exception("periodic check failed, will run again")
 
 
-def _settle(app: ConsumerApp, deps: Deps, publisher: Publisher, channel: BlockingChannel, *,
-            method: Basic.Deliver, properties: pika.BasicProperties, body: bytes, worker: Executor) -> None:
+def _settle(app: ConsumerApp, deps: Deps, subscription: Subscription, delivery: Delivery, retry: Backoff) -> None:
+    """Ack after commit: the outcome is acted on (re-published to the retry queue or parked, both confirmed)
+    before the delivery is acknowledged."""
     started = time.monotonic()
-    headers = safe_headers(properties.headers)
-    outcome = _in_worker(publisher.connection, worker, lambda: handle_message(app, deps, body, headers))
+    headers = safe_headers(delivery.headers)
+    outcome = subscription.run_handler(lambda: handle_message(app, deps, delivery.body, headers))
     elapsed = time.monotonic() - started
     crash_point(f"{app.name}.after_commit_before_ack")
-    headers.setdefault("x-regflow-routing-key", method.routing_key)  # kept across retries, for replay
+    headers.setdefault("x-regflow-routing-key", delivery.routing_key)  # kept across retries, for replay
     attempt = delivery_attempt(headers)
-    if outcome.kind == Disposition.RETRY and attempt >= deps.settings.max_attempts:
+    if outcome.kind == Disposition.RETRY and not retry.retries(attempt, outcome.reason):
         outcome = Outcome(Disposition.PARK, f"gave up after {attempt} attempts: {outcome.reason}")
     if outcome.kind == Disposition.RETRY:
-        delay_ms = int(deps.settings.retry_base_ms * 2 ** min(attempt - 1, 20) * random.uniform(0.8, 1.2))
+        delay_ms = round(retry.delay(attempt) * 1000)
         headers.update({"x-regflow-attempt": attempt + 1, "x-regflow-last-error": outcome.reason[:1000]})
         log.warning("message retried", attempt=attempt, delay_ms=delay_ms, error=outcome.reason)
-        publisher.publish_raw(deps.topology.retry_queue(app.name), body,
-                              _copy(properties, headers, expiration=str(delay_ms)), mandatory=True,
-                              exchange="")
+        subscription.retry(delivery, headers, delay_ms)
     elif outcome.kind == Disposition.PARK:
         headers.update({
             "x-regflow-error": outcome.reason[:4000], "x-regflow-consumer": app.name,
             "x-regflow-attempt": attempt,
             "x-regflow-parked-at": datetime.now(UTC).isoformat(),
         })
-        log.error("message parked in the dead-letter queue", error=outcome.reason, body=peek(body))
-        publisher.publish_raw(app.name, body, _copy(properties, headers), mandatory=True,
-                              exchange=deps.topology.dead_letter_exchange)
-    channel.basic_ack(method.delivery_tag)
-    message_type = properties.type or text_header(headers, "x-regflow-routing-key") or method.routing_key
+        log.error("message parked in the dead-letter queue", error=outcome.reason, body=peek(delivery.body))
+        subscription.park(delivery, headers)
+    subscription.ack(delivery)
+    message_type = delivery.message_type or text_header(headers, "x-regflow-routing-key") or delivery.routing_key
     record_outcome(app.name, type_label(message_type, app.handlers), outcome.kind, elapsed)
-
-
-def _copy(properties: pika.BasicProperties, headers: dict[str, Any], expiration: str | None = None
-          ) -> pika.BasicProperties:
-    return pika.BasicProperties(
-        content_type=properties.content_type, delivery_mode=PERSISTENT, message_id=properties.message_id,
-        correlation_id=properties.correlation_id, type=properties.type, timestamp=properties.timestamp,
-        app_id=properties.app_id, headers=publishable_headers(headers), expiration=expiration)

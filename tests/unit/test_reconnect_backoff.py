@@ -5,9 +5,11 @@ for a new incident once the connection had been working (else a long-lived consu
 from __future__ import annotations
 
 from collections.abc import Callable
+from random import Random
 
 import pika.exceptions
 
+from consumers.policy import Backoff, Jitter
 from consumers.runner import keep_running
 
 Script = tuple[Callable[[], None], Callable[[float], None], list[float], Callable[[], float]]
@@ -48,3 +50,12 @@ def test_a_stop_request_ends_the_loop_instead_of_reconnecting() -> None:
     run, sleep, slept, clock = scripted([0.0] * 3)
     keep_running(run, lambda: True, "test", sleep=sleep, monotonic=clock)
     assert slept == []
+
+
+def test_the_delays_come_from_the_backoff_given() -> None:
+    run, sleep, slept, clock = scripted([0.0] * 8)
+    jittered = Backoff(first=0.5, cap=30, jitter=Jitter.EQUAL, random=Random(5))
+    keep_running(run, lambda: False, "test", sleep=sleep, monotonic=clock, backoff=jittered)
+    nominal = [0.5, 1, 2, 4, 8, 16, 30, 30]
+    assert all(n / 2 <= s <= n for s, n in zip(slept, nominal, strict=True))
+    assert slept != nominal  # drawn, not the bare exponential

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from consumers import invoicing, notifications, payments, validation
 from consumers.policy import MAX_ATTEMPT_HEADER, decode, delivery_attempt, peek, safe_headers, text_header
-from consumers.runner import _copy
 from workflow.domain.errors import MalformedMessageError
+from workflow.messaging.consuming import copy_properties
 from workflow.ops.metrics import type_label
 
 APPS = [validation.APP, invoicing.APP, notifications.APP, payments.APP]
@@ -82,7 +82,7 @@ def test_any_headers_give_an_attempt_and_properties_that_can_be_published(raw: A
     copied = safe_headers(raw)
     text_header(copied, "x-regflow-routing-key")
     copied.update({"x-regflow-attempt": attempt + 1})
-    properties = _copy(pika.BasicProperties(headers=copied, type="cmd.registration.submit"), copied, "500")
+    properties = copy_properties(pika.BasicProperties(headers=copied, type="cmd.registration.submit"), copied, "500")
     properties.encode()  # what pika sends: any header pika decoded, it encodes again
 
 
