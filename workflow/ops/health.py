@@ -2,7 +2,8 @@
 
 - `/healthz` (liveness): the process's loop ticked within `REGFLOW_LIVENESS_SECONDS`. A loop stuck in a
   call that never returns fails it, and an orchestrator restarts the process. A consumer waiting for
-  the database or handling a long message still ticks (see `consumers.runner._in_worker`): it is alive.
+  the database or handling a long message still ticks (see
+  `workflow.messaging.consuming.Subscription.run_handler`): it is alive.
 - `/readyz` (readiness): the broker connection is open and the database answers `SELECT 1`; otherwise
   503 with a JSON body naming what is down. Nothing to restart then, something to look at.
 - `/metrics`: Prometheus text format (`workflow.ops.metrics`).
