@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -27,16 +26,10 @@ from schemas.limits import (
     refused_character,
 )
 from schemas.messages import RuleViolation
-
-if TYPE_CHECKING:
-    from workflow.domain.form_rules import Context
+from workflow.domain.rule_kit import Context, violation
 
 MAX_VIOLATIONS = 50  # a rejection lists at most this many errors, then says how many more (bounded message)
 _COUNTRY = re.compile(r"[A-Z]{2}")
-
-
-def _violation(rule: str, field: str, fr: str, en: str) -> RuleViolation:
-    return RuleViolation(rule=rule, field=field, message_fr=fr, message_en=en)
 
 
 def text_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -61,7 +54,7 @@ def field_length(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
         limit = FIELD_MAX_LENGTH.get(field_key(path), 0)
         length = len(value.strip())
         if length > limit:
-            yield _violation("field_length", path,
+            yield violation("field_length", path,
                              f"Le champ {path} compte {length} caractères, pour {limit} au plus.",
                              f"{path} has {length} characters, at most {limit} are allowed")
 
@@ -74,7 +67,7 @@ def field_characters(form: RegistrationForm, ctx: Context) -> Iterator[RuleViola
         char = refused_character(value.strip())  # surrounding spaces and tabs: normalise_form trims them
         if char is not None:
             name = describe_character(char)
-            yield _violation("field_characters", path,
+            yield violation("field_characters", path,
                              f"Le champ {path} contient un caractère non autorisé : {name}.",
                              f"{path} holds a character that is not allowed: {name}")
 
@@ -83,7 +76,7 @@ def country_code(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
     """'country_code': the country of the address is an ISO 3166-1 alpha-2 code (FR), as EN 16931 asks."""
     country = form.client.address.country
     if not _COUNTRY.fullmatch(country.strip().upper()):
-        yield _violation("country_code", "client.address.country",
+        yield violation("country_code", "client.address.country",
                          f"Le pays « {quoted(country)} » doit être un code ISO à deux lettres (FR).",
                          f"client.address.country must be an ISO 3166-1 alpha-2 code: '{quoted(country)}'")
 
@@ -101,7 +94,7 @@ def amount_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolatio
     make cost gigabytes."""
     total = form.declared_total
     if total is not None and not amount_in_range(total):
-        yield _violation("amount_format", "declared_total",
+        yield violation("amount_format", "declared_total",
                          f"Le montant total « {quoted(total)} » doit être un montant en euros avec deux "
                          "décimales au plus, entre 0 et 9 999 999 999,99 €.",
                          f"declared_total '{quoted(total)}' must be euros with at most 2 decimals, "
@@ -112,13 +105,13 @@ def participant_limit(form: RegistrationForm, ctx: Context) -> Iterator[RuleViol
     """'participant_limit': at most MAX_PARTICIPANTS participants on one form, and a declared count in the
     same range (a larger group sends several forms)."""
     if len(form.participants) > MAX_PARTICIPANTS:
-        yield _violation("participant_limit", "participants",
+        yield violation("participant_limit", "participants",
                          f"Un formulaire compte au plus {MAX_PARTICIPANTS} participants ({len(form.participants)} "
                          "reçus) : envoyez plusieurs formulaires.",
                          f"participants: at most {MAX_PARTICIPANTS} per form, {len(form.participants)} given")
     declared = form.declared_participant_count
     if declared is not None and not 0 <= declared <= MAX_PARTICIPANTS:
-        yield _violation("participant_limit", "declared_participant_count",
+        yield violation("participant_limit", "declared_participant_count",
                          f"Le nombre de participants déclaré ({quoted(declared)}) doit être compris entre 1 et "
                          f"{MAX_PARTICIPANTS}.",
                          f"declared_participant_count must be from 1 to {MAX_PARTICIPANTS}: {quoted(declared)}")
@@ -129,7 +122,7 @@ def bounded(violations: list[RuleViolation]) -> list[RuleViolation]:
     if len(violations) <= MAX_VIOLATIONS:
         return violations
     more = len(violations) - MAX_VIOLATIONS
-    return [*violations[:MAX_VIOLATIONS], _violation(
+    return [*violations[:MAX_VIOLATIONS], violation(
         "too_many_errors", "(form)",
         f"… et {more} autres erreurs : corrigez les précédentes et renvoyez le formulaire.",
         f"... and {more} more errors")]

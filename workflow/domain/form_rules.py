@@ -7,8 +7,7 @@ rejection lists every error at once, not just the first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
@@ -34,33 +33,16 @@ from workflow.domain.identifiers import (
     normalise_email,
     normalise_french_phone,
 )
+from workflow.domain.rule_kit import Context, Rule, blank, violation
+from workflow.domain.signature_rules import signature_date, signature_method, signature_place, signature_signatory
 
 CIVILITES = ("Mme", "M.")
 _M = TypeVar("_M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a rule may know besides the form: the catalogue and the date (no clock call in a rule)."""
-
-    catalogue: Catalogue
-    today: date
-
-
-Rule = Callable[[RegistrationForm, Context], Iterator[RuleViolation]]
-
-
-def _violation(rule: str, field: str, fr: str, en: str) -> RuleViolation:
-    return RuleViolation(rule=rule, field=field, message_fr=fr, message_en=en)
-
-
 def euros(amount: Decimal) -> str:
     """French amount: '1 190,00 €'."""
     return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " €"
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _too_long(path: str, value: object) -> bool:
@@ -105,11 +87,11 @@ def required(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
         ("declared_total", form.declared_total, "le montant net total"),
     ]
     for path, value, label in fields:
-        if _blank(value):
-            yield _violation("required", path, f"Champ obligatoire manquant : {label}.",
+        if blank(value):
+            yield violation("required", path, f"Champ obligatoire manquant : {label}.",
                              f"{path} is required")
     if not form.participants:
-        yield _violation("required", "participants", "Le formulaire doit indiquer au moins un participant.",
+        yield violation("required", "participants", "Le formulaire doit indiquer au moins un participant.",
                          "participants: at least one participant is required")
 
 
@@ -117,7 +99,7 @@ def postal_code_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleVio
     """'postal_code_format': a French postal code has 5 digits (La Poste); other countries are not checked."""
     code = (form.client.address.postal_code or "").strip()
     if code and form.client.address.country.upper() == "FR" and not (len(code) == 5 and is_digits(code)):
-        yield _violation("postal_code_format", "client.address.postal_code",
+        yield violation("postal_code_format", "client.address.postal_code",
                          f"Le code postal « {quoted(code)} » doit compter 5 chiffres.",
                          f"client.address.postal_code must have 5 digits: '{quoted(code)}'")
 
@@ -130,8 +112,8 @@ def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
                   for i, p in enumerate(form.participants)]
     for path, value, whose in addresses:
         # Surrounding spaces are a copy-paste artefact that normalise_form removes, not a wrong address.
-        if not _blank(value) and not _too_long(path, value) and normalise_email(str(value).strip()) is None:
-            yield _violation("email_syntax", path,
+        if not blank(value) and not _too_long(path, value) and normalise_email(str(value).strip()) is None:
+            yield violation("email_syntax", path,
                              f"L'adresse e-mail {whose} n'est pas une adresse unique valide : « {quoted(value)} ».",
                              f"{path} is not one valid e-mail address: '{quoted(value)}'")
 
@@ -139,8 +121,8 @@ def email_syntax(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
 def phone_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
     """'phone_format': the gestionnaire's phone is French, 0X XX XX XX XX or +33 X XX XX XX XX (the form)."""
     phone = form.gestionnaire.phone
-    if not _blank(phone) and not _too_long("gestionnaire.phone", phone) and normalise_french_phone(str(phone)) is None:
-        yield _violation("phone_format", "gestionnaire.phone",
+    if not blank(phone) and not _too_long("gestionnaire.phone", phone) and normalise_french_phone(str(phone)) is None:
+        yield violation("phone_format", "gestionnaire.phone",
                          f"Le téléphone « {quoted(phone)} » n'est pas un numéro français (0X XX XX XX XX ou "
                          "+33 X XX XX XX XX).",
                          f"gestionnaire.phone is not a French phone number: '{quoted(phone)}'")
@@ -149,8 +131,8 @@ def phone_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
 def civilite(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
     """'civilite': 'Mme' or 'M.', the two boxes of the form's participant table."""
     for index, participant in enumerate(form.participants):
-        if not _blank(participant.civilite) and participant.civilite not in CIVILITES:
-            yield _violation("civilite", f"participants[{index}].civilite",
+        if not blank(participant.civilite) and participant.civilite not in CIVILITES:
+            yield violation("civilite", f"participants[{index}].civilite",
                              f"La civilité du participant n°{index + 1} doit être « Mme » ou « M. » "
                              f"(reçu : « {quoted(participant.civilite)} »).",
                              f"participants[{index}].civilite must be 'Mme' or 'M.': "
@@ -162,11 +144,11 @@ def duplicate_participant(form: RegistrationForm, ctx: Context) -> Iterator[Rule
     receives their own invitation link. The second occurrence is the error."""
     seen: dict[str, int] = {}
     for index, participant in enumerate(form.participants):
-        if _blank(participant.email):
+        if blank(participant.email):
             continue
         key = str(participant.email).strip().lower()
         if key in seen:
-            yield _violation("duplicate_participant", f"participants[{index}].email",
+            yield violation("duplicate_participant", f"participants[{index}].email",
                              f"Le participant n°{index + 1} a la même adresse de connexion que le "
                              f"participant n°{seen[key] + 1} : « {quoted(participant.email)} ».",
                              f"participants[{index}].email repeats participants[{seen[key]}].email")
@@ -176,8 +158,8 @@ def duplicate_participant(form: RegistrationForm, ctx: Context) -> Iterator[Rule
 
 def session_exists(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
     """'session_exists': the training is one of the catalogue's (the brochures)."""
-    if not _blank(form.training_id) and ctx.catalogue.training(str(form.training_id)) is None:
-        yield _violation("session_exists", "training_id",
+    if not blank(form.training_id) and ctx.catalogue.training(str(form.training_id)) is None:
+        yield violation("session_exists", "training_id",
                          f"La formation « {quoted(form.training_id)} » n'existe pas au catalogue.",
                          f"training_id '{quoted(form.training_id)}' is not in the catalogue")
 
@@ -186,11 +168,11 @@ def session_offered(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolat
     """'session_offered': the session is one of the dates offered for that training (one box ticked on
     the form). Silent when the training is unknown: session_exists already says so."""
     training = ctx.catalogue.training(str(form.training_id)) if form.training_id else None
-    if training is None or _blank(form.session_id):
+    if training is None or blank(form.session_id):
         return
     if all(s.id != form.session_id for s in training.sessions):
         offered = ", ".join(s.date.strftime("%d/%m/%Y") for s in training.sessions)
-        yield _violation("session_offered", "session_id",
+        yield violation("session_offered", "session_id",
                          f"La session « {quoted(form.session_id)} » n'est pas proposée pour cette formation "
                          f"(dates proposées : {offered}).",
                          f"session_id '{quoted(form.session_id)}' is not a session of training '{training.id}'")
@@ -207,12 +189,12 @@ def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
         return
     session = found[1]
     if session.date <= ctx.today:
-        yield _violation("session_open", "session_id",
+        yield violation("session_open", "session_id",
                          f"La session du {session.date:%d/%m/%Y} est passée ou a lieu aujourd'hui : "
                          "les inscriptions sont closes.",
                          f"session_id: the session of {session.date} is past, registrations are closed")
     elif session.registrations_closed:
-        yield _violation("session_open", "session_id",
+        yield violation("session_open", "session_id",
                          f"Les inscriptions à la session du {session.date:%d/%m/%Y} sont closes.",
                          f"session_id: registrations to the session of {session.date} are closed")
 
@@ -223,7 +205,7 @@ def participant_count_matches(form: RegistrationForm, ctx: Context) -> Iterator[
     declared = form.declared_participant_count
     if (declared is not None and 0 < declared <= MAX_PARTICIPANTS and form.participants
             and declared != len(form.participants)):
-        yield _violation("participant_count_matches", "declared_participant_count",
+        yield violation("participant_count_matches", "declared_participant_count",
                          f"Le nombre de participants déclaré ({declared}) ne correspond pas aux "
                          f"{len(form.participants)} participants inscrits.",
                          f"declared_participant_count is {declared}, {len(form.participants)} are listed")
@@ -238,7 +220,7 @@ def total_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolatio
     assert form.declared_total is not None
     expected = training.price_per_participant * len(form.participants)
     if form.declared_total != expected:
-        yield _violation("total_matches", "declared_total",
+        yield violation("total_matches", "declared_total",
                          f"Le montant total déclaré ({euros(form.declared_total)}) devrait être "
                          f"{len(form.participants)} x {euros(training.price_per_participant)} = "
                          f"{euros(expected)}.",
@@ -250,8 +232,8 @@ def siret_format(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
     """'siret_format': a SIRET, when given, is 14 digits with a valid Luhn key (INSEE; La Poste's
     exception handled in workflow.domain.identifiers)."""
     siret = form.client.siret
-    if not _blank(siret) and not is_valid_siret(str(siret)):
-        yield _violation("siret_format", "client.siret",
+    if not blank(siret) and not is_valid_siret(str(siret)):
+        yield violation("siret_format", "client.siret",
                          f"Le SIRET « {quoted(siret)} » n'est pas valide (14 chiffres avec une clé de contrôle).",
                          f"client.siret is not a valid SIRET (14 digits, Luhn key): '{quoted(siret)}'")
 
@@ -260,55 +242,12 @@ def siret_required_public(form: RegistrationForm, ctx: Context) -> Iterator[Rule
     """'siret_required_public': a public-law client is invoiced through Chorus Pro, which identifies the
     buyer by its SIRET (code de la commande publique L2192-1: e-invoicing of public buyers; L2192-5:
     the portail public de facturation)."""
-    if form.client.category is not None and form.client.category.is_public and _blank(form.client.siret):
-        yield _violation("siret_required_public", "client.siret",
+    if form.client.category is not None and form.client.category.is_public and blank(form.client.siret):
+        yield violation("siret_required_public", "client.siret",
                          "Le SIRET est obligatoire pour un organisme public : sans lui, la facture ne peut "
                          "pas être déposée sur Chorus Pro.",
                          "client.siret is required for a public-law client: it cannot be invoiced through "
                          "Chorus Pro without it")
-
-
-def signature_place(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'signature_place': a signed form says where ('Fait à')."""
-    if form.signature is not None and _blank(form.signature.place):
-        yield _violation("signature_place", "signature.place", "Le lieu de signature (« Fait à ») manque.",
-                         "signature.place is required on a signed form")
-
-
-def signature_date(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'signature_date': a signed form is dated ('Le'), and not after today."""
-    if form.signature is None:
-        return
-    signed_on = form.signature.signed_on
-    if signed_on is None:
-        yield _violation("signature_date", "signature.signed_on", "La date de signature (« Le ») manque.",
-                         "signature.signed_on is required on a signed form")
-    elif signed_on > ctx.today:
-        yield _violation("signature_date", "signature.signed_on",
-                         f"La date de signature ({signed_on:%d/%m/%Y}) est dans le futur.",
-                         f"signature.signed_on {signed_on} is in the future")
-
-
-def signature_signatory(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'signature_signatory': a signed form names its signatory ('Par')."""
-    if form.signature is not None and _blank(form.signature.signatory):
-        yield _violation("signature_signatory", "signature.signatory", "Le nom du signataire manque.",
-                         "signature.signatory is required on a signed form")
-
-
-def signature_method(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'signature_method': stamped ('cachet de la collectivité'), or signed electronically, then with
-    the signature platform's reference so that the signature can be traced."""
-    if form.signature is None:
-        return
-    if form.signature.method is None:
-        yield _violation("signature_method", "signature.method",
-                         "Le formulaire doit porter le cachet de l'organisme ou une signature électronique.",
-                         "signature.method is required: 'stamp' or 'electronic'")
-    elif form.signature.method == "electronic" and _blank(form.signature.electronic_reference):
-        yield _violation("signature_method", "signature.electronic_reference",
-                         "La référence de la signature électronique manque.",
-                         "signature.electronic_reference is required for an electronic signature")
 
 
 RULES: tuple[Rule, ...] = (
