@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +19,12 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from regflow.processes import start_processes, stop_processes
+from regflow.processes import start_processes
+from tests.fleet import START, Fleet, RunningConsumers, consumer_env, settings_for
+from tests.idle import wait_until  # noqa: F401 (the tests import it from here)
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps, bootstrap
-from workflow.domain.clock import PARIS
 from workflow.messaging.broker import connect
 from workflow.messaging.topology import Topology
 from workflow.persistence.db import migrate
@@ -97,8 +92,30 @@ def template_database(postgres_server_url: str) -> Iterator[str]:
     admin.dispose()
 
 
+def _fleet(request: pytest.FixtureRequest) -> Fleet | None:
+    """The module's shared fleet, made pristine for this test, when the module sets `SHARE_FLEET = True` and
+    the test uses `consumers` (tests/fleet.py); None otherwise: the test gets its own of everything."""
+    if not getattr(request.module, "SHARE_FLEET", False) or "consumers" not in request.fixturenames:
+        return None
+    fleet: Fleet = request.getfixturevalue("fleet")
+    fleet.begin(request.node.nodeid)
+    return fleet
+
+
+@pytest.fixture(scope="module")
+def fleet(postgres_server_url: str, broker_url: str, template_database: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    shared = Fleet(postgres_server_url, template_database, broker_url, tmp_path_factory.mktemp("fleet"))
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def database_url(postgres_server_url: str, template_database: str) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, postgres_server_url: str, template_database: str) -> Iterator[str]:
+    shared = _fleet(request)
+    if shared is not None:
+        yield shared.settings.database_url
+        return
     name = f"regflow_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -110,28 +127,38 @@ def database_url(postgres_server_url: str, template_database: str) -> Iterator[s
 
 
 @pytest.fixture
-def clock(tmp_path: Path) -> FileClock:
+def clock(request: pytest.FixtureRequest, tmp_path: Path) -> FileClock:
     """The shared clock of the test and of the consumer processes: 1 September 2023, Paris."""
+    shared = _fleet(request)
+    if shared is not None:
+        return shared.clock
     file_clock = FileClock(tmp_path / "clock.txt")
-    file_clock.set(datetime(2023, 9, 1, 10, tzinfo=PARIS))
+    file_clock.set(START)
     return file_clock
 
 
 @pytest.fixture
-def smtp() -> Iterator[MailSink]:
+def smtp(request: pytest.FixtureRequest) -> Iterator[MailSink]:
     """A real SMTP server (aiosmtpd) on a free port: what it received is what the participants read."""
+    shared = _fleet(request)
+    if shared is not None:
+        yield shared.smtp
+        return
     with MailSink(port=0) as sink:
         yield sink
 
 
 @pytest.fixture
-def settings(database_url: str, broker_url: str, clock: FileClock, tmp_path: Path, smtp: MailSink
-             ) -> Iterator[Settings]:
+def settings(  # noqa: PLR0917 (fixtures)
+        request: pytest.FixtureRequest, database_url: str, broker_url: str, clock: FileClock, tmp_path: Path,
+        smtp: MailSink) -> Iterator[Settings]:
+    shared = _fleet(request)
+    if shared is not None:
+        yield shared.settings
+        return
     namespace = f"regflow-test-{uuid.uuid4().hex[:8]}"
-    test_settings = Settings(database_url=database_url, broker_url=broker_url, namespace=namespace,
-                             clock=f"file:{clock.path}", retry_base_ms=100, max_attempts=4,
-                             documents_dir=tmp_path / "documents", chorus_drop_dir=tmp_path / "chorus-pro",
-                             smtp_port=smtp.port, mail_poll_seconds=0.2, mail_lease_seconds=2)
+    test_settings = settings_for(database_url, broker_url, namespace, clock=clock, work_dir=tmp_path,
+                                 smtp_port=smtp.port)
     connection = connect(broker_url)
     Topology(namespace).declare(connection.channel())
     connection.close()
@@ -142,40 +169,15 @@ def settings(database_url: str, broker_url: str, clock: FileClock, tmp_path: Pat
 
 
 @pytest.fixture
-def deps(settings: Settings) -> Deps:
-    return bootstrap(settings)
+def deps(settings: Settings) -> Iterator[Deps]:
+    test_deps = bootstrap(settings)
+    yield test_deps
+    test_deps.sessions.kw["bind"].dispose()  # its connections, not left to a database the next test reuses
 
 
 @pytest.fixture
 def sessions(deps: Deps) -> sessionmaker[Session]:
     return deps.sessions
-
-
-@dataclass
-class RunningConsumers:
-    processes: dict[str, Any]
-    log_dir: Path
-    env: dict[str, str]
-
-    def stop(self) -> dict[str, int | None]:
-        stop_processes(self.processes)
-        return {name: p.returncode for name, p in self.processes.items()}
-
-    def kill(self, name: str) -> None:
-        """SIGKILL: no clean-up, no ack, whatever it was doing."""
-        self.processes[name].send_signal(signal.SIGKILL)
-        self.processes[name].wait()
-
-    def restart(self, name: str) -> None:
-        """Start `name` again; `invoicing-2` is a second replica of the invoicing consumer."""
-        log = (self.log_dir / f"{name}.log").open("ab")
-        role = name.split("-", 1)[0]
-        args = ["relay"] if role == "relay" else ["consume", role]
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", "regflow.cli", *args], env=self.env,
-                                                stderr=log)
-
-    def logs(self, name: str) -> str:
-        return (self.log_dir / f"{name}.log").read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.fixture
@@ -186,20 +188,15 @@ def http_port_base() -> int:
 
 
 @pytest.fixture
-def consumers(settings: Settings, tmp_path: Path, http_port_base: int) -> Iterator[RunningConsumers]:
-    """Every consumer and the relay, each as its own OS process, over the real broker and database."""
-    env = {**os.environ, "REGFLOW_HTTP_PORT": str(http_port_base), "REGFLOW_DATABASE_URL": settings.database_url,
-           "REGFLOW_BROKER_URL": settings.broker_url, "REGFLOW_NAMESPACE": settings.namespace,
-           "REGFLOW_CLOCK": settings.clock, "REGFLOW_RETRY_BASE_MS": str(settings.retry_base_ms),
-           "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json",
-           "REGFLOW_DOCUMENTS_DIR": str(settings.documents_dir),
-           "REGFLOW_CHORUS_DROP_DIR": str(settings.chorus_drop_dir), "REGFLOW_PERIODIC_CHECK_SECONDS": "0.5",
-           "REGFLOW_SMTP_HOST": settings.smtp_host, "REGFLOW_SMTP_PORT": str(settings.smtp_port),
-           "REGFLOW_MAIL_POLL_SECONDS": str(settings.mail_poll_seconds),
-           "REGFLOW_MAIL_RETRY_BASE_SECONDS": str(settings.mail_retry_base_seconds),
-           "REGFLOW_MAIL_MAX_ATTEMPTS": str(settings.mail_max_attempts),
-           "REGFLOW_MAIL_LEASE_SECONDS": str(settings.mail_lease_seconds),
-           "REGFLOW_CRASH_ONCE_FILE": str(tmp_path / "crashed-once")}
+def consumers(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path, http_port_base: int
+              ) -> Iterator[RunningConsumers]:
+    """Every consumer and the relay, each as its own OS process, over the real broker and database (the
+    module's shared fleet's when it sets `SHARE_FLEET = True`: tests/fleet.py)."""
+    shared = _fleet(request)
+    if shared is not None:
+        yield shared.consumers()
+        return
+    env = consumer_env(settings, tmp_path / "crashed-once", http_port_base)
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     running = RunningConsumers(start_processes(env, log_dir=log_dir), log_dir, env)
@@ -233,17 +230,6 @@ def tap(settings: Settings) -> Iterator[EventTap]:
     event_tap = EventTap(settings)
     yield event_tap
     event_tap.connection.close()
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout:.0f} s for {what}")
-        time.sleep(0.05)
 
 
 def dead_letters(settings: Settings, consumer: str) -> list[tuple[pika.BasicProperties, bytes]]:

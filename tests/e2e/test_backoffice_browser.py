@@ -38,6 +38,9 @@ from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.e2e
+# One fleet of processes for the tests that use `consumers`, pristine before each (tests/fleet.py); the others
+# (no consumer running, the demo) have their own database and namespace.
+SHARE_FLEET = True
 
 CHROMIUM = Path(os.environ.get("REGFLOW_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

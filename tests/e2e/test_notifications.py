@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import datetime
 from email.message import EmailMessage
+from uuid import uuid4
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import RunningConsumers, load_form, wait_until
+from tests.idle import wait_until_idle
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
@@ -26,6 +27,7 @@ from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.e2e
+SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 GESTIONNAIRE = "formation@valdemarne.fr"
 CLAIRE = "claire.durand@valdemarne.fr"
@@ -76,11 +78,28 @@ def submit(settings: Settings, name: str, registration_id: str, **changes: objec
         client.submit_form(form, registration_id)
 
 
+def a_reminder_check_at(deps: Deps, clock: FileClock) -> None:
+    """Wait until the notifications consumer has checked its reminders at the clock's time: a probe reminder
+    due now, of no registration, is one that check skips. The probe is then taken away."""
+    probe = ReminderRow(registration_id=f"probe-{uuid4().hex[:8]}", session_id="probe", offset_minutes=0,
+                        due_at=clock.now(), status="scheduled", reason=None, done_at=None)
+    with deps.sessions() as session, session.begin():
+        session.add(probe)
+
+    def checked() -> bool:
+        with deps.sessions() as session:
+            return session.scalar(select(ReminderRow.status).where(ReminderRow.id == probe.id)) != "scheduled"
+
+    wait_until(checked, "a reminder check at the clock's time")
+    with deps.sessions() as session, session.begin():
+        session.execute(delete(ReminderRow).where(ReminderRow.id == probe.id))
+
+
 def test_a_confirmed_registration_brings_the_confirmation_the_invoice_pdf_and_personal_invitations(
-        settings: Settings, consumers: RunningConsumers, smtp: MailSink) -> None:
+        settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink) -> None:
     submit(settings, "handicap-departement.json", "dep-94")
     wait_for(smtp, 4, "confirmation, two invitations and the invoice")
-    time.sleep(1)
+    wait_until_idle(settings, deps.sessions)
     assert kinds(smtp) == Counter({("confirmation", GESTIONNAIRE): 1, ("invoice", GESTIONNAIRE): 1,
                                    ("invitation", CLAIRE): 1, ("invitation", PAUL): 1})
 
@@ -161,7 +180,7 @@ def test_a_replaced_participant_loses_the_link_the_newcomer_gets_it_and_the_remi
     wait_for(smtp, 9, "the reminders 3 hours before")
     clock.set(datetime(2023, 9, 15, 9, 15, 5, tzinfo=PARIS))
     wait_for(smtp, 11, "the reminders 15 minutes before")
-    time.sleep(1)
+    wait_until_idle(settings, deps.sessions)
     reminders = [m for m in smtp.received if m["X-Regflow-Kind"] == "reminder"]
     assert sorted((m["To"], m["Subject"]) for m in reminders) == [
         (CLAIRE, f"Rappel : {TITLE} commence dans 15 minutes (9h30)"),
@@ -185,7 +204,7 @@ def test_a_replaced_participant_loses_the_link_the_newcomer_gets_it_and_the_remi
 
 
 def test_a_replacement_that_breaks_the_rules_or_names_a_stranger_is_refused_with_the_reason(
-        settings: Settings, consumers: RunningConsumers, smtp: MailSink) -> None:
+        settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink) -> None:
     submit(settings, "handicap-departement.json", "dep-94")
     wait_for(smtp, 4, "the first e-mails")
     stranger = regflow(consumers, "replace-participant", "dep-94", "--replaced", "nobody@valdemarne.fr",
@@ -201,7 +220,7 @@ def test_a_replacement_that_breaks_the_rules_or_names_a_stranger_is_refused_with
                         "--first-name", "Claire", "--last-name", "Durand", "--email", CLAIRE, "--by", "support")
     assert duplicate.returncode == 1
     assert "duplicate" in duplicate.stdout.lower() or "repeats" in duplicate.stdout
-    time.sleep(1)
+    wait_until_idle(settings, deps.sessions)
     assert len(smtp.received) == 4, "a refused replacement sends nothing"
 
 
@@ -237,10 +256,10 @@ def test_a_moved_session_tells_everyone_and_its_reminders_follow_the_new_date(
                          ("cpom-aide-domicile-2024-10-11", 180): "scheduled",
                          ("cpom-aide-domicile-2024-10-11", 15): "scheduled"}
     clock.set(datetime(2024, 3, 21, 6, 31, tzinfo=PARIS))
-    time.sleep(1.5)
+    a_reminder_check_at(deps, clock)  # the old date's reminders, cancelled, do not go
     clock.set(datetime(2024, 10, 11, 6, 31, tzinfo=PARIS))
     wait_for(smtp, 14, "the reminders of the new date")
-    time.sleep(1)
+    wait_until_idle(settings, deps.sessions)
     reminders_sent = [m for m in smtp.received if m["X-Regflow-Kind"] == "reminder"]
     assert sorted(m["To"] for m in reminders_sent) == sorted(links)
     assert all("3 heures" in m["Subject"] for m in reminders_sent)
@@ -265,9 +284,10 @@ def test_a_cancelled_session_revokes_the_links_and_sends_no_reminder(
     assert regflow(consumers, "check-link", claire_link).stdout.startswith("revoked:")
 
     clock.set(datetime(2023, 9, 15, 6, 31, tzinfo=PARIS))
-    time.sleep(1.5)
+    a_reminder_check_at(deps, clock)
     clock.set(datetime(2023, 9, 15, 9, 16, tzinfo=PARIS))
-    time.sleep(1.5)
+    a_reminder_check_at(deps, clock)
+    wait_until_idle(settings, deps.sessions)
     assert not [m for m in smtp.received if m["X-Regflow-Kind"] == "reminder"]
     with deps.sessions() as session:
         assert set(session.scalars(select(ReminderRow.status))) == {"cancelled"}
@@ -287,7 +307,7 @@ def test_reminders_missed_while_the_consumer_was_down_go_late_before_the_start_n
     clock.set(datetime(2023, 9, 15, 9, 31, tzinfo=PARIS))  # 15-minute reminder due at 9:15, the session started
     consumers.restart("notifications")
     wait_until(lambda: _reminder_statuses(deps) == {180: "sent", 15: "skipped"}, "the 15-minute reminder skipped")
-    time.sleep(1)
+    wait_until_idle(settings, deps.sessions)
     assert sorted(m["Subject"].split(" commence dans ")[1] for m in smtp.received
                   if m["X-Regflow-Kind"] == "reminder") == ["3 heures (9h30)", "3 heures (9h30)"]
     view = registration_timeline(deps.sessions, "dep-94")
@@ -328,7 +348,7 @@ def test_killed_after_its_commit_before_the_ack_the_redelivered_event_sends_noth
     submit(settings, "handicap-departement.json", "dep-94")
     _wait_for_death_then_restart(consumers)
     wait_for(smtp, 4, "the e-mails")
-    time.sleep(1.5)
+    wait_until_idle(settings, deps.sessions)  # the redelivered event handled, every e-mail sent
     assert kinds(smtp) == Counter({("confirmation", GESTIONNAIRE): 1, ("invoice", GESTIONNAIRE): 1,
                                    ("invitation", CLAIRE): 1, ("invitation", PAUL): 1})
     with deps.sessions() as session:
@@ -342,7 +362,7 @@ def test_killed_between_the_smtp_ok_and_its_commit_the_e_mail_goes_again_with_th
     submit(settings, "handicap-departement.json", "dep-94")
     _wait_for_death_then_restart(consumers)
     wait_for(smtp, 5, "the e-mails, one of them twice")
-    time.sleep(1.5)
+    wait_until_idle(settings, deps.sessions)  # the e-mail in flight at the kill sent again once its lease expired
     received = smtp.received
     assert len(received) == 5
     by_id = Counter(str(m["Message-ID"]) for m in received)

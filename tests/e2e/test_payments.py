@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from tests.idle import pass_markers, wait_until_idle
 from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
 from workflow.domain.clock import PARIS
@@ -20,6 +20,7 @@ from workflow.persistence.views import invoice_list, registration_timeline
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.e2e
+SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 HANDICAP = "cpom-handicap-2023-09-15"
 
 
@@ -97,7 +98,11 @@ def test_a_late_public_payment_owes_interest_and_40_euros_notified_once_a_month(
     clock.set(datetime(2023, 11, 20, 10, tzinfo=PARIS))
     consumers.kill("payments")  # restart-safe: what was notified is in the database, not in memory
     consumers.restart("payments")
-    time.sleep(3)  # several periodic checks (every 0.5 s) within the same month
+    # The runner checks between two messages once its period (0.5 s) has passed, and a process just started has
+    # never checked: two markers handled one after the other mean the new process has checked on 20 November.
+    pass_markers(settings, ["payments"])
+    pass_markers(settings, ["payments"])
+    wait_until_idle(settings, deps.sessions)  # and whatever it published has reached the tap
     assert len(payments_of(tap, "payment.overdue")) == 1, "once per invoice per month, not once per check"
     clock.set(datetime(2023, 12, 1, 10, tzinfo=PARIS))
     notices = wait_until(lambda: len(payments_of(tap, "payment.overdue")) == 2 and payments_of(tap, "payment.overdue"),

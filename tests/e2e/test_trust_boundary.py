@@ -25,6 +25,7 @@ from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.e2e
+SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 CLAIRE = "claire.durand@valdemarne.fr"
 
