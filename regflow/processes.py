@@ -43,11 +43,20 @@ def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = No
     http_port_base = int(env.get("REGFLOW_HTTP_PORT") or 0)
     processes = {}
     for index, name in enumerate([*CONSUMERS, "relay"]):
-        args = ["relay"] if name == "relay" else ["consume", name]
-        log = (log_dir / f"{name}.log").open("ab") if log_dir else None
         process_env = {**env, "REGFLOW_HTTP_PORT": str(http_port_base + index)} if http_port_base else env
-        processes[name] = subprocess.Popen([*COMMAND, *args], env=process_env, stderr=log)
+        processes[name] = start_process(name, process_env, log_dir)
     return processes
+
+
+def start_process(name: str, env: dict[str, str], log_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """`name` as its own process (`invoicing-2`: a second replica of the invoicing consumer), its stderr
+    appended to `log_dir/<name>.log` when given (the child keeps its own copy of the descriptor)."""
+    role = name.split("-", 1)[0]
+    args = ["relay"] if role == "relay" else ["consume", role]
+    if log_dir is None:
+        return subprocess.Popen([*COMMAND, *args], env=env)
+    with (log_dir / f"{name}.log").open("ab") as log:
+        return subprocess.Popen([*COMMAND, *args], env=env, stderr=log)
 
 
 def stop_processes(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 20) -> int:

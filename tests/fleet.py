@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from regflow.processes import start_processes, stop_processes
+from regflow.processes import start_process, start_processes, stop_processes
 from tests.idle import in_flight, wait_until_idle
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
@@ -66,14 +65,6 @@ def consumer_env(settings: Settings, crash_once_file: Path, http_port_base: int 
             "REGFLOW_MAIL_MAX_ATTEMPTS": str(settings.mail_max_attempts),
             "REGFLOW_MAIL_LEASE_SECONDS": str(settings.mail_lease_seconds),
             "REGFLOW_CRASH_ONCE_FILE": str(crash_once_file)}
-
-
-def start_process(name: str, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
-    """`name` as its own process; `invoicing-2` is a second replica of the invoicing consumer."""
-    role = name.split("-", 1)[0]
-    args = ["relay"] if role == "relay" else ["consume", role]
-    with (log_dir / f"{name}.log").open("ab") as log:  # the process has its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "regflow.cli", *args], env=env, stderr=log)
 
 
 @dataclass
