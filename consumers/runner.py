@@ -211,23 +211,26 @@ def _handled_meanwhile(app: ConsumerApp, deps: Deps, envelope: Envelope, body: b
 
 def keep_running(run: Callable[[], None], should_stop: Callable[[], bool], what: str, max_delay: float = 30.0, *,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, progress: Callable[[], int] = lambda: 0) -> None:
     """Run `run` again after a lost broker connection, with `reconnect_backoff`, until asked to stop.
 
+    The delay climbs while the broker stays away. A connection that had been working, its loop having taken
+    a turn (`progress` moved: `ProcessHealth.ticks`) or lasted `STABLE_CONNECTION_SECONDS`, is a new incident
+    when lost: the next try comes after the first delay again, not after the 30 s an earlier outage reached.
     Nothing is acknowledged before its effects are committed, so a message in hand when the
     connection dropped is redelivered and its inbox row makes the second delivery a no-op.
     """
     backoff = backoff or reconnect_backoff(max_delay)
     failures = 0
     while True:
-        connected_at = monotonic()
+        connected_at, turns = monotonic(), progress()
         try:
             run()
             return
         except BrokerError as exc:
             if should_stop():
                 return
-            if monotonic() - connected_at > STABLE_CONNECTION_SECONDS:
+            if progress() != turns or monotonic() - connected_at > STABLE_CONNECTION_SECONDS:
                 failures = 0  # it had been working: this is a new incident, not the same one going on
             failures += 1
             delay = backoff.delay(failures)

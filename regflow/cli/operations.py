@@ -46,14 +46,14 @@ def migrate_schema(settings: Settings) -> int:
 def consume(settings: Settings, *, name: str) -> int:
     from consumers.runner import StopFlag, keep_running, run_consumer
     from workflow.bootstrap import bootstrap
-    from workflow.ops.health import serve_health
+    from workflow.ops.health import PROCESS_HEALTH, serve_health
 
     app = _consumer_app(name)
     deps = bootstrap(settings, role=app.name)
     stop = StopFlag()
     stop.install()
     serve_health(settings, deps.sessions)  # /metrics, /healthz, /readyz when REGFLOW_HTTP_PORT is set
-    keep_running(lambda: run_consumer(app, deps, stop), stop, app.name)
+    keep_running(lambda: run_consumer(app, deps, stop), stop, app.name, progress=PROCESS_HEALTH.ticks)
     return 0
 
 
@@ -63,7 +63,7 @@ def relay(settings: Settings) -> int:
     from workflow.bootstrap import bootstrap
     from workflow.messaging.broker import Publisher
     from workflow.messaging.relay import run_relay
-    from workflow.ops.health import serve_health
+    from workflow.ops.health import PROCESS_HEALTH, serve_health
     from workflow.ops.metrics import register_outbox_backlog
 
     deps = bootstrap(settings, role="relay")
@@ -77,7 +77,7 @@ def relay(settings: Settings) -> int:
             run_relay(deps.sessions, publisher, deps.clock, settings.relay_poll_seconds, stop,
                       max_bytes=settings.max_message_bytes)
 
-    keep_running(publish_the_outbox, stop, "relay")
+    keep_running(publish_the_outbox, stop, "relay", progress=PROCESS_HEALTH.ticks)
     return 0
 
 

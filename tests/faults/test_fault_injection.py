@@ -55,7 +55,7 @@ from workflow.persistence.orm import (
 )
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.serial]  # it restarts the broker: nothing else may run meanwhile
 
 # 1,000 keeps CI under its time budget (about 6 minutes on 2 cores); the README gives a 2,000 run.
 REGISTRATIONS = int(os.environ.get("REGFLOW_FAULTS_REGISTRATIONS", "1000"))

@@ -83,6 +83,7 @@ def broker_limit_of_512_kb() -> Iterator[None]:
         set_limit(128 * 1024 * 1024)  # RabbitMQ's default
 
 
+@pytest.mark.serial  # the limit is the whole broker's: a test running meanwhile would see it
 @pytest.mark.usefixtures("broker_limit_of_512_kb")
 def test_a_row_the_broker_refuses_is_set_aside_and_the_channel_reopened(
         settings: Settings, deps: Deps, tap: EventTap) -> None:

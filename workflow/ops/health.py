@@ -38,10 +38,16 @@ class ProcessHealth:
 
     def __init__(self) -> None:
         self._last_tick = time.monotonic()
+        self._ticks = 0
         self._broker: BlockingConnection | None = None
 
     def tick(self) -> None:
         self._last_tick = time.monotonic()
+        self._ticks += 1
+
+    def ticks(self) -> int:
+        """How many turns the loop has taken: one that moved while connected had a working connection."""
+        return self._ticks
 
     def seconds_since_tick(self) -> float:
         return time.monotonic() - self._last_tick
