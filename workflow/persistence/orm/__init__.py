@@ -1,0 +1,45 @@
+"""Tables (SQLAlchemy 2 typed models), one module per part of the business; imported from here.
+Alembic migrations in `workflow/persistence/migrations` create them."""
+
+from workflow.persistence.orm.accounts import (
+    CreditNoteRow,
+    InvoiceCounterRow,
+    InvoiceRow,
+    IssuedDocument,
+    PaymentRow,
+    ReceivableRow,
+)
+from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
+from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
+from workflow.persistence.orm.registrations import (
+    CommandDecisionRow,
+    HistoryRow,
+    InboxRow,
+    OutboxRow,
+    RegistrationRow,
+    SessionParticipantRow,
+    SessionRecordRow,
+)
+
+__all__ = [
+    "NAMING",
+    "Base",
+    "CommandDecisionRow",
+    "CreditNoteRow",
+    "EmailRow",
+    "HistoryRow",
+    "InboxRow",
+    "InvoiceCounterRow",
+    "InvoiceRow",
+    "IssuedDocument",
+    "Money",
+    "OutboxRow",
+    "ParticipantAccessRow",
+    "PaymentRow",
+    "ReceivableRow",
+    "RegistrationRow",
+    "ReminderRow",
+    "SessionParticipantRow",
+    "SessionRecordRow",
+    "UTCDateTime",
+]
