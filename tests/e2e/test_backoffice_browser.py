@@ -37,7 +37,7 @@ from workflow.domain.clock import PARIS
 from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # One fleet of processes for the tests that use `consumers`, pristine before each (tests/fleet.py); the others
 # (no consumer running, the demo) have their own database and namespace.
 SHARE_FLEET = True

@@ -20,7 +20,7 @@ from workflow.messaging.topology import CONSUMERS
 from workflow.persistence.orm import EmailRow, RegistrationRow
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FORMS = 50
 

@@ -16,7 +16,7 @@ from workflow.bootstrap import Deps
 from workflow.persistence.orm import EmailRow, InvoiceRow, RegistrationRow
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 COUNT = 40
 

@@ -26,7 +26,7 @@ from workflow.persistence.orm import EmailRow, ReminderRow
 from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 GESTIONNAIRE = "formation@valdemarne.fr"

@@ -66,6 +66,7 @@ from workflow.domain.payment_rules import due_date
 from workflow.persistence.orm import EmailRow, ParticipantAccessRow
 from workflow.settings import Settings
 
+pytestmark = pytest.mark.slow  # two minutes of examples: started first on a worker
 SETTINGS = Settings(development=True)
 SELLER = seller_of(SETTINGS)
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
