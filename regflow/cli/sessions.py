@@ -4,13 +4,15 @@ the broker as the operations' user (REGFLOW_BROKER_URL_OPERATIONS)."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from regflow.cli.commands import Command, sending
+from regflow.cli.commands import Command, command, json_option, sending
 from regflow.cli.decisions import Sent, Waiting, answer
 from regflow.cli.options import ACTOR, DATE, REASON, SESSION_ID
+from regflow.cli.output import both, printable, to_json
 
 if TYPE_CHECKING:
     from workflow.settings import Settings
@@ -58,4 +60,41 @@ def move_session(settings: Settings, waiting: Waiting, *, session_id: str, new_s
         f"session {session_id} moved to {new_session_id}: invoices credited and reissued")])
 
 
-COMMANDS: tuple[Command, ...] = (hold_session, cancel_session, move_session)
+
+
+@command("read-attendance", "operations: read a platform's attendance report (CSV) and show what it says; "
+         "imports nothing")
+@click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def read_attendance(settings: Settings, *, report: Path, as_json: bool) -> int:
+    """Exit 1 when a row could not be read: someone should look at it before the sheet is signed."""
+    from workflow.adapters.attendance_report import MAX_BYTES, ReportError, read_report
+    from workflow.domain.clock import PARIS
+
+    try:
+        with report.open("rb") as file:
+            read = read_report(file.read(MAX_BYTES + 1), zone=PARIS)
+    except ReportError as refused:
+        raise click.ClickException(both(f"rapport refusé : {refused.reason_fr}", f"report refused: {refused}")
+                                   ) from refused
+    lines = [{"line": line.line, "email": line.email, "name": line.name,
+              "joined": line.interval.start.astimezone(PARIS).isoformat(),
+              "left": line.interval.end.astimezone(PARIS).isoformat(),
+              "minutes": int((line.interval.end - line.interval.start).total_seconds()) // 60} for line in read.lines]
+    problems = [{"line": p.line, "reason_fr": p.reason_fr, "reason_en": p.reason_en} for p in read.problems]
+    if as_json:
+        print(to_json({"layout": read.layout, "lines": lines, "problems": problems}))
+    else:
+        print(printable(f"format {read.layout} : {len(lines)} connexion(s) lue(s), {len(problems)} ligne(s) "
+                        f"illisible(s) / layout {read.layout}: {len(lines)} connection(s) read, "
+                        f"{len(problems)} unreadable row(s)"))
+        for line, row in zip(read.lines, lines, strict=True):
+            print(printable(f"  ligne {line.line:>5}  {line.email or '(sans e-mail / no e-mail)'}  "
+                            f"{str(row['joined'])[:16]} -> {str(row['left'])[11:16]}  {row['minutes']} min  "
+                            f"{line.name}"))
+        for problem in read.problems:
+            print(printable(f"  ligne {problem.line:>5}  {both(problem.reason_fr, problem.reason_en)}"))
+    return 1 if problems else 0
+
+
+COMMANDS: tuple[Command, ...] = (hold_session, cancel_session, move_session, read_attendance)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from regflow.cli import main
 from workflow.adapters.attendance_report import MAX_BYTES, ReportError, read_report
 from workflow.domain.attendance import Interval, attendance, parts_of
 from workflow.domain.catalogue import Schedule, SchedulePart
@@ -109,3 +112,31 @@ def test_whatever_the_rows_under_a_known_header_each_is_a_record_or_a_problem(ro
     except ReportError:
         return  # a cell with a NUL, or a quote the sniffer misreads: refused whole, by name
     assert {line.line for line in report.lines}.isdisjoint({p.line for p in report.problems})
+
+
+def test_read_attendance_shows_each_connection_and_each_unreadable_row_and_fails_on_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REGFLOW_DEVELOPMENT", "1")
+    report = tmp_path / "rapport.csv"
+    report.write_bytes("Nom;Courriel;Arrivée;Durée\r\nÉlodie Brun;e.brun@ars.sante.fr;15/09/2023 09:30;195\r\n"
+                       "X;x@y.fr;15/09/2023 99:30;10\r\n".encode("cp1252"))
+    assert main(["read-attendance", str(report)]) == 1
+    output = capsys.readouterr().out
+    assert "1 connexion(s) lue(s), 1 ligne(s) illisible(s)" in output
+    assert "e.brun@ars.sante.fr  2023-09-15T09:30 -> 12:45  195 min  Élodie Brun" in output
+    assert "ligne     3  heure d'arrivée illisible" in output
+    assert main(["read-attendance", str(report), "--json"]) == 1
+    shown = json.loads(capsys.readouterr().out)
+    assert [row["minutes"] for row in shown["lines"]] == [195]
+    assert [problem["line"] for problem in shown["problems"]] == [3]
+
+
+def test_read_attendance_refuses_a_report_it_cannot_read_in_french_and_english(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REGFLOW_DEVELOPMENT", "1")
+    report = tmp_path / "export.csv"
+    report.write_text("a,b\n1,2\n")
+    assert main(["read-attendance", str(report)]) == 1
+    said = capsys.readouterr().err
+    assert "rapport refusé : colonnes non reconnues [a, b]" in said
+    assert "report refused: no known layout" in said
