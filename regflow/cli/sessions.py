@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,7 @@ from regflow.cli.options import ACTOR, DATE, REASON, SESSION_ID
 from regflow.cli.output import both, printable, to_json
 
 if TYPE_CHECKING:
+    from workflow.adapters.attendance_report import ReportLine
     from workflow.settings import Settings
 
 
@@ -60,8 +61,6 @@ def move_session(settings: Settings, waiting: Waiting, *, session_id: str, new_s
         f"session {session_id} moved to {new_session_id}: invoices credited and reissued")])
 
 
-
-
 @command("read-attendance", "operations: read a platform's attendance report (CSV) and show what it says; "
          "imports nothing")
 @click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -77,24 +76,29 @@ def read_attendance(settings: Settings, *, report: Path, as_json: bool) -> int:
     except ReportError as refused:
         raise click.ClickException(both(f"rapport refusé : {refused.reason_fr}", f"report refused: {refused}")
                                    ) from refused
-    lines = [{"line": line.line, "email": line.email, "name": line.name,
-              "joined": line.interval.start.astimezone(PARIS).isoformat(),
-              "left": line.interval.end.astimezone(PARIS).isoformat(),
-              "minutes": int((line.interval.end - line.interval.start).total_seconds()) // 60} for line in read.lines]
-    problems = [{"line": p.line, "reason_fr": p.reason_fr, "reason_en": p.reason_en} for p in read.problems]
     if as_json:
-        print(to_json({"layout": read.layout, "lines": lines, "problems": problems}))
-    else:
-        print(printable(f"format {read.layout} : {len(lines)} connexion(s) lue(s), {len(problems)} ligne(s) "
-                        f"illisible(s) / layout {read.layout}: {len(lines)} connection(s) read, "
-                        f"{len(problems)} unreadable row(s)"))
-        for line, row in zip(read.lines, lines, strict=True):
-            print(printable(f"  ligne {line.line:>5}  {line.email or '(sans e-mail / no e-mail)'}  "
-                            f"{str(row['joined'])[:16]} -> {str(row['left'])[11:16]}  {row['minutes']} min  "
-                            f"{line.name}"))
-        for problem in read.problems:
-            print(printable(f"  ligne {problem.line:>5}  {both(problem.reason_fr, problem.reason_en)}"))
-    return 1 if problems else 0
+        print(to_json({"layout": read.layout, "lines": [_connection(line) for line in read.lines],
+                       "problems": [vars(problem) for problem in read.problems]}))
+        return 1 if read.problems else 0
+    print(printable(f"format {read.layout} : {len(read.lines)} connexion(s) lue(s), {len(read.problems)} ligne(s) "
+                    f"illisible(s) / layout {read.layout}: {len(read.lines)} connection(s) read, "
+                    f"{len(read.problems)} unreadable row(s)"))
+    for line in read.lines:
+        shown = _connection(line)
+        print(printable(f"  ligne {line.line:>5}  {line.email or '(sans e-mail / no e-mail)'}  {shown['joined'][:16]} "
+                        f"-> {shown['left'][11:16]}  {shown['minutes']} min  {line.name}"))
+    for problem in read.problems:
+        print(printable(f"  ligne {problem.line:>5}  {both(problem.reason_fr, problem.reason_en)}"))
+    return 1 if read.problems else 0
+
+
+def _connection(line: ReportLine) -> dict[str, Any]:
+    """A connection as operations read it: Paris time, whole minutes."""
+    from workflow.domain.clock import PARIS
+
+    start, end = line.interval.start.astimezone(PARIS), line.interval.end.astimezone(PARIS)
+    return {"line": line.line, "email": line.email, "name": line.name, "joined": start.isoformat(),
+            "left": end.isoformat(), "minutes": int((end - start).total_seconds()) // 60}
 
 
 COMMANDS: tuple[Command, ...] = (hold_session, cancel_session, move_session, read_attendance)

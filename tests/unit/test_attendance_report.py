@@ -112,6 +112,10 @@ def test_whatever_the_rows_under_a_known_header_each_is_a_record_or_a_problem(ro
     except ReportError:
         return  # a cell with a NUL, or a quote the sniffer misreads: refused whole, by name
     assert {line.line for line in report.lines}.isdisjoint({p.line for p in report.problems})
+    day = Schedule(timezone="Europe/Paris", break_minutes_per_part=15,
+                   parts=[SchedulePart(start=paris(15, 9, 30).time(), end=paris(15, 12, 45).time())])
+    for figure in attendance([line.interval for line in report.lines], parts_of(day, paris(15, 0, 0).date())):
+        assert 0 <= figure.connected_minutes <= figure.part.minutes  # what was read, the arithmetic takes
 
 
 def test_read_attendance_shows_each_connection_and_each_unreadable_row_and_fails_on_one(

@@ -29,12 +29,8 @@ MAX_CELL = 320  # the longest field read: an e-mail address (RFC 5321)
 MAX_MINUTES = 24 * 60
 
 
-class ReportError(ValueError):
-    """The file as a whole cannot be read: nothing of it is imported."""
-
-    def __init__(self, english: str, french: str) -> None:
-        super().__init__(english)
-        self.reason_fr = french
+class ReportError(AttendanceError):
+    """The file as a whole cannot be read: nothing of it is imported (named in English and French)."""
 
 
 @dataclass(frozen=True)
