@@ -125,12 +125,14 @@ def _serve(settings: Settings, port: int, ids: list[str], var: Path) -> None:
     served = settings.model_copy(update={"web_users_file": users_file})
     url = f"http://127.0.0.1:{port}"
     logins = ", ".join(f"{name} ({'+'.join(roles)})" for name, roles in DEMO_USERS.items())
+    # Bound before it is announced: whoever reads the line (a person, a test) finds the port listening.
+    server = waitress.create_server(create_app(served), host="127.0.0.1", port=port, threads=8, ident="regflow")
     print(f"\nback office on {url}/ : log in as {logins}"
           f", password {password}\n  try: {url}/registrations/{ids[-1]} (replace a participant as alice: the "
           f"invitation lands in {var / 'demo-mail'}), {url}/queues (as olga or admin), {url}/invoices (as fanny)\n"
           "  Ctrl-C stops the page and the consumers", flush=True)
     try:
-        waitress.serve(create_app(served), host="127.0.0.1", port=port, threads=8, ident="regflow")
+        server.run()
     except KeyboardInterrupt:
         print("\nstopping")
 

@@ -99,9 +99,9 @@ def web(settings: Settings, *, host: str, port: int, threads: int) -> int:
 
     from regflow.web import create_app
 
-    app = create_app(settings)
-    print(f"back office on http://{host}:{port}/ (users in {settings.web_users_file})", flush=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="regflow")
+    server = waitress.create_server(create_app(settings), host=host, port=port, threads=threads, ident="regflow")
+    print(f"back office on http://{host}:{port}/ (users in {settings.web_users_file})", flush=True)  # bound: listening
+    server.run()
     return 0
 
 

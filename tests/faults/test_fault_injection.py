@@ -37,6 +37,7 @@ from sqlalchemy import func, make_url, select
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope, HoldSession, RecordPayment, SubmitRegistration
 from tests.conftest import load_form
+from tests.rabbitmqctl import rabbitmqctl
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
@@ -177,10 +178,10 @@ class FaultInjector(threading.Thread):
         elif kind == "database_refused":
             self.database_proxy.refuse(self.rng.uniform(1.0, 3.0))
         elif kind == "broker_restart":
-            subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True, timeout=60)
+            subprocess.run(rabbitmqctl("-q", "stop_app"), check=True, capture_output=True, timeout=60)
             time.sleep(self.rng.uniform(1.0, 3.0))
-            subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True, timeout=60)
-            subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, capture_output=True, timeout=60)
+            subprocess.run(rabbitmqctl("-q", "start_app"), check=True, capture_output=True, timeout=60)
+            subprocess.run(rabbitmqctl("-q", "await_startup"), check=True, capture_output=True, timeout=60)
         self.injected[kind] += 1
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from schemas.messages import Envelope
 from tests.conftest import EventTap, wait_until
+from tests.rabbitmqctl import rabbitmqctl
 from workflow.bootstrap import Deps
 from workflow.messaging.broker import Publisher
 from workflow.messaging.relay import relay_once
@@ -73,7 +74,7 @@ def broker_limit_of_512_kb() -> Iterator[None]:
         pytest.skip("no local rabbitmqctl to lower the broker's max_message_size")
 
     def set_limit(value: int) -> None:
-        subprocess.run(["rabbitmqctl", "-q", "eval", f"application:set_env(rabbit, max_message_size, {value})."],
+        subprocess.run(rabbitmqctl("-q", "eval", f"application:set_env(rabbit, max_message_size, {value})."),
                        check=True, capture_output=True, timeout=30)
 
     set_limit(512 * 1024)
