@@ -6,7 +6,7 @@ session is held), what was paid, and the last period an overdue notice went out.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from consumers.runner import ConsumerApp
@@ -25,7 +25,7 @@ from schemas.messages import (
     SessionHeld,
 )
 from workflow.bootstrap import Deps
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Catalogue, SessionState
 from workflow.domain.clock import PARIS, Clock
 from workflow.domain.errors import DependencyNotReadyError, SessionRefusedError
 from workflow.domain.machine import State
@@ -42,6 +42,7 @@ from workflow.domain.receivables import (
 )
 from workflow.domain.registration import Registration
 from workflow.persistence.orm import PaymentRow, ReceivableRow, SessionRecordRow
+from workflow.persistence.repositories.catalogue import session_changed
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
 
@@ -114,8 +115,12 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
                                   f"held on {command.held_on}, planned on {session.date}",
                                   fr=f"Tenue le {command.held_on:%d/%m/%Y}, prévue le {session.date:%d/%m/%Y} : "
                                      "ce n'est pas la date prévue.")
+    if session.state is SessionState.CANCELLED:
+        raise SessionRefusedError(command.session_id, "hold_session", "the session was cancelled",
+                                  fr="La session a été annulée : elle ne peut pas avoir eu lieu.")
     if uow.session_records.held_on(command.session_id) is not None:
         return  # already recorded by an earlier command: nothing more to do
+    _set_state(uow, command.session_id, SessionState.HELD, at=now, by=command.requested_by or ACTOR)
     uow.session_records.add(SessionRecordRow(session_id=command.session_id, held_on=command.held_on,
                                      absent_emails=[e.lower() for e in command.absent_emails], recorded_at=now))
     uow.publish("session.held", SessionHeld(session_id=command.session_id, held_on=command.held_on))
@@ -139,6 +144,7 @@ def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOf
         raise SessionRefusedError(command.session_id, "cancel_session", "the session was already held",
                                   fr="La session a déjà eu lieu : elle ne peut plus être annulée.")
     now = clock.now()
+    _set_state(uow, command.session_id, SessionState.CANCELLED, at=now, by=ACTOR)
     for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.cancel_session(command.reason, at=now, actor=ACTOR, cause=message.event_id)
 
@@ -158,8 +164,19 @@ def handle_move_session(message: Envelope, command: MoveSession, uow: UnitOfWork
         raise SessionRefusedError(command.session_id, "move_session", f"{command.to_session_id} has already started")
     if uow.session_records.held_on(command.session_id) is not None:
         raise SessionRefusedError(command.session_id, "move_session", "the session was already held")
+    if target[1].state is not SessionState.OPEN:
+        raise SessionRefusedError(command.session_id, "move_session",
+                                  f"{command.to_session_id} is {target[1].state}, not open",
+                                  fr=f"La session {command.to_session_id} n'est pas ouverte ({target[1].state}).")
+    _set_state(uow, command.session_id, SessionState.CLOSED, at=now, by=ACTOR)  # no new form for the old date
     for registration in uow.registrations.in_session(command.session_id, OPEN_STATES):
         registration.move_session(command.to_session_id, command.reason, at=now, actor=ACTOR, cause=message.event_id)
+
+
+def _set_state(uow: UnitOfWork, session_id: str, state: SessionState, *, at: datetime, by: str) -> None:
+    """The session's state follows what operations decided; `session.updated` tells whoever listens."""
+    if (row := uow.catalogue.set_state(session_id, state, at=at)) is not None:
+        uow.publish("session.updated", session_changed(row, by))
 
 
 def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, *, clock: Clock) -> None:

@@ -24,7 +24,8 @@ def handle_submit(message: Envelope, command: SubmitRegistration, uow: UnitOfWor
     registration_id = _registration_id(message)
     now = clock.now()
     checked = normalise_form(command.form)
-    errors = check_form(checked, catalogue, now.astimezone(PARIS).date())
+    errors = check_form(checked, catalogue, now.astimezone(PARIS).date(),
+                        _seats_taken(uow, catalogue, checked, registration_id))
     form = storable(checked)  # kept even when it holds what no database can (a lone surrogate): it is rejected
     registration = uow.registrations.get(registration_id, for_update=True)
     if registration is None:
@@ -98,6 +99,16 @@ def _sign_and_confirm(registration: Registration, form: RegistrationForm, messag
     assert found is not None  # check_form proved the session exists
     registration.confirm(session_starts_at=catalogue.starts_at(found[1]), at=now, actor=ACTOR,
                          cause=message.event_id)
+
+
+def _seats_taken(uow: UnitOfWork, catalogue: Catalogue, form: RegistrationForm, registration_id: str
+                 ) -> dict[str, int]:
+    """The seats other registrations hold in the form's session, when it has a capacity; its row is locked
+    until commit, so that two replicas checking two forms at once cannot both take the last seats."""
+    found = catalogue.session(form.session_id) if form.session_id else None
+    if found is None or found[1].capacity is None:
+        return {}
+    return {found[1].id: uow.catalogue.seats_taken(found[1].id, excluding=registration_id, lock=True)}
 
 
 def _registration_id(message: Envelope) -> str:

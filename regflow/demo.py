@@ -51,7 +51,7 @@ def run_demo(base: Settings, *, serve_port: int | None = None, var: Path = VAR) 
     settings = base.model_copy(update={"database_url": database_url, "clock": f"file:{clock.path}",
                                        "namespace": f"{base.namespace}-demo", "development": True})
     print(f"database: {database_url.split('@')[-1]}\nbroker namespace: {settings.namespace}")
-    migrate(database_url)
+    migrate(database_url, at=clock.now())
     _reset_broker(settings)
     env = {**os.environ, "REGFLOW_DATABASE_URL": database_url, "REGFLOW_CLOCK": settings.clock,
            "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_LOG_FORMAT": "json", "REGFLOW_DEVELOPMENT": "1",

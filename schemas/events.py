@@ -98,6 +98,22 @@ class SessionHeld(Contract):
     held_on: date
 
 
+class SessionChanged(Contract):
+    """Operations created or changed a session (`session.created`, `session.updated`): its state as now stored.
+    `version` grows with each change, so a reader keeps the latest whatever the order of delivery."""
+
+    session_id: str
+    training_id: str
+    session_date: date
+    state: Literal["open", "closed", "held", "cancelled"]
+    capacity: int | None = Field(description="Seats; none: no limit")
+    registration_deadline: date | None
+    trainer: str | None
+    has_join_url: bool = Field(description="Whether the video-conference address is set (the address is not sent)")
+    version: int
+    changed_by: str
+
+
 class PaymentReceived(Contract):
     """Finance: a payment was recorded, matched to its invoice or not, with anything to look at."""
 

@@ -25,6 +25,12 @@ REGISTRATION_ID_MAX: Final = 64
 # Catalogue ids (trainings, sessions): the same alphabet, as in the catalogue's `cpom-2023-09-15`.
 CATALOGUE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 CATALOGUE_ID_MAX: Final = 100
+# The catalogue's own fields (a training, a session), as their columns hold them.
+TRAINING_TITLE_MAX: Final = 300
+TRAINING_TEXT_MAX: Final = 4000  # the objective, the programme
+TRAINING_NAME_MAX: Final = 200  # the speaker, the trainer, an audience, the format
+JOIN_URL_MAX: Final = 500  # the video-conference platform's address of the session
+MAX_CAPACITY: Final = 10000  # seats of one session: the benchmark's largest webinar
 
 # Longest value accepted, per form field (after surrounding spaces are stripped). E-mail: RFC 5321 4.5.3.1
 # (a path of 256 octets, 254 for the address). Chorus Pro: code service 100, numéro d'engagement 50

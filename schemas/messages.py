@@ -31,6 +31,7 @@ from schemas.events import (
     RegistrationRejected,
     RegistrationTransitioned,
     RuleViolation,
+    SessionChanged,
     SessionHeld,
 )
 from schemas.form import Contract
@@ -68,6 +69,7 @@ __all__ = [
     "RegistrationTransitioned",
     "ReplaceParticipant",
     "RuleViolation",
+    "SessionChanged",
     "SessionHeld",
     "SubmitRegistration",
 ]
@@ -93,6 +95,8 @@ EVENTS: dict[str, type[Contract]] = {
     "registration.session_held": RegistrationTransitioned,
     "registration.paid": RegistrationTransitioned,
     "session.held": SessionHeld,
+    "session.created": SessionChanged,
+    "session.updated": SessionChanged,
     "registration.cancelled": RegistrationTransitioned,
     "registration.credited": RegistrationTransitioned,
     "registration.moved": RegistrationMoved,

@@ -1,6 +1,7 @@
 """Wiring in one place: settings in, the dependencies every handler receives out.
 
-Nothing connects at import time; `bootstrap()` builds the engine, clock and catalogue once per process.
+Nothing connects at import time; `bootstrap()` builds the engine, clock and the day's schedule once per process.
+The catalogue itself is read from the database in each unit of work, so a change reaches every consumer at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from workflow.adapters.clocks import clock_from_spec
 from workflow.adapters.data_files import load_catalogue, load_reference_rates
 from workflow.adapters.document_store import ChorusPro, DocumentStore, FileDropChorusPro
 from workflow.adapters.mailroom import Mailroom
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Schedule
 from workflow.domain.clock import Clock
 from workflow.domain.invoice import Seller
 from workflow.domain.payment_rules import ReferenceRates
@@ -31,7 +32,7 @@ class Deps:
     settings: Settings
     sessions: sessionmaker[Session]
     clock: Clock
-    catalogue: Catalogue
+    schedule: Schedule
     topology: Topology
     documents: DocumentStore
     chorus: ChorusPro
@@ -52,25 +53,27 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, r
     """`role` (a consumer's name, `relay`...) limits what the process declares on the broker when
     `REGFLOW_BROKER_DECLARE=own`."""
     settings = settings or Settings()
-    catalogue = load_catalogue(settings.catalogue_path)
+    schedule = load_catalogue(settings.catalogue_path).schedule
     seller = seller_of(settings)
     return Deps(
         settings=settings,
         sessions=session_factory(make_engine(settings.database_url)),
         clock=clock or clock_from_spec(settings.clock),
-        catalogue=catalogue,
+        schedule=schedule,
         topology=Topology(settings.namespace, scope=role if settings.broker_declare == "own" else ALL),
         documents=DocumentStore(settings.documents_dir),
         chorus=FileDropChorusPro(settings.chorus_drop_dir),
         seller=seller,
         rates=load_reference_rates(settings.ecb_rates_path),
-        mail=Mailroom(settings, seller, catalogue),
+        mail=Mailroom(settings, seller, schedule),
     )
 
 
 # A handler takes the message, its payload and the unit of work, then by keyword only the dependencies it
-# names (`clock`, `catalogue`, `mail`...: the fields of `Deps`), as cosmicpython's `inject_dependencies`.
-DEPENDENCIES = frozenset(f.name for f in fields(Deps))
+# names (`clock`, `mail`...: the fields of `Deps`), as cosmicpython's `inject_dependencies`. `catalogue` is
+# the one read per unit of work: the catalogue as the database holds it when the message is handled.
+CATALOGUE = "catalogue"
+DEPENDENCIES = frozenset({*(f.name for f in fields(Deps)), CATALOGUE})
 
 
 @functools.cache
@@ -86,5 +89,12 @@ def wanted_dependencies(handler: Callable[..., Any]) -> tuple[str, ...]:
 
 def inject_dependencies(handler: Callable[..., Any], deps: Deps) -> Callable[..., Any]:
     """The handler with what its signature names bound, called as handler(message, payload, uow)."""
-    bound = {name: deps if name == "deps" else getattr(deps, name) for name in wanted_dependencies(handler)}
-    return functools.partial(handler, **bound)
+    names = wanted_dependencies(handler)
+    bound = {name: deps if name == "deps" else getattr(deps, name) for name in names if name != CATALOGUE}
+    if CATALOGUE not in names:
+        return functools.partial(handler, **bound)
+
+    def with_catalogue(message: Any, payload: Any, uow: Any) -> Any:
+        return handler(message, payload, uow, catalogue=uow.catalogue.current(deps.schedule), **bound)
+
+    return with_catalogue

@@ -208,7 +208,7 @@ def handle_cancelled(message: Envelope, event: RegistrationTransitioned, uow: Un
 def send_due_reminders(deps: Deps, *, limit: int = 200) -> int:
     """Turn the reminders that are due into e-mails to the participants holding an access now."""
     with UnitOfWork(deps.sessions, deps.clock, actor=ACTOR) as uow:
-        queued = queue_due_reminders(uow, deps.catalogue, deps.mail, limit=limit)
+        queued = queue_due_reminders(uow, uow.catalogue.current(deps.schedule), deps.mail, limit=limit)
         uow.commit()
     return queued
 

@@ -34,9 +34,10 @@ def _consumer_app(name: str) -> ConsumerApp:
 
 @command("migrate", "create or upgrade the database schema")
 def migrate_schema(settings: Settings) -> int:
+    from workflow.adapters.clocks import clock_from_spec
     from workflow.persistence.db import migrate
 
-    migrate(settings.database_url)
+    migrate(settings.database_url, catalogue=settings.catalogue_path, at=clock_from_spec(settings.clock).now())
     print(f"database at the latest schema: {safe_url(settings.database_url)}")
     return 0
 

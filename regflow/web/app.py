@@ -53,7 +53,7 @@ def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["regflow"] = BackOffice(
         settings=settings, sessions=session_factory(make_engine(settings.database_url)),
-        users=UserStore(settings.web_users_file), catalogue=load_catalogue(settings.catalogue_path),
+        users=UserStore(settings.web_users_file), schedule=load_catalogue(settings.catalogue_path).schedule,
         clock=clock_from_spec(settings.clock), decision_wait_seconds=decision_wait_seconds,
         throttle=LoginThrottle(settings.web_login_attempts, settings.web_login_window_seconds, monotonic),
         live_sessions=LiveSessions(SESSION_LIFETIME.total_seconds(), monotonic))

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from producers.commands import MessageTooLargeError
 from regflow.web.guards import LiveSessions, LoginThrottle
 from regflow.web.users import UserStore, WebUser
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Catalogue, Schedule
 from workflow.domain.clock import Clock
+from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.settings import Settings
 
 pages = Blueprint("backoffice", __name__)
@@ -27,11 +28,16 @@ class BackOffice:
     settings: Settings
     sessions: sessionmaker[Session]
     users: UserStore
-    catalogue: Catalogue
+    schedule: Schedule
     clock: Clock
     decision_wait_seconds: float
     throttle: LoginThrottle
     live_sessions: LiveSessions
+
+    def catalogue(self) -> Catalogue:
+        """As the database holds it now (operations change it while the back office runs)."""
+        with self.sessions() as session:
+            return SqlCatalogue(session).current(self.schedule)
 
 
 def back_office() -> BackOffice:

@@ -56,7 +56,7 @@ def registrations() -> ResponseReturnValue:
     if state is not None and state not in {s.value for s in State}:
         error, state = f"state: unknown state {state!r}", None
     rows = registration_list(office.sessions, state=state, session_id=session_id)
-    session_ids = [s["id"] for s in catalogue_sessions(office.catalogue)]
+    session_ids = [s["id"] for s in catalogue_sessions(office.catalogue())]
     return render_template("registrations.html", rows=rows, state=state, session_id=session_id, error=error,
                            states=[s.value for s in State], session_ids=session_ids)
 
@@ -151,7 +151,7 @@ def command_decision(kind: str, command_id: str) -> ResponseReturnValue:
 def hold_session() -> ResponseReturnValue:
     """Service fait for a session: the same command as `regflow hold-session --by <user>`."""
     office = back_office()
-    sessions = catalogue_sessions(office.catalogue)
+    sessions = catalogue_sessions(office.catalogue())
     if request.method == "GET":
         return render_template("hold_session.html", sessions=sessions, form={}, errors={})
     form = {k: request.form.get(k, "").strip() for k in ("session_id", "held_on", "absent_emails")}
@@ -191,7 +191,7 @@ def queues() -> ResponseReturnValue:
     from workflow.ops.status import format_age, status_of
 
     office = back_office()
-    status = status_of(office.settings, office.sessions, office.clock, office.catalogue)
+    status = status_of(office.settings, office.sessions, office.clock, office.schedule)
     checked_at = datetime.fromisoformat(status["checked_at"]).astimezone(PARIS)
     return render_template("queues.html", status=status, format_age=format_age,
                            checked_at=f"{checked_at:%Y-%m-%d %H:%M:%S}")

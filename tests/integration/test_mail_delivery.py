@@ -161,7 +161,7 @@ def test_a_permanent_refusal_is_reported_at_once_and_operations_can_send_it_agai
 def test_a_server_down_is_retried_until_the_budget_is_spent_then_reported_never_dropped(
         deps: Deps, settings: Settings, clock: FileClock) -> None:
     closed = settings.model_copy(update={"smtp_port": _closed_port(), "mail_max_attempts": 3})
-    mailroom = Mailroom(closed, deps.seller, deps.catalogue)
+    mailroom = Mailroom(closed, deps.seller, deps.schedule)
     queue(deps)
     for _ in range(3):
         deliver_due(deps.sessions, deps.clock, mailroom)

@@ -30,7 +30,7 @@ from workflow.adapters.document_store import ChorusDeposit, DocumentKind, docume
 from workflow.adapters.mailroom import idempotency_key
 from workflow.bootstrap import Deps, inject_dependencies, seller_of
 from workflow.domain.access_links import ACTIVE
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Catalogue, Schedule, SessionDate, SessionState
 from workflow.domain.clock import PARIS, Clock
 from workflow.domain.decisions import Accepted, Refused
 from workflow.domain.identifiers import normalise_email
@@ -48,7 +48,9 @@ from workflow.persistence.orm import (
     ReceivableRow,
     ReminderRow,
     SessionRecordRow,
+    TrainingSessionRow,
 )
+from workflow.persistence.repositories.catalogue import SEAT_HOLDING
 from workflow.settings import Settings
 
 FORMS = Path(__file__).parent.parent / "forms" / "valid"  # the seed forms (tests/conftest.py `load_form`)
@@ -177,6 +179,42 @@ class FakeSessionRecords:
         self.rows[record.session_id] = record
 
 
+class FakeCatalogue:
+    """The catalogue as stored: `stored` may be replaced by a test (operations changing it between messages)."""
+
+    def __init__(self, registrations: FakeRegistrations, catalogue: Catalogue = CATALOGUE) -> None:
+        self.stored = catalogue
+        self._registrations = registrations
+        self.versions: dict[str, int] = {}
+
+    def current(self, schedule: Schedule) -> Catalogue:
+        return self.stored.model_copy(update={"schedule": schedule})
+
+    def seats_taken(self, session_id: str, *, excluding: str | None = None, lock: bool = False) -> int:
+        return sum(len({p.email.strip().lower() for p in r.form.participants if p.email})
+                   for r in self._registrations.stored.values()
+                   if r.session_id == session_id and r.id != excluding and r.state in SEAT_HOLDING)
+
+    def set_state(self, session_id: str, state: SessionState, *, at: datetime) -> TrainingSessionRow | None:
+        found = self.stored.session(session_id)
+        if found is None or found[1].state is state:
+            return None
+        training, session = found
+        changed = session.model_copy(update={"state": state})
+        self.replace(training.id, changed)
+        self.versions[session_id] = self.versions.get(session_id, 1) + 1
+        return TrainingSessionRow(id=session_id, training_id=training.id, date=session.date, state=state.value,
+                                  capacity=session.capacity, registration_deadline=session.registration_deadline,
+                                  join_url=session.join_url, trainer=session.trainer,
+                                  version=self.versions[session_id], created_at=at, updated_at=at)
+
+    def replace(self, training_id: str, session: SessionDate) -> None:
+        """The training's session of that id replaced (or added) by `session`."""
+        trainings = [t.model_copy(update={"sessions": [*(s for s in t.sessions if s.id != session.id), session]})
+                     if t.id == training_id else t for t in self.stored.trainings]
+        self.stored = self.stored.model_copy(update={"trainings": trainings})
+
+
 class FakeAccesses:
     def __init__(self) -> None:
         self.rows: list[ParticipantAccessRow] = []
@@ -256,6 +294,7 @@ class FakeUnitOfWork:
         self.accesses = FakeAccesses()
         self.reminders = FakeReminders()
         self.emails = FakeEmails()
+        self.catalogue = FakeCatalogue(self.registrations)
         self.committed = False
         self.commits = 0
         self.published: list[Published] = []
@@ -376,7 +415,7 @@ class Office:
     def __post_init__(self) -> None:
         self.uow = FakeUnitOfWork(self.clock, actor=self.actor)
         self.deps = Deps(
-            settings=self.settings, sessions=sessionmaker(), clock=self.clock, catalogue=CATALOGUE,
+            settings=self.settings, sessions=sessionmaker(), clock=self.clock, schedule=CATALOGUE.schedule,
             topology=Topology("unit-tests"), documents=self.documents,  # type: ignore[arg-type]
             chorus=self.chorus, seller=seller_of(self.settings), rates=load_reference_rates(),
             mail=self.mail)  # type: ignore[arg-type]

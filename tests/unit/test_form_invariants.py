@@ -205,7 +205,7 @@ class Notifications:
     built: int = 0
 
     def __post_init__(self) -> None:
-        self.mailroom = Mailroom(SETTINGS, SELLER, self.catalogue)
+        self.mailroom = Mailroom(SETTINGS, SELLER, self.catalogue.schedule, catalogue_of=lambda _: self.catalogue)
         self.mailroom.documents = self.documents
 
     @property

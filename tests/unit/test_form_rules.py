@@ -16,7 +16,7 @@ import pytest
 
 from schemas.form import ClientCategory, RegistrationForm
 from workflow.adapters.data_files import load_catalogue
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Catalogue, SessionState
 from workflow.domain.form_normalisation import normalise_form
 from workflow.domain.form_rules import RULES, already_registered_warnings, check_form, euros
 
@@ -78,7 +78,8 @@ def test_the_rules_are_named_and_each_docstring_names_its_rule() -> None:
     assert [rule.__name__ for rule in RULES] == [
         "field_length", "field_characters", "country_code", "amount_format", "participant_limit",
         "required", "postal_code_format", "email_syntax", "phone_format", "civilite", "duplicate_participant",
-        "session_exists", "session_offered", "session_open", "participant_count_matches", "total_matches",
+        "session_exists", "session_offered", "session_open", "session_full", "participant_count_matches",
+        "total_matches",
         "siret_format", "siret_required_public", "signature_place", "signature_date", "signature_signatory",
         "signature_method",
     ]
@@ -234,16 +235,55 @@ def test_given_the_date_of_today_then_registrations_close_the_day_before_the_ses
     assert errors(form_with(), today=today) == expected
 
 
-def test_given_a_session_closed_by_operations_then_session_open_even_before_its_date() -> None:
+def with_session(**changes: Any) -> Catalogue:
+    """The catalogue with the handicap training's session changed as operations would."""
     handicap = CATALOGUE.training("cpom-handicap")
     assert handicap is not None
-    closed = handicap.model_copy(update={"sessions": [s.model_copy(update={"registrations_closed": True})
-                                                      for s in handicap.sessions]})
-    catalogue = CATALOGUE.model_copy(update={"trainings": [closed if t.id == closed.id else t
-                                                           for t in CATALOGUE.trainings]})
-    [violation] = check_form(form_with(), catalogue, TODAY)
-    assert (violation.rule, violation.field) == ("session_open", "session_id")
-    assert "closes" in violation.message_fr
+    changed = handicap.model_copy(update={"sessions": [s.model_copy(update=changes) for s in handicap.sessions]})
+    return CATALOGUE.model_copy(update={"trainings": [changed if t.id == changed.id else t
+                                                      for t in CATALOGUE.trainings]})
+
+
+@pytest.mark.parametrize(("state", "rule", "words"), [
+    (SessionState.CLOSED, "session_closed", "sont closes"),
+    (SessionState.CANCELLED, "session_cancelled", "est annulée"),
+    (SessionState.HELD, "session_closed", "sont closes"),
+])
+def test_given_a_session_operations_closed_or_cancelled_then_a_named_error_even_before_its_date(
+        state: SessionState, rule: str, words: str) -> None:
+    [violation] = check_form(form_with(), with_session(state=state), TODAY)
+    assert (violation.rule, violation.field) == (rule, "session_id")
+    assert words in violation.message_fr
+
+
+def test_given_a_registration_deadline_then_forms_are_accepted_until_that_day_included() -> None:
+    catalogue = with_session(registration_deadline=TODAY)
+    assert check_form(form_with(), catalogue, TODAY) == []
+    [violation] = check_form(form_with(), catalogue, TODAY + timedelta(days=1))
+    assert violation.rule == "session_deadline"
+    assert f"({TODAY:%d/%m/%Y}) est passée" in violation.message_fr
+
+
+def test_given_a_deadline_after_the_session_then_the_day_before_still_closes_it() -> None:
+    session_day = CATALOGUE.session("cpom-handicap-2023-09-15")
+    assert session_day is not None
+    catalogue = with_session(registration_deadline=session_day[1].date + timedelta(days=3))
+    assert [v.rule for v in check_form(form_with(), catalogue, session_day[1].date)] == ["session_open"]
+
+
+@pytest.mark.parametrize(("capacity", "taken", "expected"), [
+    (10, 0, []), (2, 0, []), (10, 8, []), (10, 9, ["session_full"]), (1, 0, ["session_full"]),
+    (5, 7, ["session_full"]),
+], ids=["room", "exactly-two", "last-two-seats", "one-seat-left", "smaller-than-the-form", "over-booked"])
+def test_given_a_capacity_then_a_form_that_does_not_fit_the_seats_left_is_session_full(
+        capacity: int, taken: int, expected: list[str]) -> None:
+    form = form_with()  # two participants
+    assert len(form.participants) == 2
+    found = check_form(form, with_session(capacity=capacity), TODAY, {"cpom-handicap-2023-09-15": taken})
+    assert [v.rule for v in found] == expected
+    if expected:
+        left = max(capacity - taken, 0)
+        assert f"il reste {left} place(s) pour 2 participant(s)" in found[0].message_fr
 
 
 # --- amounts -----------------------------------------------------------------------------------------

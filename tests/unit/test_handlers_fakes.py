@@ -11,6 +11,7 @@ import pytest
 from tests.unit.fakes import (
     AT,
     FakeAccesses,
+    FakeCatalogue,
     FakeCreditNotes,
     FakeEmails,
     FakeInvoices,
@@ -36,6 +37,7 @@ PAIRS = [
     (protocols.Accesses, repositories.SqlAccesses, FakeAccesses),
     (protocols.Reminders, repositories.SqlReminders, FakeReminders),
     (protocols.Emails, repositories.SqlEmails, FakeEmails),
+    (protocols.Catalogues, repositories.SqlCatalogue, FakeCatalogue),
 ]
 
 

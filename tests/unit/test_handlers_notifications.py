@@ -337,7 +337,7 @@ def test_a_reminder_for_a_registration_gone_is_skipped(office: Office) -> None:
 
 
 def test_the_real_mailroom_queues_each_mail_once_in_the_outbox_with_its_subject() -> None:
-    office = Office(notifications.ACTOR, mail=Mailroom(SETTINGS, seller_of(SETTINGS), CATALOGUE))  # type: ignore[arg-type]
+    office = Office(notifications.ACTOR, mail=Mailroom(SETTINGS, seller_of(SETTINGS), CATALOGUE.schedule))  # type: ignore[arg-type]
     office.given("r-1", State.CONFIRMED)
 
     confirmed(office)

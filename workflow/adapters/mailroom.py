@@ -35,12 +35,13 @@ from workflow.adapters.document_store import DocumentStore, document_name
 from workflow.adapters.email_message import Attachment, MailTemplates, Rendered, build_message, message_id_for
 from workflow.adapters.smtp import MailDeliveryError, SmtpMailer
 from workflow.domain.access_links import join_link, token_for
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Catalogue, Schedule
 from workflow.domain.clock import Clock
 from workflow.domain.identifiers import normalise_email
 from workflow.domain.invoice import Seller
 from workflow.ops.faults import crash_point
 from workflow.persistence.orm import EmailRow, ParticipantAccessRow
+from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
 
@@ -72,11 +73,13 @@ def idempotency_key(registration_id: str, kind: str, recipient: str, occurrence:
 class Mailroom:
     """Everything about an e-mail but the SMTP connection: queueing, rendering, attachments."""
 
-    def __init__(self, settings: Settings, seller: Seller, catalogue: Catalogue,
-                 templates: MailTemplates | None = None) -> None:
+    def __init__(self, settings: Settings, seller: Seller, schedule: Schedule,
+                 templates: MailTemplates | None = None, *,
+                 catalogue_of: Callable[[Session], Catalogue] | None = None) -> None:
         self.settings = settings
         self.seller = seller
-        self.catalogue = catalogue
+        # The catalogue as it is when the e-mail is built (a moved date, a new address): read from the database.
+        self.catalogue_of = catalogue_of or (lambda session: SqlCatalogue(session).current(schedule))
         self.templates = templates or MailTemplates()
         self.documents = DocumentStore(settings.documents_dir)
         self.sender_address = settings.mail_from or seller.email
@@ -139,7 +142,8 @@ class Mailroom:
             name = str(spec.get("filename", ""))
             return Attachment(name, self.documents.read_named(name), "application", "pdf")
         access = session.get(ParticipantAccessRow, spec["access_id"])
-        found = self.catalogue.session(spec["session_id"])
+        catalogue = self.catalogue_of(session)
+        found = catalogue.session(spec["session_id"])
         if access is None or found is None:
             raise LookupError(f"no access {spec['access_id']} or session {spec['session_id']} for the .ics")
         training, session_date = found
@@ -149,7 +153,7 @@ class Mailroom:
         ics = invitation_ics(Invite(
             uid=f"{hashlib.sha256(access.id.encode()).hexdigest()[:32]}@{self.domain}",
             sequence=int(spec["sequence"]), method="CANCEL" if cancel else "REQUEST",
-            starts=self.catalogue.starts_at(session_date), ends=self.catalogue.ends_at(session_date),
+            starts=catalogue.starts_at(session_date), ends=catalogue.ends_at(session_date),
             summary=training.title,
             description=f"{training.title} - journée d'étude en visioconférence ({self.seller.name})."
                         + (f"\nLien personnel : {link}" if link else ""),

@@ -7,7 +7,7 @@ rejection lists every error at once, not just the first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from schemas.form import RegistrationForm
 from schemas.limits import FIELD_MAX_LENGTH, MAX_PARTICIPANTS, field_key, quoted
 from schemas.messages import RuleViolation
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Catalogue, SessionState
 from workflow.domain.form_limits import (
     amount_format,
     amount_in_range,
@@ -179,24 +179,56 @@ def session_offered(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolat
 
 
 def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
-    """'session_open': the session date is after today, and operations have not closed registrations.
+    """'session_open' and its named cases: the session takes forms only while operations keep it open and
+    until its last registration day.
 
-    Registrations close the day before the session: a session today or earlier is past, since the
+    'session_open': the session is past or today. Registrations close the day before at the latest: the
     invitations, the invoice and the agreement must all reach the client before it starts.
+    'session_cancelled': the organiser cancelled it (its registrations were cancelled and credited).
+    'session_closed': operations closed its registrations, or it was already held.
+    'session_deadline': its registration deadline, set by operations, has passed.
     """
     found = ctx.catalogue.session(str(form.session_id)) if form.session_id else None
     if found is None or found[0].id != form.training_id:
         return
     session = found[1]
-    if session.date <= ctx.today:
+    on = f"{session.date:%d/%m/%Y}"
+    if session.state is SessionState.CANCELLED:
+        yield violation("session_cancelled", "session_id",
+                         f"La session du {on} est annulée : elle n'accepte plus d'inscription.",
+                         f"session_id: the session of {session.date} is cancelled")
+    elif session.date <= ctx.today:
         yield violation("session_open", "session_id",
-                         f"La session du {session.date:%d/%m/%Y} est passée ou a lieu aujourd'hui : "
-                         "les inscriptions sont closes.",
+                         f"La session du {on} est passée ou a lieu aujourd'hui : les inscriptions sont closes.",
                          f"session_id: the session of {session.date} is past, registrations are closed")
-    elif session.registrations_closed:
-        yield violation("session_open", "session_id",
-                         f"Les inscriptions à la session du {session.date:%d/%m/%Y} sont closes.",
+    elif session.state is not SessionState.OPEN:
+        yield violation("session_closed", "session_id",
+                         f"Les inscriptions à la session du {on} sont closes.",
                          f"session_id: registrations to the session of {session.date} are closed")
+    elif ctx.today > session.last_registration_day:
+        yield violation("session_deadline", "session_id",
+                         f"La date limite d'inscription à la session du {on} "
+                         f"({session.last_registration_day:%d/%m/%Y}) est passée.",
+                         f"session_id: the registration deadline of the session of {session.date} "
+                         f"({session.last_registration_day}) has passed")
+
+
+def session_full(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
+    """'session_full': the participants listed fit in the seats left (capacity less the participants of
+    the session's other registrations still holding a seat). A full session rejects the form rather than
+    keeping a waiting list: support raises the capacity and the same form goes through validation again."""
+    found = ctx.catalogue.session(str(form.session_id)) if form.session_id else None
+    if found is None or found[0].id != form.training_id or found[1].capacity is None:
+        return
+    session = found[1]
+    assert session.capacity is not None
+    left = max(session.capacity - ctx.seats_taken.get(session.id, 0), 0)
+    if len(form.participants) > left:
+        yield violation("session_full", "participants",
+                         f"La session du {session.date:%d/%m/%Y} est complète : il reste {left} place(s) pour "
+                         f"{len(form.participants)} participant(s) inscrit(s).",
+                         f"participants: the session of {session.date} is full: {left} seat(s) left for "
+                         f"{len(form.participants)} participant(s)")
 
 
 def participant_count_matches(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
@@ -253,19 +285,21 @@ def siret_required_public(form: RegistrationForm, ctx: Context) -> Iterator[Rule
 RULES: tuple[Rule, ...] = (
     field_length, field_characters, country_code, amount_format, participant_limit,
     required, postal_code_format, email_syntax, phone_format, civilite, duplicate_participant,
-    session_exists, session_offered, session_open, participant_count_matches, total_matches,
+    session_exists, session_offered, session_open, session_full, participant_count_matches, total_matches,
     siret_format, siret_required_public, signature_place, signature_date, signature_signatory,
     signature_method,
 )
 
 
-def check_form(form: RegistrationForm, catalogue: Catalogue, today: date) -> list[RuleViolation]:
+def check_form(form: RegistrationForm, catalogue: Catalogue, today: date,
+               seats_taken: Mapping[str, int] | None = None) -> list[RuleViolation]:
     """Every violation of every rule, in the order of RULES then of the form's fields, so that the
     person who filled the form sees all errors at once.
 
     The signature rules apply only to a signed form: an unsigned one is valid and waits for its signature.
+    `seats_taken`: per session, the participants other registrations hold (the rule of a full session).
     """
-    ctx = Context(catalogue, today)
+    ctx = Context(catalogue, today, seats_taken or {})
     return bounded([violation for rule in RULES for violation in rule(form, ctx)])
 
 

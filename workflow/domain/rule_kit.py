@@ -6,8 +6,8 @@ in the order a rejection reports them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from schemas.form import RegistrationForm
@@ -17,10 +17,12 @@ from workflow.domain.catalogue import Catalogue
 
 @dataclass(frozen=True)
 class Context:
-    """What a rule may know besides the form: the catalogue and the date (no clock call in a rule)."""
+    """What a rule may know besides the form: the catalogue, the date (no clock call in a rule), and the
+    seats the session's other registrations hold (no query in a rule)."""
 
     catalogue: Catalogue
     today: date
+    seats_taken: Mapping[str, int] = field(default_factory=dict)
 
 
 Rule = Callable[[RegistrationForm, Context], Iterator[RuleViolation]]

@@ -27,12 +27,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.adapters.clocks import clock_from_spec
 from workflow.adapters.data_files import load_catalogue
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Schedule
 from workflow.domain.clock import PARIS, Clock
 from workflow.messaging.broker import connect
 from workflow.messaging.topology import CONSUMERS, Topology
 from workflow.persistence.db import make_engine, session_factory
 from workflow.persistence.orm import CreditNoteRow, InvoiceRow, RegistrationRow
+from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.views import outbox_backlog, outbox_set_aside
 from workflow.settings import Settings
 
@@ -81,12 +82,12 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     engine = make_engine(settings.database_url)
     try:
         return status_of(settings, session_factory(engine), clock_from_spec(settings.clock),
-                         load_catalogue(settings.catalogue_path))
+                         load_catalogue(settings.catalogue_path).schedule)
     finally:
         engine.dispose()
 
 
-def status_of(settings: Settings, sessions: sessionmaker[Session], clock: Clock, catalogue: Catalogue
+def status_of(settings: Settings, sessions: sessionmaker[Session], clock: Clock, schedule: Schedule
               ) -> dict[str, Any]:
     """The status over a process's own database sessions (the back-office page keeps its pool)."""
     now = clock.now()
@@ -100,7 +101,7 @@ def status_of(settings: Settings, sessions: sessionmaker[Session], clock: Clock,
         problems.append(f"broker {broker}")
     try:
         outbox = _outbox(sessions, now, problems)
-        stuck = _stuck(sessions, catalogue, now)
+        stuck = _stuck(sessions, schedule, now)
         database = "up"
     except SQLAlchemyError as exc:
         outbox, stuck = None, []
@@ -176,8 +177,10 @@ def _outbox(sessions: sessionmaker[Session], now: datetime, problems: list[str])
     return {"backlog": count, "oldest_age_seconds": age, "set_aside": aside}
 
 
-def _stuck(sessions: sessionmaker[Session], catalogue: Catalogue, now: datetime) -> list[dict[str, Any]]:
+def _stuck(sessions: sessionmaker[Session], schedule: Schedule, now: datetime) -> list[dict[str, Any]]:
     stuck: list[dict[str, Any]] = []
+    with sessions() as session:
+        catalogue = SqlCatalogue(session).current(schedule)
     session_ends = {session.id: catalogue.ends_at(session)
                     for training in catalogue.trainings for session in training.sessions}
     open_invoice = exists().where(and_(

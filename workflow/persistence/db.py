@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +61,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(url: str) -> None:
-    """Bring the database to the latest schema (the same migrations for SQLite and PostgreSQL)."""
+def migrate(url: str, *, catalogue: Path | None = None, at: datetime | None = None) -> None:
+    """Bring the database to the latest schema (the same migrations for SQLite and PostgreSQL); the first time,
+    the catalogue (the shipped one, or `catalogue`) is its seed data, stamped `at`."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    config = alembic_config(url)
+    config.attributes.update(catalogue_path=catalogue, seeded_at=at)
+    command.upgrade(config, "head")

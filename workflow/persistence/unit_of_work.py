@@ -33,6 +33,7 @@ from workflow.persistence.orm import (
 )
 from workflow.persistence.repositories import (
     Accesses,
+    Catalogues,
     CreditNotes,
     Emails,
     Invoices,
@@ -42,6 +43,7 @@ from workflow.persistence.repositories import (
     Reminders,
     SessionRecords,
     SqlAccesses,
+    SqlCatalogue,
     SqlCreditNotes,
     SqlEmails,
     SqlInvoices,
@@ -57,7 +59,7 @@ class UnitOfWork:
 
     The repositories, built on entering, are all a handler reads and writes through: `registrations` (domain
     objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`,
-    `session_records`, `accesses`, `reminders` and `emails` (rows of `workflow.persistence.orm`).
+    `session_records`, `accesses`, `reminders`, `emails` and `catalogue` (rows of `workflow.persistence.orm`).
     """
 
     session: Session
@@ -70,6 +72,7 @@ class UnitOfWork:
     accesses: Accesses
     reminders: Reminders
     emails: Emails
+    catalogue: Catalogues
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, *, actor: str,
                  message: Envelope | None = None, body: bytes | None = None) -> None:
@@ -92,6 +95,7 @@ class UnitOfWork:
         self.accesses = SqlAccesses(self.session)
         self.reminders = SqlReminders(self.session)
         self.emails = SqlEmails(self.session)
+        self.catalogue = SqlCatalogue(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

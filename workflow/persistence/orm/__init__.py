@@ -10,6 +10,7 @@ from workflow.persistence.orm.accounts import (
     ReceivableRow,
 )
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
+from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
 from workflow.persistence.orm.registrations import (
     CommandDecisionRow,
@@ -41,5 +42,7 @@ __all__ = [
     "ReminderRow",
     "SessionParticipantRow",
     "SessionRecordRow",
+    "TrainingRow",
+    "TrainingSessionRow",
     "UTCDateTime",
 ]

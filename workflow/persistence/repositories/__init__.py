@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.repositories.invoices import SqlCreditNotes, SqlInvoices
 from workflow.persistence.repositories.notifications import SqlAccesses, SqlEmails, SqlReminders
 from workflow.persistence.repositories.payments import SqlPayments, SqlReceivables, SqlSessionRecords
 from workflow.persistence.repositories.protocols import (
     Accesses,
+    Catalogues,
     CreditNotes,
     Emails,
     Invoices,
@@ -19,7 +21,8 @@ from workflow.persistence.repositories.protocols import (
 from workflow.persistence.repositories.registrations import RegistrationRepository
 
 __all__ = [
-    "Accesses", "CreditNotes", "Emails", "Invoices", "Payments", "Receivables", "RegistrationRepository",
-    "Registrations", "Reminders", "SessionRecords", "SqlAccesses", "SqlCreditNotes", "SqlEmails", "SqlInvoices",
-    "SqlPayments", "SqlReceivables", "SqlReminders", "SqlSessionRecords",
+    "Accesses", "Catalogues", "CreditNotes", "Emails", "Invoices", "Payments", "Receivables",
+    "RegistrationRepository", "Registrations", "Reminders", "SessionRecords", "SqlAccesses", "SqlCatalogue",
+    "SqlCreditNotes", "SqlEmails", "SqlInvoices", "SqlPayments", "SqlReceivables", "SqlReminders",
+    "SqlSessionRecords",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
+from workflow.domain.catalogue import Catalogue, Schedule, SessionState
 from workflow.domain.machine import State
 from workflow.domain.registration import Registration
 from workflow.persistence.orm import (
@@ -21,6 +22,7 @@ from workflow.persistence.orm import (
     ReceivableRow,
     ReminderRow,
     SessionRecordRow,
+    TrainingSessionRow,
 )
 
 
@@ -37,6 +39,20 @@ class Registrations(Protocol):
 
     def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
         """Which of `among` (login e-mails) other registrations, not rejected, already enrol in the session."""
+        ...
+
+
+class Catalogues(Protocol):
+    """The catalogue as stored now (`regflow trainings` / `regflow sessions` change it)."""
+
+    def current(self, schedule: Schedule) -> Catalogue: ...
+
+    def seats_taken(self, session_id: str, *, excluding: str | None = None, lock: bool = False) -> int:
+        """Participants of the session's other registrations that hold a seat (not rejected, cancelled, credited)."""
+        ...
+
+    def set_state(self, session_id: str, state: SessionState, *, at: datetime) -> TrainingSessionRow | None:
+        """The session's new state, its version bumped; None if unknown or already in that state."""
         ...
 
 

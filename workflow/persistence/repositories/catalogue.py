@@ -1,0 +1,86 @@
+"""The catalogue as operations left it: read per unit of work, so that every process sees a change at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from schemas.events import SessionChanged
+from workflow.domain.catalogue import Catalogue, Schedule, SessionDate, SessionState, Training
+from workflow.domain.machine import State
+from workflow.persistence.orm import RegistrationRow, SessionParticipantRow, TrainingRow, TrainingSessionRow
+
+# A registration holds its participants' seats until it is rejected, cancelled or credited.
+SEAT_HOLDING = (State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED,
+                State.SESSION_HELD, State.PAID)
+
+
+class SqlCatalogue:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._loaded: Catalogue | None = None
+
+    def current(self, schedule: Schedule) -> Catalogue:
+        """Two small queries, once per unit of work (the handler, its rules and its e-mails read the same)."""
+        if self._loaded is None:
+            sessions: dict[str, list[SessionDate]] = {}
+            for row in self._session.scalars(select(TrainingSessionRow).order_by(TrainingSessionRow.date,
+                                                                                 TrainingSessionRow.id)):
+                sessions.setdefault(row.training_id, []).append(session_of(row))
+            trainings = [training_of(row, sessions.get(row.id, []))
+                         for row in self._session.scalars(select(TrainingRow).order_by(TrainingRow.id))]
+            self._loaded = Catalogue(trainings=trainings, schedule=schedule)
+        return self._loaded
+
+    def seats_taken(self, session_id: str, *, excluding: str | None = None, lock: bool = False) -> int:
+        """Participants of the session's other registrations that hold a seat. `lock` takes the session's row
+        first, so that two forms checked at once by two replicas cannot both take the last seat."""
+        if lock:
+            self.session_row(session_id, for_update=True)
+        query = (select(func.count()).select_from(SessionParticipantRow)
+                 .join(RegistrationRow, RegistrationRow.id == SessionParticipantRow.registration_id)
+                 .where(SessionParticipantRow.session_id == session_id, RegistrationRow.state.in_(SEAT_HOLDING)))
+        if excluding is not None:
+            query = query.where(SessionParticipantRow.registration_id != excluding)
+        return int(self._session.scalar(query) or 0)
+
+    def training_row(self, training_id: str) -> TrainingRow | None:
+        return self._session.get(TrainingRow, training_id)
+
+    def session_row(self, session_id: str, *, for_update: bool = False) -> TrainingSessionRow | None:
+        return self._session.get(TrainingSessionRow, session_id, with_for_update=for_update or None)
+
+    def add(self, row: TrainingRow | TrainingSessionRow) -> None:
+        self._session.add(row)
+        self._loaded = None
+
+    def set_state(self, session_id: str, state: SessionState, *, at: datetime) -> TrainingSessionRow | None:
+        """The session's new state (held, cancelled, closed...); None if unknown or already in it."""
+        row = self.session_row(session_id, for_update=True)
+        if row is None or row.state == state:
+            return None
+        row.state, row.version, row.updated_at = state.value, row.version + 1, at
+        self._loaded = None
+        return row
+
+
+def session_of(row: TrainingSessionRow) -> SessionDate:
+    return SessionDate(id=row.id, date=row.date, state=SessionState(row.state), capacity=row.capacity,
+                       registration_deadline=row.registration_deadline, join_url=row.join_url, trainer=row.trainer)
+
+
+def training_of(row: TrainingRow, sessions: list[SessionDate]) -> Training:
+    return Training(id=row.id, title=row.title, format=row.format, objective=row.objective,
+                    audience=list(row.audience), speaker=row.speaker, price_per_participant=row.price_per_participant,
+                    vat=row.vat, invoice_is_training_agreement=row.invoice_is_training_agreement, sessions=sessions)
+
+
+def session_changed(row: TrainingSessionRow, by: str) -> SessionChanged:
+    """The event a change publishes (`session.created` / `session.updated`)."""
+    return SessionChanged(session_id=row.id, training_id=row.training_id, session_date=row.date,
+                          state=row.state,
+                          capacity=row.capacity, registration_deadline=row.registration_deadline,
+                          trainer=row.trainer, has_join_url=row.join_url is not None, version=row.version,
+                          changed_by=by)
