@@ -17,6 +17,8 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from regflow.processes import start_processes, stop_processes
 from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
 from workflow.adapters.clocks import FileClock
@@ -89,7 +91,14 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
         view = registration_timeline(sessions, registration_id)
         assert view is not None
         print(format_timeline(view), end="\n\n")
+    from regflow.cli.catalogue import session_summary
+    from workflow.adapters.data_files import load_catalogue
+    from workflow.ops.catalogue import CatalogueDesk
     from workflow.persistence.views import invoice_list
+
+    print("Sessions (regflow sessions list):")
+    for line in CatalogueDesk(sessions, clock, load_catalogue(settings.catalogue_path).schedule).listing():
+        print(f"  {session_summary(line)}")
 
     print("Invoices (regflow invoices):")
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
@@ -181,6 +190,7 @@ def _story(  # noqa: PLR0915 (a story)
     def form(name: str) -> RegistrationForm:
         return RegistrationForm.model_validate_json((FORMS / name).read_text(encoding="utf-8"))
 
+    _prepare_sessions(settings, sessions, clock)
     handicap, saad, gironde = "demo-handicap-val-de-marne", "demo-saad-rhone", "demo-aide-domicile-gironde"
     with CommandClient(settings, producer="demo") as client:
         print("1 September 2023: three forms arrive (one unsigned)")
@@ -247,6 +257,23 @@ def _story(  # noqa: PLR0915 (a story)
                               payer="Paierie départementale de la Gironde", means="mandat_administratif")
         wait(gironde, "paid")
     return [handicap, saad, gironde]
+
+
+def _prepare_sessions(settings: Settings, sessions: sessionmaker[Session], clock: FileClock) -> None:
+    """Operations give each session of the catalogue its seats, trainer and video-conference room, as
+    `regflow sessions edit` does (the same code), and list them as `regflow sessions list` does."""
+    from regflow.cli.catalogue import session_summary
+    from workflow.adapters.data_files import load_catalogue
+    from workflow.ops.catalogue import CatalogueDesk
+
+    desk = CatalogueDesk(sessions, clock, load_catalogue(settings.catalogue_path).schedule)
+    print("1 September 2023: operations set each session's seats, trainer and video-conference room "
+          "(regflow sessions edit)")
+    for line in desk.listing():
+        desk.edit_session(line["id"], {"capacity": 30, "trainer": "Jean-François LE TROQUIER",
+                                       "join_url": f"https://visio.example.org/salle/{line['id']}"})
+    for line in desk.listing():
+        print(f"  {session_summary(line)}")
 
 
 def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:

@@ -1,7 +1,7 @@
 """`regflow`: one command-line entry point. Each subcommand parses its arguments and calls the code.
 
 The commands are grouped by who runs them, a module each: regflow/cli/intake.py, support.py, finance.py,
-operations.py (and sessions.py), development.py; what they share is in options.py (what is typed),
+operations.py (and sessions.py, catalogue.py), development.py; what they share is in options.py (what is typed),
 output.py (what is printed), decisions.py (waiting for a command's decision) and commands.py."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from regflow.cli import development, finance, intake, operations, sessions, support
+from regflow.cli import catalogue, development, finance, intake, operations, sessions, support
 from regflow.cli.commands import CONTEXT_SETTINGS
 from regflow.cli.output import expected_error, print_lines, printable
 
@@ -19,7 +19,7 @@ AUDIENCES: dict[str, tuple[click.Command, ...]] = {
     "Intake": intake.COMMANDS,
     "Support": support.COMMANDS,
     "Finance": finance.COMMANDS,
-    "Operations": (*sessions.COMMANDS, *operations.COMMANDS),
+    "Operations": (*catalogue.COMMANDS, *sessions.COMMANDS, *operations.COMMANDS),
     "Development": development.COMMANDS,
 }
 

@@ -91,6 +91,7 @@ def expected_error(exc: BaseException) -> str | None:
     """The one-line message for an error caused by what a person typed or a file held (None: a bug, or
     something else, which keeps its traceback)."""
     import pika.exceptions
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     said: str | None = None
     if isinstance(exc, ValidationError):
@@ -105,6 +106,9 @@ def expected_error(exc: BaseException) -> str | None:
     elif isinstance(exc, pika.exceptions.ChannelClosedByBroker) and exc.reply_code == 403:
         said = (f"le courtier a refusé / the broker refused it: {exc.reply_text}; each command logs in as its role's "
                 "broker user (REGFLOW_BROKER_URL_<ROLE>, else REGFLOW_BROKER_URL; see regflow broker-users show)")
+    elif isinstance(exc, (OperationalError, ProgrammingError)):
+        said = ("base de données injoignable, ou pas au dernier schéma (regflow migrate) / database unreachable, or "
+                f"not at the latest schema (regflow migrate): {str(exc.orig).splitlines()[0] if exc.orig else exc}")
     elif isinstance(exc, pika.exceptions.AMQPConnectionError):
         said = (f"courtier RabbitMQ injoignable, rien n'a été envoyé / RabbitMQ broker unreachable, nothing "
                 f"sent ({safe_url(os.environ.get('REGFLOW_BROKER_URL', 'amqp://127.0.0.1:5672/%2F'))}: "

@@ -20,7 +20,7 @@ import structlog
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from regflow.web import auth, routes
+from regflow.web import auth, catalogue_pages, routes
 from regflow.web.context import BackOffice, pages
 from regflow.web.guards import LiveSessions, LoginThrottle, Monotonic
 from regflow.web.users import UserStore
@@ -31,7 +31,7 @@ from workflow.settings import Settings
 
 log = structlog.get_logger("web")
 SESSION_LIFETIME = timedelta(hours=10)
-__all__ = ["auth", "create_app", "routes"]  # both imported for their routes and hooks on `pages`
+__all__ = ["auth", "catalogue_pages", "create_app", "routes"]  # imported for their routes and hooks on `pages`
 
 
 def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,

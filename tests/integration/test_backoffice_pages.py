@@ -138,3 +138,60 @@ def test_a_session_held_before_it_started_is_answered_with_the_refusal_in_french
     assert "refusée / refused" in page
     assert "elle ne peut pas encore avoir eu lieu" in page
     assert "it cannot have been held" in page
+
+
+def operations_client(settings: Settings, tmp_path: Path) -> FlaskClient:
+    users = UserStore(tmp_path / "ops.json")
+    users.add("olga", PASSWORD, ["operations"])
+    client = create_app(settings.model_copy(update={"web_users_file": users.path, "development": True})).test_client()
+    login(client, name="olga")
+    return client
+
+
+def test_operations_add_a_session_then_close_and_reopen_it_on_the_sessions_page(
+        settings: Settings, tmp_path: Path) -> None:
+    client = operations_client(settings, tmp_path)
+    added = client.post("/sessions", data={
+        "training_id": "cpom-handicap", "session_id": "cpom-handicap-2023-12-01", "date": "2023-12-01",
+        "capacity": "12", "registration_deadline": "2023-11-20", "join_url": "https://visio.example.org/b/x",
+        "trainer": "Jean Dupont", "csrf_token": token(client, "/sessions")}, follow_redirects=True)
+    page = unescape(added.get_data(as_text=True))
+    assert added.status_code == 200
+    assert "Séance cpom-handicap-2023-12-01 ajoutée" in page
+    row = re.search(r'<tr id="session-cpom-handicap-2023-12-01">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row.group(1))).split("Clore")[0].split() == [
+        "cpom-handicap-2023-12-01", "2023-12-01", "Etablissements", "et", "services", '"Handicap"', ":", "les",
+        "outils", "de", "construction", "d'un", "CPOM", "ouverte", "0", "/", "12", "2023-11-20", "Jean", "Dupont",
+        "oui"]
+    closed = client.post("/sessions/cpom-handicap-2023-12-01", data={
+        "action": "close", "csrf_token": token(client, "/sessions")}, follow_redirects=True)
+    assert "Séance cpom-handicap-2023-12-01 close." in unescape(closed.get_data(as_text=True))
+    assert '<td class="state-closed">close</td>' in closed.get_data(as_text=True)
+    reopened = client.post("/sessions/cpom-handicap-2023-12-01", data={
+        "action": "reopen", "csrf_token": token(client, "/sessions")}, follow_redirects=True)
+    assert '<td class="state-open">ouverte</td>' in reopened.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("fields", "said"), [
+    ({"session_id": "a b", "date": "2023-12-01"}, "identifiant : String should match pattern"),
+    ({"session_id": "x-1", "date": "2023-12-01", "join_url": "ftp://files.example.org/"},
+     "adresse de la visioconférence : Value error, must be an http(s) address"),
+    ({"session_id": "x-1", "date": "2023-12-01", "capacity": "-3"}, "places : Input should be greater than"),
+    ({"session_id": "x-1", "date": "pas une date"}, "date : Input should be a valid date"),
+    ({"session_id": "x-1", "date": "2023-08-01"}, "la date 01/08/2023 est passée"),
+    ({"session_id": "cpom-handicap-2023-09-15", "date": "2023-12-01"}, "existe déjà"),
+])
+def test_a_session_the_catalogue_cannot_take_is_refused_on_the_page_with_its_field_named(
+        settings: Settings, tmp_path: Path, fields: dict[str, str], said: str) -> None:
+    client = operations_client(settings, tmp_path)
+    answer = client.post("/sessions", data={"training_id": "cpom-handicap", **fields,
+                                            "csrf_token": token(client, "/sessions")})
+    assert answer.status_code == 400
+    assert said in unescape(answer.get_data(as_text=True))
+    assert "x-1" not in unescape(client.get("/sessions").get_data(as_text=True)).split("Ajouter une séance")[0]
+
+
+def test_the_sessions_page_is_for_operations_only(client: FlaskClient) -> None:
+    login(client)
+    assert client.get("/sessions").status_code == 403
