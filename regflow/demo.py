@@ -9,6 +9,7 @@ from September 2023 to November 2024 so that reminders come due and the seeds' s
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from regflow.processes import start_processes, stop_processes
+from regflow.processes import start_process, start_processes, stop_processes
 from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
@@ -33,8 +34,8 @@ FORMS = ROOT / "tests" / "forms" / "valid"
 VAR = ROOT / "var"
 
 
-def paris(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=PARIS)
+def paris(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 def run_demo(base: Settings, *, serve_port: int | None = None, var: Path = VAR) -> int:
@@ -66,9 +67,13 @@ def run_demo(base: Settings, *, serve_port: int | None = None, var: Path = VAR) 
     with MailSink(port=0, maildir=maildir) as sink:
         env.update({"REGFLOW_SMTP_HOST": "127.0.0.1", "REGFLOW_SMTP_PORT": str(sink.port),
                     "REGFLOW_MAIL_POLL_SECONDS": "0.2"})
+        join_port = _free_port()
+        env.update({"REGFLOW_JOIN_PORT": str(join_port), "REGFLOW_JOIN_BASE_URL": f"http://127.0.0.1:{join_port}/j"})
+        settings = settings.model_copy(update={"join_base_url": env["REGFLOW_JOIN_BASE_URL"]})
         processes = start_processes(env, log_dir=logs)
+        processes["join"] = start_process("join", env, logs)
         print(f"started {len(processes)} processes: {', '.join(processes)} (logs in {logs}); "
-              f"SMTP sink on port {sink.port}")
+              f"SMTP sink on port {sink.port}; join service on http://127.0.0.1:{join_port}/j/<token>")
         try:
             ids = _story(settings, clock, sink, stop_before_october=serve_port is not None)
             if serve_port is not None:
@@ -100,6 +105,17 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
     for line in CatalogueDesk(sessions, clock, load_catalogue(settings.catalogue_path).schedule).listing():
         print(f"  {session_summary(line)}")
 
+    from sqlalchemy import select
+
+    from workflow.persistence.orm import JoinRecordRow, ParticipantAccessRow
+
+    print("Attendance (join records of the join service):")
+    with sessions() as session:
+        rows = session.execute(select(ParticipantAccessRow.email, JoinRecordRow.session_id, JoinRecordRow.joined_at)
+                               .join(ParticipantAccessRow, ParticipantAccessRow.id == JoinRecordRow.access_id)
+                               .order_by(JoinRecordRow.joined_at)).all()
+    for email, session_id, joined_at in rows:
+        print(f"  {session_id}  {email:<32} joined at {joined_at.astimezone(PARIS):%Y-%m-%d %H:%M}")
     print("Invoices (regflow invoices):")
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
         print(f"  {row['invoice']}  {row['status']:<8} due {row['due_on']}  {row['total']:>8} EUR"
@@ -217,8 +233,13 @@ def _story(  # noqa: PLR0915 (a story)
             requested_by="support:alice")
         mails(15, "invitation to Inès, notices to Paul and to the gestionnaire")
 
+        _open_link(settings, sessions, "claire.durand@valdemarne.fr", "5 September 2023")
         reminders(date(2023, 9, 15), 2)
+        clock.set(paris(2023, 9, 15, 9, 40))
+        for email in ("claire.durand@valdemarne.fr", "ines.roy@valdemarne.fr", "paul.leroy@valdemarne.fr"):
+            _open_link(settings, sessions, email, "15 September 2023 9h40")
         clock.set(paris(2023, 9, 15, 18))
+        _open_link(settings, sessions, "claire.durand@valdemarne.fr", "15 September 2023 18h00")
         print("15 September 2023: the 'Handicap' session is held (service fait)")
         client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
         wait(handicap, "session_held")
@@ -274,6 +295,57 @@ def _prepare_sessions(settings: Settings, sessions: sessionmaker[Session], clock
                                        "join_url": f"https://visio.example.org/salle/{line['id']}"})
     for line in desk.listing():
         print(f"  {session_summary(line)}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _open_link(settings: Settings, sessions: sessionmaker[Session], email: str, when: str) -> None:
+    """Open a participant's personal link as their browser would (the join service's answer, not followed)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from sqlalchemy import select
+
+    from workflow.domain.access_links import join_link, token_for
+    from workflow.persistence.orm import ParticipantAccessRow
+
+    with sessions() as session:
+        access = session.scalars(select(ParticipantAccessRow).where(ParticipantAccessRow.email == email)
+                                 .order_by(ParticipantAccessRow.created_at.desc())).first()
+    assert access is not None, f"no access for {email}"
+    link = urlsplit(join_link(settings.join_base_url, token_for(settings.require_secret("link_secret"), access.id)))
+
+    def answer(path: str) -> tuple[int, str]:
+        """The status, and where it redirects or which page it shows (the page's `<main id>`)."""
+        connection = http.client.HTTPConnection(link.netloc, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            page = re.search(r'<main id="(\w+)"', response.read().decode("utf-8", "replace"))
+            return response.status, response.getheader("Location") or (page.group(1) if page else "")
+        finally:
+            connection.close()
+
+    _wait_until(lambda: _answers(lambda: answer("/healthz")), "the join service")
+    status, shown = answer(link.path)
+    said = {"too_early": "the page gives the date, the time in Paris and the .ics", "ended": "the session has ended",
+            "transferred": "the seat was transferred: whom to contact", "not_found": "unknown link"}
+    print(f"  {when}: {email} opens their link -> {status} " + (f"to the room {shown}" if status == 302
+                                                                  else said.get(shown, shown)))
+
+
+def _answers(ask: Callable[[], object]) -> bool:
+    try:
+        ask()
+    except OSError:
+        return False
+    return True
 
 
 def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:

@@ -49,10 +49,12 @@ def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = No
 
 
 def start_process(name: str, env: dict[str, str], log_dir: Path | None = None) -> subprocess.Popen[bytes]:
-    """`name` as its own process (`invoicing-2`: a second replica of the invoicing consumer), its stderr
+    """`name` as its own process (`invoicing-2`: a second replica of the invoicing consumer; `join`: the join
+    service on REGFLOW_JOIN_PORT), its stderr
     appended to `log_dir/<name>.log` when given (the child keeps its own copy of the descriptor)."""
     role = name.split("-", 1)[0]
-    args = ["relay"] if role == "relay" else ["consume", role]
+    args = {"relay": ["relay"], "join": ["join-server", "--port", env.get("REGFLOW_JOIN_PORT", "8081")]
+            }.get(role, ["consume", role])
     if log_dir is None:
         return subprocess.Popen([*COMMAND, *args], env=env)
     with (log_dir / f"{name}.log").open("ab") as log:

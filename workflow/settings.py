@@ -101,8 +101,17 @@ class Settings(BaseSettings):
     mail_lease_seconds: float = Field(
         default=120, gt=0, description="A sender's claim on an e-mail (wall clock): if it dies before recording "
                                        "the SMTP answer, the e-mail goes again after this")
-    join_base_url: str = Field(default="https://visio.ipp.fr/rejoindre",
-                               description="The video-conference platform's join address; the token is appended")
+    join_base_url: str = Field(default="https://rejoindre.ipp.fr/j",
+                               description="The join service's public address of the personal links (`regflow "
+                                           "join-server` serves `<it>/<token>`); the token is appended")
+    join_opens_before_minutes: int = Field(
+        default=30, ge=0, le=24 * 60, description="How long before the start a personal link opens the room")
+    join_requests_per_minute: int = Field(
+        default=30, ge=1, le=10000, description="Requests the join service answers per client address and minute "
+                                                "(beyond: 429); a guessing address gets nowhere")
+    join_trusted_proxies: int = Field(
+        default=0, ge=0, le=5, description="Reverse proxies in front of the join service that set X-Forwarded-For "
+                                           "(0: the client address is the socket's)")
     link_secret: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_LINK_SECRET),
         description="Key of the personal links (HMAC): set a random one in production, keep it stable "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -103,6 +103,37 @@ def web(settings: Settings, *, host: str, port: int, threads: int) -> int:
     server = waitress.create_server(create_app(settings), host=host, port=port, threads=threads, ident="regflow")
     print(f"back office on http://{host}:{port}/ (users in {settings.web_users_file})", flush=True)  # bound: listening
     server.run()
+    return 0
+
+
+@command("join-server", "serve the personal links (/j/<token>): the public join service, apart from the back office")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=8081)
+@click.option("--threads", type=int, default=16, help="requests served at once")
+def join_server(settings: Settings, *, host: str, port: int, threads: int) -> int:
+    """The join service, served by waitress; `REGFLOW_JOIN_BASE_URL` is its public address in the e-mails."""
+    import waitress
+
+    from regflow.join import create_join_app
+
+    server = waitress.create_server(create_join_app(settings), host=host, port=port, threads=threads, ident="regflow")
+    print(f"join service on http://{host}:{port}/j/<token> (links in e-mails: {settings.join_base_url}/<token>)",
+          flush=True)  # bound: listening
+    return _serve_until_stopped(server)
+
+
+def _serve_until_stopped(server: Any) -> int:
+    """Serve until SIGTERM or Ctrl-C, then exit 0: a supervisor's stop is not a failure."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        server.close()
     return 0
 
 
@@ -273,5 +304,5 @@ def _letters_purge(letters: DeadLetters, consumers: list[str], *, yes: bool) -> 
     return 0
 
 
-COMMANDS: tuple[Command, ...] = (status, dead_letters, migrate_schema, consume, relay, run_every_process,
+COMMANDS: tuple[Command, ...] = (status, dead_letters, migrate_schema, consume, relay, join_server, run_every_process,
                                  broker_users, web, web_user)

@@ -64,7 +64,7 @@ def calendar_of(message: EmailMessage) -> Calendar:
 
 
 def link_in(message: EmailMessage) -> str:
-    return next(w for w in text_of(message).split() if w.startswith("https://visio.ipp.fr/rejoindre/"))
+    return next(w for w in text_of(message).split() if w.startswith("https://rejoindre.ipp.fr/j/"))
 
 
 def regflow(consumers: RunningConsumers, *args: str) -> subprocess.CompletedProcess[str]:

@@ -440,7 +440,8 @@ def test_prometheus_scrapes_exactly_the_processes_at_their_ports(compose: dict[s
     assert config["global"]["scrape_interval"] == "15s"
     jobs = {job["job_name"]: sorted(t for group in job["static_configs"] for t in group["targets"])
             for job in config["scrape_configs"]}
-    assert jobs == {name: [f"{name}:{_port(compose, name)}"] for name in PROCESSES}
+    assert jobs == {**{name: [f"{name}:{_port(compose, name)}"] for name in PROCESSES}, "join": ["join:8081"]}
+    assert "8081" in compose["services"]["join"]["command"]
     for job in config["scrape_configs"]:
         assert job.get("metrics_path", "/metrics") == "/metrics"
     for rules in config["rule_files"]:

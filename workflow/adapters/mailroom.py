@@ -35,7 +35,7 @@ from workflow.adapters.document_store import DocumentStore, document_name
 from workflow.adapters.email_message import Attachment, MailTemplates, Rendered, build_message, message_id_for
 from workflow.adapters.smtp import MailDeliveryError, SmtpMailer
 from workflow.domain.access_links import join_link, token_for
-from workflow.domain.catalogue import Catalogue, Schedule
+from workflow.domain.catalogue import Catalogue, Schedule, SessionDate, Training
 from workflow.domain.clock import Clock
 from workflow.domain.identifiers import normalise_email
 from workflow.domain.invoice import Seller
@@ -146,20 +146,25 @@ class Mailroom:
         found = catalogue.session(spec["session_id"])
         if access is None or found is None:
             raise LookupError(f"no access {spec['access_id']} or session {spec['session_id']} for the .ics")
+        ics = self.invitation(access, catalogue, found, sequence=int(spec["sequence"]),
+                              cancel=spec["method"] == "CANCEL", now=now)
+        return Attachment("invitation.ics", ics, "text", "calendar", {"method": spec["method"]})
+
+    def invitation(self, access: ParticipantAccessRow, catalogue: Catalogue, found: tuple[Training, SessionDate],
+                   *, sequence: int, cancel: bool, now: datetime) -> bytes:
+        """The participant's `.ics` (the e-mail's attachment, and the join service's download)."""
         training, session_date = found
         name = " ".join(p for p in (access.civilite, access.first_name, access.last_name) if p)
-        cancel = spec["method"] == "CANCEL"
         link = None if cancel else self.link_for(access.id)
-        ics = invitation_ics(Invite(
+        return invitation_ics(Invite(
             uid=f"{hashlib.sha256(access.id.encode()).hexdigest()[:32]}@{self.domain}",
-            sequence=int(spec["sequence"]), method="CANCEL" if cancel else "REQUEST",
+            sequence=sequence, method="CANCEL" if cancel else "REQUEST",
             starts=catalogue.starts_at(session_date), ends=catalogue.ends_at(session_date),
             summary=training.title,
             description=f"{training.title} - journée d'étude en visioconférence ({self.seller.name})."
                         + (f"\nLien personnel : {link}" if link else ""),
             link=link, organizer_name=self.seller.name, organizer_email=self.sender_address,
             attendee_name=name, attendee_email=access.email, stamp=now))
-        return Attachment("invitation.ics", ics, "text", "calendar", {"method": spec["method"]})
 
 
 @dataclass

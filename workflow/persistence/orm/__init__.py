@@ -9,6 +9,7 @@ from workflow.persistence.orm.accounts import (
     PaymentRow,
     ReceivableRow,
 )
+from workflow.persistence.orm.attendance import JoinRecordRow
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
@@ -33,6 +34,7 @@ __all__ = [
     "InvoiceCounterRow",
     "InvoiceRow",
     "IssuedDocument",
+    "JoinRecordRow",
     "Money",
     "OutboxRow",
     "ParticipantAccessRow",

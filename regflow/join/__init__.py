@@ -1,0 +1,194 @@
+"""The join service (`regflow join-server`): the public address the personal links point to, apart from the back
+office. `GET /j/<token>` looks the access up, asks `workflow.domain.joining.join_outcome` which page to show, and
+during the session records the join then redirects (302) to the session's video-conference room.
+
+What it guards: a token is 43 URL-safe characters or a 404 without a query; the access found by the token's
+SHA-256 is confirmed by comparing the HMAC in constant time; each client address has
+`join_requests_per_minute` answers a minute (then 429); the logs hold the outcome and the session, never a token,
+a name or an address. `/healthz` and `/metrics` as every process."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from flask import Flask, Response, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from workflow.adapters.clocks import clock_from_spec
+from workflow.adapters.data_files import load_catalogue
+from workflow.adapters.email_message import french_date, french_time
+from workflow.adapters.mailroom import Mailroom
+from workflow.bootstrap import seller_of
+from workflow.domain.access_links import ACTIVE, LinkStatus, token_for, token_hash
+from workflow.domain.catalogue import Catalogue, Schedule, SessionDate, Training
+from workflow.domain.clock import PARIS, Clock
+from workflow.domain.joining import JoinOutcome, join_outcome
+from workflow.persistence.db import make_engine, session_factory
+from workflow.persistence.orm import JoinRecordRow, ParticipantAccessRow
+from workflow.persistence.repositories.catalogue import SqlCatalogue
+from workflow.settings import Settings
+
+log = structlog.get_logger("join")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+ANSWERS = Counter("regflow_join_requests", "Personal links opened, by outcome", ["outcome"])
+STATUS = {JoinOutcome.NOT_FOUND: 404, JoinOutcome.TRANSFERRED: 410, JoinOutcome.TOO_EARLY: 200,
+          JoinOutcome.ENDED: 410}
+
+
+class RequestRate:
+    """At most `limit` requests per key within `window` seconds (a sliding window, in memory, per process)."""
+
+    def __init__(self, limit: int, window: float, now: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.now = limit, window, now
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = self.now()
+        with self._lock:
+            if len(self._seen) > 100_000:  # a flood of addresses: forget the quiet ones rather than grow
+                self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - self.window}
+            seen = self._seen.setdefault(key, deque())
+            while seen and seen[0] <= now - self.window:
+                seen.popleft()
+            if len(seen) >= self.limit:
+                return False
+            seen.append(now)
+            return True
+
+
+@dataclass(frozen=True)
+class Links:
+    """What the pages need, built once per process."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock
+    schedule: Schedule
+    mailroom: Mailroom
+    secret: str
+    opens_before: timedelta
+    contact: dict[str, str]
+
+    def page(self, outcome: JoinOutcome, status: int, **context: object) -> ResponseReturnValue:
+        ANSWERS.labels(outcome.value).inc()
+        return render_template("join.html", outcome=outcome.value, contact=self.contact, **context), status
+
+    def lookup(self, session: Session, token: str) -> ParticipantAccessRow | None:
+        """The access of a well-formed token whose HMAC matches, compared in constant time; else None."""
+        if not TOKEN.fullmatch(token):
+            return None
+        access = session.scalars(select(ParticipantAccessRow).where(
+            ParticipantAccessRow.token_hash == token_hash(token))).one_or_none()
+        if access is None or not hmac.compare_digest(token_for(self.secret, access.id), token):
+            return None
+        return access
+
+    def join(self, token: str) -> ResponseReturnValue:
+        with self.sessions() as session:
+            access = self.lookup(session, token)
+            catalogue = SqlCatalogue(session).current(self.schedule)
+            found = catalogue.session(access.session_id) if access is not None else None
+            if access is None or found is None:
+                return self.page(JoinOutcome.NOT_FOUND, 404)
+            now = self.clock.now()
+            starts, ends = catalogue.starts_at(found[1]), catalogue.ends_at(found[1])
+            status = LinkStatus.VALID if access.status == ACTIVE else LinkStatus.REVOKED
+            outcome = join_outcome(status, now=now, starts=starts, ends=ends, opens_before=self.opens_before)
+            shown = _session_view(catalogue, *found)
+            log.info("link opened", outcome=outcome.value, session_id=access.session_id)
+            if outcome is not JoinOutcome.OPEN:
+                return self.page(outcome, STATUS[outcome], session=shown, token=token,
+                                 opens_at=french_time((starts - self.opens_before).astimezone(PARIS)))
+            if found[1].join_url is None:  # operations have not given the room yet: say so, record nothing
+                return self.page(JoinOutcome.OPEN, 503, session=shown, token=token)
+            session.add(JoinRecordRow(access_id=access.id, session_id=access.session_id, joined_at=now))
+            session.commit()  # the join is kept before the participant leaves for the room
+            ANSWERS.labels(JoinOutcome.OPEN.value).inc()
+            return redirect(found[1].join_url, 302)
+
+    def invitation(self, token: str) -> ResponseReturnValue:
+        with self.sessions() as session:
+            access = self.lookup(session, token)
+            catalogue = SqlCatalogue(session).current(self.schedule)
+            found = catalogue.session(access.session_id) if access is not None else None
+            if access is None or found is None or access.status != ACTIVE:
+                return self.page(JoinOutcome.NOT_FOUND, 404)
+            ics = self.mailroom.invitation(access, catalogue, found, sequence=access.sequence, cancel=False,
+                                           now=self.clock.now())
+        return Response(ics, 200, {"Content-Type": "text/calendar; charset=utf-8; method=REQUEST",
+                                   "Content-Disposition": 'attachment; filename="invitation.ics"'})
+
+
+def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
+    app = Flask(__name__)
+    if settings.join_trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.join_trusted_proxies)  # type: ignore[method-assign]
+    schedule = load_catalogue(settings.catalogue_path).schedule
+    seller = seller_of(settings)
+    links = Links(session_factory(make_engine(settings.database_url)), clock or clock_from_spec(settings.clock),
+                  schedule, Mailroom(settings, seller, schedule), settings.require_secret("link_secret"),
+                  timedelta(minutes=settings.join_opens_before_minutes),
+                  {"name": seller.name, "email": seller.email, "phone": seller.phone})
+    rate = RequestRate(settings.join_requests_per_minute, 60)
+
+    @app.before_request
+    def limited() -> ResponseReturnValue | None:
+        if request.path.startswith("/j/") and not rate.allow(request.remote_addr or "?"):
+            ANSWERS.labels("rate_limited").inc()
+            return (render_template("join.html", outcome="rate_limited", contact=links.contact), 429,
+                    {"Retry-After": "60"})
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                 "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+        return response
+
+    app.add_url_rule("/j/<token>", "join", links.join)
+    app.add_url_rule("/j/<token>/invitation.ics", "invitation", links.invitation)
+
+    @app.get("/healthz")
+    def healthz() -> ResponseReturnValue:
+        problem = _database_problem(links.sessions)
+        return ({"status": "ok"}, 200) if problem is None else ({"status": "unavailable", "database": problem}, 503)
+
+    @app.get("/metrics")
+    def metrics() -> ResponseReturnValue:
+        return Response(generate_latest(), 200, {"Content-Type": CONTENT_TYPE_LATEST})
+
+    @app.errorhandler(404)
+    def not_found(error: object) -> ResponseReturnValue:
+        return links.page(JoinOutcome.NOT_FOUND, 404)
+
+    return app
+
+
+def _session_view(catalogue: Catalogue, training: Training, session: SessionDate) -> dict[str, object]:
+    """What the participant's page shows of the session: the date, the times (Europe/Paris), the programme."""
+    parts = catalogue.schedule.parts
+    return {"title": training.title, "date": french_date(session.date), "objective": training.objective,
+            "parts": [f"{french_time(p.start)} à {french_time(p.end)}" for p in parts],
+            "speaker": session.trainer or training.speaker, "cancelled": session.state == "cancelled"}
+
+
+def _database_problem(sessions: sessionmaker[Session]) -> str | None:
+    try:
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # reported, never raised: a health check
+        return type(exc).__name__
+    return None

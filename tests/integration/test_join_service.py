@@ -1,0 +1,168 @@
+"""The join service's pages, over the real database and the shared file clock: each answer a participant can meet
+(unknown, transferred, too early with its .ics, during the session: recorded then 302, ended), its guards (token
+shape, constant-time check, rate limit, nothing personal in logs) and its health."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from html import unescape
+
+import pytest
+from flask.testing import FlaskClient
+from icalendar import Calendar
+from sqlalchemy import select
+
+from regflow.join import RequestRate, create_join_app
+from workflow.adapters.clocks import FileClock
+from workflow.bootstrap import Deps
+from workflow.domain.access_links import ACTIVE, REVOKED, new_access_id, token_for, token_hash
+from workflow.domain.clock import PARIS
+from workflow.ops.catalogue import CatalogueDesk
+from workflow.persistence.orm import JoinRecordRow, ParticipantAccessRow
+from workflow.settings import Settings
+
+pytestmark = pytest.mark.integration
+SESSION = "cpom-handicap-2023-09-15"  # 15 September 2023, 9h30-17h00 Paris
+ROOM = "https://visio.example.org/salle/cpom-handicap"
+
+
+def grant(deps: Deps, status: str = ACTIVE, session_id: str = SESSION) -> str:
+    """An access as the notifications consumer grants it; its token, as the invitation's link ends."""
+    access_id = new_access_id()
+    token = token_for(deps.settings.require_secret("link_secret"), access_id)
+    with deps.sessions() as session:
+        session.add(ParticipantAccessRow(
+            id=access_id, registration_id="r-1", session_id=session_id, email="claire.durand@valdemarne.fr",
+            civilite="Mme", first_name="Claire", last_name="DURAND", token_hash=token_hash(token), status=status,
+            sequence=0, created_at=deps.clock.now(), revoked_at=None if status == ACTIVE else deps.clock.now(),
+            revoked_reason=None if status == ACTIVE else "replaced"))
+        session.commit()
+    return token
+
+
+@pytest.fixture
+def join(settings: Settings, deps: Deps) -> FlaskClient:
+    CatalogueDesk(deps.sessions, deps.clock, deps.schedule).edit_session(SESSION, {"join_url": ROOM})
+    return create_join_app(settings.model_copy(update={"join_requests_per_minute": 1000})).test_client()
+
+
+def text_of(response: object) -> str:
+    """What a person reads: the tags taken out, the white space folded."""
+    html = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", html)))
+
+
+def joins(deps: Deps) -> list[tuple[str, datetime]]:
+    with deps.sessions() as session:
+        return [(r.session_id, r.joined_at) for r in session.scalars(select(JoinRecordRow))]
+
+
+def test_before_the_doors_open_the_page_gives_the_date_the_paris_time_and_the_ics(
+        join: FlaskClient, deps: Deps, clock: FileClock) -> None:
+    token = grant(deps)
+    clock.set(datetime(2023, 9, 15, 8, 59, tzinfo=PARIS))
+    answer = join.get(f"/j/{token}")
+    page = text_of(answer)
+    assert answer.status_code == 200
+    assert "vendredi 15 septembre 2023, de 9h30 à 12h45 et de 13h45 à 17h00 (heure de Paris)" in page
+    assert "La salle de visioconférence ouvre à 9h00" in page
+    assert joins(deps) == []
+    ics = join.get(f"/j/{token}/invitation.ics")
+    assert ics.headers["Content-Type"].startswith("text/calendar")
+    [event] = Calendar.from_ical(ics.data).walk("VEVENT")
+    assert event.decoded("dtstart") == datetime(2023, 9, 15, 9, 30, tzinfo=PARIS)
+    assert str(event["url"]).endswith(f"/{token}")
+
+
+def test_during_the_session_the_join_is_recorded_then_the_participant_sent_to_the_room(
+        join: FlaskClient, deps: Deps, clock: FileClock) -> None:
+    token = grant(deps)
+    clock.set(datetime(2023, 9, 15, 9, 0, tzinfo=PARIS))  # the doors open 30 minutes before
+    answer = join.get(f"/j/{token}")
+    assert (answer.status_code, answer.headers["Location"]) == (302, ROOM)
+    clock.set(datetime(2023, 9, 15, 13, 50, tzinfo=PARIS))  # back after lunch
+    assert join.get(f"/j/{token}").status_code == 302
+    assert joins(deps) == [(SESSION, datetime(2023, 9, 15, 9, 0, tzinfo=PARIS)),
+                           (SESSION, datetime(2023, 9, 15, 13, 50, tzinfo=PARIS))]
+
+
+def test_after_the_session_the_page_says_it_has_ended_and_records_nothing(
+        join: FlaskClient, deps: Deps, clock: FileClock) -> None:
+    token = grant(deps)
+    clock.set(datetime(2023, 9, 15, 17, 0, tzinfo=PARIS))
+    answer = join.get(f"/j/{token}")
+    assert answer.status_code == 410
+    assert "La séance est terminée" in text_of(answer)
+    assert joins(deps) == []
+
+
+def test_a_revoked_link_says_the_seat_was_transferred_and_whom_to_contact(
+        join: FlaskClient, deps: Deps, settings: Settings, clock: FileClock) -> None:
+    token = grant(deps, status=REVOKED)
+    clock.set(datetime(2023, 9, 15, 10, tzinfo=PARIS))
+    answer = join.get(f"/j/{token}")
+    page = text_of(answer)
+    assert answer.status_code == 410
+    assert "a été transférée à une autre personne" in page
+    assert settings.seller_email in page
+    assert "Claire" not in page
+    assert joins(deps) == []
+    assert join.get(f"/j/{token}/invitation.ics").status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/j/" + "A" * 43, "/j/short", "/j/" + "A" * 44, "/j/%00" + "A" * 40, "/j/" + "é" * 43, "/j/",
+    "/j/../../etc/passwd", "/nothing-here"])
+def test_an_unknown_or_malformed_token_is_a_404_that_says_nothing_about_why(
+        join: FlaskClient, deps: Deps, path: str) -> None:
+    grant(deps)
+    answer = join.get(path)
+    assert answer.status_code == 404
+    assert "Lien inconnu" in text_of(answer)
+
+
+def test_a_token_of_another_secret_opens_nothing_even_with_its_hash_in_the_table(
+        join: FlaskClient, deps: Deps, clock: FileClock) -> None:
+    """The hash finds the row; the HMAC, compared in constant time, must match this service's secret too."""
+    forged = token_for("another secret entirely, 32 chars+", "some-access")
+    with deps.sessions() as session:
+        session.add(ParticipantAccessRow(
+            id="some-access", registration_id="r-1", session_id=SESSION, email="x@example.org", civilite=None,
+            first_name=None, last_name=None, token_hash=token_hash(forged), status=ACTIVE, sequence=0,
+            created_at=deps.clock.now(), revoked_at=None, revoked_reason=None))
+        session.commit()
+    clock.set(datetime(2023, 9, 15, 10, tzinfo=PARIS))
+    assert join.get(f"/j/{forged}").status_code == 404
+    assert joins(deps) == []
+
+
+def test_an_address_that_asks_too_often_gets_429_and_others_are_still_answered(
+        settings: Settings, deps: Deps) -> None:
+    client = create_join_app(settings.model_copy(update={"join_requests_per_minute": 3})).test_client()
+    answers = [client.get("/j/" + "B" * 43, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code
+               for _ in range(5)]
+    assert answers == [404, 404, 404, 429, 429]
+    assert client.get("/j/" + "B" * 43, environ_base={"REMOTE_ADDR": "203.0.113.10"}).status_code == 404
+    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
+
+
+def test_the_rate_window_slides() -> None:
+    now = [0.0]
+    rate = RequestRate(2, 60, now=lambda: now[0])
+    assert [rate.allow("a"), rate.allow("a"), rate.allow("a")] == [True, True, False]
+    now[0] = 60.1
+    assert rate.allow("a")
+
+
+def test_the_logs_and_metrics_hold_no_token_name_or_address(
+        join: FlaskClient, deps: Deps, clock: FileClock, capsys: pytest.CaptureFixture[str]) -> None:
+    token = grant(deps)
+    clock.set(datetime(2023, 9, 15, 10, tzinfo=PARIS))
+    assert join.get(f"/j/{token}", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 302
+    metrics = join.get("/metrics").get_data(as_text=True)
+    assert 'regflow_join_requests_total{outcome="open"}' in metrics
+    said = capsys.readouterr()
+    logged = said.out + said.err + metrics
+    for personal in (token, "198.51.100.7", "DURAND", "claire.durand"):
+        assert personal not in logged
