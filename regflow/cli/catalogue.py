@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from regflow.cli.commands import CONTEXT_SETTINGS, command, json_option
+from regflow.cli.commands import CONTEXT_SETTINGS, Command, command, json_option
 from regflow.cli.options import AMOUNT, DATE, SESSION_ID
 from regflow.cli.output import printable, to_json
 
@@ -94,24 +94,21 @@ def edit_session(settings: Settings, *, session_id: str, on: date | None, clear:
     return _answer(settings, session_id, as_json, f"séance {session_id} modifiée / session {session_id} changed")
 
 
-@command("close", "close a session's registrations (no new form)")
-@click.argument("session_id", type=SESSION_ID)
-@json_option
-def close_session(settings: Settings, *, session_id: str, as_json: bool) -> int:
-    from workflow.domain.catalogue import SessionState
+def _state_command(name: str, summary: str, state: str, fr: str, en: str) -> Command:
+    @command(name, summary)
+    @click.argument("session_id", type=SESSION_ID)
+    @json_option
+    def run(settings: Settings, *, session_id: str, as_json: bool) -> int:
+        from workflow.domain.catalogue import SessionState
 
-    desk(settings).set_state(session_id, SessionState.CLOSED)
-    return _answer(settings, session_id, as_json, f"séance {session_id} close / session {session_id} closed")
+        desk(settings).set_state(session_id, SessionState(state))
+        return _answer(settings, session_id, as_json, f"séance {session_id} {fr} / session {session_id} {en}")
+
+    return run
 
 
-@command("reopen", "reopen a closed session's registrations")
-@click.argument("session_id", type=SESSION_ID)
-@json_option
-def reopen_session(settings: Settings, *, session_id: str, as_json: bool) -> int:
-    from workflow.domain.catalogue import SessionState
-
-    desk(settings).set_state(session_id, SessionState.OPEN)
-    return _answer(settings, session_id, as_json, f"séance {session_id} rouverte / session {session_id} reopened")
+close_session = _state_command("close", "close a session's registrations (no new form)", "closed", "close", "closed")
+reopen_session = _state_command("reopen", "reopen a closed session's registrations", "open", "rouverte", "reopened")
 
 
 def _answer(settings: Settings, session_id: str, as_json: bool, said: str) -> int:

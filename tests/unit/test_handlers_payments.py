@@ -198,6 +198,11 @@ def test_a_cancelled_session_cancels_every_registration_still_open(office: Offic
     states = {rid: office.registration(rid).state for rid in ("invoiced", "confirmed", "rejected")}
     assert states == {"invoiced": State.CANCELLED, "confirmed": State.CANCELLED, "rejected": State.REJECTED}
     assert len(office.uow.events("registration.cancelled")) == 2
+    [changed] = office.uow.events("session.updated")
+    assert (changed.session_id, changed.state, changed.version) == (HANDICAP, "cancelled", 2)
+    found = office.uow.catalogue.stored.session(HANDICAP)
+    assert found is not None
+    assert found[1].state == "cancelled"
 
 
 def test_a_session_already_held_cannot_be_cancelled(office: Office) -> None:

@@ -10,6 +10,7 @@ from consumers import validation
 from schemas.form import Participant, Signature
 from schemas.messages import RecordSignature, RegistrationRejected, ReplaceParticipant, SubmitRegistration
 from tests.unit.fakes import Office, seed_form
+from workflow.domain.catalogue import SessionState
 from workflow.domain.clock import PARIS
 from workflow.domain.decisions import Accepted, Refused
 from workflow.domain.errors import GuardRefusedError, UnknownRegistrationError
@@ -184,3 +185,41 @@ def test_a_replacement_for_an_unknown_registration_is_refused(office: Office) ->
         replace(office, "nobody")
 
     assert refused.value.reason_fr == "Aucune inscription nobody : remplacement refusé."
+
+
+# --- the session's seats and state, as operations left them in the catalogue --------------------------------
+
+
+def with_handicap_session(office: Office, **changes: object) -> None:
+    found = office.uow.catalogue.stored.session("cpom-handicap-2023-09-15")
+    assert found is not None
+    office.uow.catalogue.replace(found[0].id, found[1].model_copy(update=changes))
+
+
+def test_a_form_that_does_not_fit_the_seats_left_is_rejected_as_session_full(office: Office) -> None:
+    with_handicap_session(office, capacity=3)
+    assert submit(office, "r-1") == Accepted(detail="confirmed")  # two seats taken, one left
+
+    decision = submit(office, "r-2")
+
+    assert isinstance(decision, Refused)
+    assert "est complète : il reste 1 place(s) pour 2 participant(s)" in decision.reason_fr
+    assert [e.rule for e in office.registration("r-2").errors] == ["session_full"]
+
+
+def test_a_rejected_or_resubmitted_registration_does_not_count_its_own_seats(office: Office) -> None:
+    with_handicap_session(office, capacity=2)
+    assert submit(office, "r-1") == Accepted(detail="confirmed")
+    assert isinstance(submit(office, "r-2"), Refused)  # rejected: it holds no seat
+    with_handicap_session(office, capacity=4)
+
+    assert submit(office, "r-2") == Accepted(detail="confirmed")  # the same form, now that seats were added
+
+
+def test_a_form_for_a_cancelled_session_is_rejected_with_the_named_error(office: Office) -> None:
+    with_handicap_session(office, state=SessionState.CANCELLED)
+
+    decision = submit(office, "r-1")
+
+    assert isinstance(decision, Refused)
+    assert [e.rule for e in office.registration("r-1").errors] == ["session_cancelled"]
