@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     join_requests_per_minute: int = Field(
         default=30, ge=1, le=10000, description="Requests the join service answers per client address and minute "
                                                 "(beyond: 429); a guessing address gets nowhere")
+    attendance_present_minutes: int | None = Field(
+        default=None, ge=1, le=600, description="Minutes connected in a half-day to count as present on the "
+                                                "attendance sheet (unset: 80 % of the half-day, 156 of 195)")
     join_trusted_proxies: int = Field(
         default=0, ge=0, le=5, description="Reverse proxies in front of the join service that set X-Forwarded-For "
                                            "(0: the client address is the socket's)")

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from regflow.cli.commands import Command, command, json_option, sending
+from regflow.cli.attendance import ATTENDANCE
+from regflow.cli.commands import command, json_option, sending
 from regflow.cli.decisions import Sent, Waiting, answer
 from regflow.cli.options import ACTOR, DATE, REASON, SESSION_ID
 from regflow.cli.output import both, printable, to_json
@@ -62,7 +63,7 @@ def move_session(settings: Settings, waiting: Waiting, *, session_id: str, new_s
 
 
 @command("read-attendance", "operations: read a platform's attendance report (CSV) and show what it says; "
-         "imports nothing")
+         "imports nothing (regflow attendance import stores it)")
 @click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 def read_attendance(settings: Settings, *, report: Path, as_json: bool) -> int:
@@ -101,4 +102,4 @@ def _connection(line: ReportLine) -> dict[str, Any]:
             "left": end.isoformat(), "minutes": int((end - start).total_seconds()) // 60}
 
 
-COMMANDS: tuple[Command, ...] = (hold_session, cancel_session, move_session, read_attendance)
+COMMANDS: tuple[click.Command, ...] = (hold_session, cancel_session, move_session, read_attendance, ATTENDANCE)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +132,39 @@ def test_a_change_the_catalogue_cannot_take_is_refused_with_its_reason_and_chang
     assert said in done.stderr
     assert "Traceback" not in done.stderr
     assert desk.catalogue() == before
+
+
+REPORT = """email,name,join,leave
+claire.durand@valdemarne.fr,Claire DURAND,2023-09-15T09:25:00+02:00,2023-09-15T12:50:00+02:00
+Claire.Durand@ValDeMarne.fr,Claire DURAND,2023-09-15T13:40:00+02:00,2023-09-15T15:00:00+02:00
+paul.leroy@valdemarne.fr,Paul LEROY,2023-09-15T10:30:00+02:00,2023-09-15T11:00:00+02:00
+invite@example.org,Invité,2023-09-15T09:30:00+02:00,2023-09-15T17:00:00+02:00
+"""
+
+
+def test_an_attendance_report_is_matched_by_email_kept_once_and_gives_each_participant_their_half_days(
+        settings: Settings, deps: Deps, consumers: RunningConsumers, tmp_path: Path) -> None:
+    with CommandClient(settings) as client:
+        client.submit_form(RegistrationForm.model_validate(load_form("handicap-departement.json")), "attended")
+    state_of(deps, "attended", "invoiced")
+    wait_until(lambda: len(registration_timeline(deps.sessions, "attended")["links"]) == 2,  # type: ignore[index]
+               "the participants' accesses")
+    report = tmp_path / "rapport.csv"
+    report.write_text(REPORT, encoding="utf-8")
+
+    first = regflow(consumers, "attendance", "import", "cpom-handicap-2023-09-15", str(report), "--json")
+    again = regflow(consumers, "attendance", "import", "cpom-handicap-2023-09-15", str(report), "--json")
+
+    assert (first.returncode, again.returncode) == (1, 1), first.stderr  # a line matched nobody: look at it
+    done, redone = json.loads(first.stdout), json.loads(again.stdout)
+    assert (done["added"], done["already"], redone["added"], redone["already"]) == (4, 0, 0, 4)
+    assert [(u["line"], u["email"]) for u in done["unmatched"]] == [(5, "invite@example.org")]
+    sheet = json.loads(ok(regflow(consumers, "attendance", "show", "cpom-handicap-2023-09-15", "--json")))
+    seen = {p["email"]: [(part["presence"], part["connected_minutes"]) for part in p["parts"]] + [p["hours_followed"]]
+            for p in sheet["participants"]}
+    assert seen == {"claire.durand@valdemarne.fr": [("present", 195), ("partial", 75), 4.25],
+                    "paul.leroy@valdemarne.fr": [("partial", 30), ("absent", 0), 0.5]}
+    assert [u["email"] for u in sheet["unmatched"]] == ["invite@example.org"]
+    lowered = json.loads(ok(regflow(consumers, "attendance", "show", "cpom-handicap-2023-09-15", "--threshold",
+                                    "60", "--json")))
+    assert [p["presence"] for p in lowered["participants"][0]["parts"]] == ["present", "present"]

@@ -9,7 +9,7 @@ from workflow.persistence.orm.accounts import (
     PaymentRow,
     ReceivableRow,
 )
-from workflow.persistence.orm.attendance import JoinRecordRow
+from workflow.persistence.orm.attendance import AttendanceLineRow, JoinRecordRow
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
@@ -25,6 +25,7 @@ from workflow.persistence.orm.registrations import (
 
 __all__ = [
     "NAMING",
+    "AttendanceLineRow",
     "Base",
     "CommandDecisionRow",
     "CreditNoteRow",
