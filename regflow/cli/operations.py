@@ -102,8 +102,7 @@ def web(settings: Settings, *, host: str, port: int, threads: int) -> int:
 
     server = waitress.create_server(create_app(settings), host=host, port=port, threads=threads, ident="regflow")
     print(f"back office on http://{host}:{port}/ (users in {settings.web_users_file})", flush=True)  # bound: listening
-    server.run()
-    return 0
+    return _serve_until_stopped(server)
 
 
 @command("join-server", "serve the personal links (/j/<token>): the public join service, apart from the back office")

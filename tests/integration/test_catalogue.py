@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
+from tests.cli import regflow
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
 from workflow.bootstrap import Deps
 from workflow.ops.catalogue import CatalogueDesk
@@ -24,11 +24,6 @@ pytestmark = pytest.mark.integration
 SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 NEW = "cpom-handicap-2023-12-01"
-
-
-def regflow(consumers: RunningConsumers, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "regflow.cli", *args], env=consumers.env, capture_output=True,
-                          text=True, timeout=90, check=False)
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import regflow
 from tests.conftest import FORMS, RunningConsumers, dead_letters
 from workflow.bootstrap import Deps
 from workflow.persistence.decisions import command_decision
@@ -22,11 +22,6 @@ pytestmark = pytest.mark.integration
 SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 WAIT = "30"
-
-
-def regflow(consumers: RunningConsumers, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "regflow.cli", *args], env=consumers.env, capture_output=True,
-                          text=True, timeout=90, check=False)
 
 
 def said(done: subprocess.CompletedProcess[str]) -> str:

@@ -4,9 +4,16 @@ shape, constant-time check, rate limit, nothing personal in logs) and its health
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from datetime import datetime
 from html import unescape
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -14,6 +21,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from regflow.join import RequestRate, create_join_app
+from tests.conftest import wait_until
 from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
 from workflow.domain.access_links import ACTIVE, REVOKED, new_access_id, token_for, token_hash
@@ -166,3 +174,32 @@ def test_the_logs_and_metrics_hold_no_token_name_or_address(
     logged = said.out + said.err + metrics
     for personal in (token, "198.51.100.7", "DURAND", "claire.durand"):
         assert personal not in logged
+
+
+def test_the_join_server_runs_as_its_own_process_answers_its_health_and_stops_cleanly_on_sigterm(
+        settings: Settings, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "REGFLOW_DATABASE_URL": settings.database_url, "REGFLOW_CLOCK": settings.clock,
+           "REGFLOW_DEVELOPMENT": "1", "REGFLOW_LOG_FORMAT": "json"}
+    with (tmp_path / "join.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "regflow.cli", "join-server", "--port", str(port)],
+                                   env=env, stdout=log, stderr=log)
+
+    def health() -> int | None:
+        assert process.poll() is None, (tmp_path / "join.log").read_text(errors="replace")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                return int(response.status)
+        except OSError:
+            return None
+
+    try:
+        assert wait_until(health, "the join service's health", timeout=30) == 200
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/j/" + "C" * 43, timeout=5)
+        assert unknown.value.code == 404
+    finally:
+        process.terminate()
+    assert process.wait(15) == 0
