@@ -98,9 +98,11 @@ class Links:
     def join(self, token: str) -> ResponseReturnValue:
         with self.sessions() as session:
             access = self.lookup(session, token)
+            if access is None:  # a guess costs one indexed query, not the catalogue's
+                return self.page(JoinOutcome.NOT_FOUND, 404)
             catalogue = SqlCatalogue(session).current(self.schedule)
-            found = catalogue.session(access.session_id) if access is not None else None
-            if access is None or found is None:
+            found = catalogue.session(access.session_id)
+            if found is None:
                 return self.page(JoinOutcome.NOT_FOUND, 404)
             now = self.clock.now()
             starts, ends = catalogue.starts_at(found[1]), catalogue.ends_at(found[1])
@@ -121,9 +123,11 @@ class Links:
     def invitation(self, token: str) -> ResponseReturnValue:
         with self.sessions() as session:
             access = self.lookup(session, token)
+            if access is None or access.status != ACTIVE:
+                return self.page(JoinOutcome.NOT_FOUND, 404)
             catalogue = SqlCatalogue(session).current(self.schedule)
-            found = catalogue.session(access.session_id) if access is not None else None
-            if access is None or found is None or access.status != ACTIVE:
+            found = catalogue.session(access.session_id)
+            if found is None:
                 return self.page(JoinOutcome.NOT_FOUND, 404)
             ics = self.mailroom.invitation(access, catalogue, found, sequence=access.sequence, cancel=False,
                                            now=self.clock.now())

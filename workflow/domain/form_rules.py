@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from schemas.form import RegistrationForm
 from schemas.limits import FIELD_MAX_LENGTH, MAX_PARTICIPANTS, field_key, quoted
 from schemas.messages import RuleViolation
-from workflow.domain.catalogue import Catalogue, SessionState
+from workflow.domain.catalogue import Catalogue, SessionDate, SessionState
 from workflow.domain.form_limits import (
     amount_format,
     amount_in_range,
@@ -188,10 +188,9 @@ def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
     'session_closed': operations closed its registrations, or it was already held.
     'session_deadline': its registration deadline, set by operations, has passed.
     """
-    found = ctx.catalogue.session(str(form.session_id)) if form.session_id else None
-    if found is None or found[0].id != form.training_id:
+    session = _chosen_session(form, ctx)
+    if session is None:
         return
-    session = found[1]
     on = f"{session.date:%d/%m/%Y}"
     if session.state is SessionState.CANCELLED:
         yield violation("session_cancelled", "session_id",
@@ -213,15 +212,19 @@ def session_open(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation
                          f"({session.last_registration_day}) has passed")
 
 
+def _chosen_session(form: RegistrationForm, ctx: Context) -> SessionDate | None:
+    """The form's session when it is one of its training's (else 'session_exists' / 'session_offered' speak)."""
+    found = ctx.catalogue.session(str(form.session_id)) if form.session_id else None
+    return found[1] if found is not None and found[0].id == form.training_id else None
+
+
 def session_full(form: RegistrationForm, ctx: Context) -> Iterator[RuleViolation]:
     """'session_full': the participants listed fit in the seats left (capacity less the participants of
     the session's other registrations still holding a seat). A full session rejects the form rather than
     keeping a waiting list: support raises the capacity and the same form goes through validation again."""
-    found = ctx.catalogue.session(str(form.session_id)) if form.session_id else None
-    if found is None or found[0].id != form.training_id or found[1].capacity is None:
+    session = _chosen_session(form, ctx)
+    if session is None or session.capacity is None:
         return
-    session = found[1]
-    assert session.capacity is not None
     left = max(session.capacity - ctx.seats_taken.get(session.id, 0), 0)
     if len(form.participants) > left:
         yield violation("session_full", "participants",
