@@ -133,7 +133,7 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
     invoiced_at = time.perf_counter()
     clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
     with CommandClient(settings, producer="bench") as client:  # a client per phase: no idle connection
-        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
+        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15), reason="benchmark, no sheet")
     wait_for(lambda: tap.count("registration.session_held") >= count, "session held", timeout)
     clock.set(datetime(2023, 10, 12, 10, tzinfo=PARIS))
     sessions = session_factory(make_engine(settings.database_url))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from consumers.attendance import absent_of, from_operations, from_signed_sheet
 from consumers.runner import ConsumerApp
 from schemas.form import ClientCategory
 from schemas.messages import (
@@ -96,7 +97,11 @@ def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: U
 def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork, *, clock: Clock,
                         catalogue: Catalogue, settings: Settings) -> None:
     """Service fait: every invoiced registration of the session gets its date (paid if already settled),
-    and its public buyer's payment deadline now runs from it when later than receipt (R2192-13)."""
+    and its public buyer's payment deadline now runs from it when later than receipt (R2192-13).
+
+    The evidence is the trainer's signed attendance sheet, read here from the database (R6313-3); without
+    it, operations must give a reason, which each registration's history names. Each participant's presence
+    is recorded; an absence changes neither the registration nor its invoice (ABSENCE_POLICY)."""
     found = catalogue.session(command.session_id)
     if found is None:
         raise SessionRefusedError(command.session_id, "hold_session", f"unknown session {command.session_id}",
@@ -120,13 +125,32 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
                                   fr="La session a été annulée : elle ne peut pas avoir eu lieu.")
     if uow.session_records.held_on(command.session_id) is not None:
         return  # already recorded by an earlier command: nothing more to do
+    signed = uow.attendance.signed_sheet(command.session_id)
+    if signed is None and command.reason is None:
+        raise SessionRefusedError(command.session_id, "hold_session",
+                                  "no signed attendance sheet: give the reason service fait is recorded without it",
+                                  fr="Aucune feuille d'émargement signée : indiquez pourquoi le service fait est "
+                                     "enregistré sans elle (--reason).")
+    accesses = uow.accesses.active_in_session(command.session_id)
+    held = from_signed_sheet(signed, accesses) if signed else from_operations(accesses, command.absent_emails)
+    evidence = (f"feuille d'émargement signée par {signed.signer_name}" if signed
+                else f"sans feuille d'émargement signée : {command.reason}")
     _set_state(uow, command.session_id, SessionState.HELD, at=now, by=command.requested_by or ACTOR)
-    uow.session_records.add(SessionRecordRow(session_id=command.session_id, held_on=command.held_on,
-                                     absent_emails=[e.lower() for e in command.absent_emails], recorded_at=now))
-    uow.publish("session.held", SessionHeld(session_id=command.session_id, held_on=command.held_on))
+    uow.session_records.add(SessionRecordRow(
+        session_id=command.session_id, held_on=command.held_on, absent_emails=absent_of(held, accesses),
+        recorded_at=now, evidence="signed_sheet" if signed else "operations",
+        reason=None if signed else command.reason, recorded_by=command.requested_by))
+    uow.publish("session.held", SessionHeld(
+        session_id=command.session_id, held_on=command.held_on, evidence="signed_sheet" if signed else "operations",
+        signed_by=signed.signer_name if signed else None, signed_at=signed.signed_at if signed else None,
+        reason=None if signed else command.reason, attendance=held))
+    absent = {p.registration_id: 0 for p in held}
+    for p in held:
+        absent[p.registration_id] += p.presence == "absent"
     for registration in uow.registrations.in_session(command.session_id, {State.INVOICED, State.SETTLED}):
+        noted = f"{evidence}; absent(s) : {absent[registration.id]}" if absent.get(registration.id) else evidence
         registration.hold_session(command.held_on, planned_on=session.date, at=now, actor=ACTOR,
-                                  cause=message.event_id, requested_by=command.requested_by)
+                                  cause=message.event_id, requested_by=command.requested_by, evidence=noted)
         for receivable in uow.receivables.uncredited_of(registration.id):
             receivable.service_fait_on = command.held_on
             _recompute_due(receivable, settings)

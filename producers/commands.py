@@ -225,11 +225,12 @@ class CommandClient:
         return self.send("cmd.registration.sign", RecordSignature(signature=signature), registration_id)
 
     def hold_session(self, session_id: str, held_on: date, absent_emails: list[str] | None = None, *,
-                     requested_by: str | None = None) -> Envelope:
-        """`requested_by`: who in operations records it, named in each registration's history."""
+                     requested_by: str | None = None, reason: str | None = None) -> Envelope:
+        """`requested_by`: who records it, named in each registration's history; `reason`: why, when the
+        trainer has not signed the attendance sheet (the payments consumer refuses it without one)."""
         return self.send("cmd.session.hold", HoldSession(
             session_id=session_id, held_on=held_on, absent_emails=absent_emails or [],
-            requested_by=requested_by), None)
+            requested_by=requested_by, reason=reason), None)
 
     def cancel_session(self, session_id: str, reason: str) -> Envelope:
         return self.send("cmd.session.cancel", CancelSession(session_id=session_id, reason=reason), None)

@@ -33,7 +33,9 @@ class RecordSignature(Contract):
 
 
 class HoldSession(Contract):
-    """Operations: the session took place ("service fait")."""
+    """Service fait: the session took place. Sent by the back office once the trainer signed the attendance
+    sheet (the payments consumer reads the signed sheet from the database, not from this message), or by
+    operations without a signed sheet: then `reason` is required and named in each registration's history."""
 
     session_id: Line = Field(max_length=100)
     held_on: date
@@ -41,6 +43,8 @@ class HoldSession(Contract):
         default_factory=list, max_length=1000, description="Participants who did not attend")
     requested_by: Line | None = Field(default=None, max_length=MAX_ACTOR_LENGTH,
                                      description="Who recorded it (the history's actor); None: the payments consumer")
+    reason: Line | None = Field(default=None, min_length=3, max_length=MAX_REASON_LENGTH,
+                                description="Why service fait is recorded without a signed attendance sheet")
 
 
 class RecordPayment(Contract):

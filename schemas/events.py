@@ -91,11 +91,35 @@ class ParticipantReplaced(Contract):
     state: str
 
 
+class PartPresence(Contract):
+    """One half-day of one participant: present, partial or absent, and the minutes of training followed."""
+
+    part: int = Field(ge=0, le=9, description="0: the morning, 1: the afternoon")
+    presence: Literal["present", "partial", "absent"]
+    minutes: int = Field(ge=0, le=1440)
+
+
+class ParticipantAttendance(Contract):
+    """A participant's attendance at a held session, by their seat (the access id: no name, no e-mail)."""
+
+    participant_id: str = Field(max_length=40, description="The participant's access id")
+    registration_id: str
+    presence: Literal["present", "partial", "absent"]
+    minutes_followed: int | None = Field(ge=0, le=1440, description="None: recorded by operations, not measured")
+    parts: list[PartPresence] = Field(default_factory=list, max_length=10)
+
+
 class SessionHeld(Contract):
-    """Operations recorded the session as held on its date: service fait for its invoiced registrations."""
+    """The session was held on its date: service fait for its invoiced registrations. `evidence` says on what:
+    the trainer's signed attendance sheet, or operations' word with a reason."""
 
     session_id: str
     held_on: date
+    evidence: Literal["signed_sheet", "operations"] = "operations"
+    signed_by: str | None = Field(default=None, description="The signer's name on the sheet")
+    signed_at: AwareDatetime | None = None
+    reason: str | None = Field(default=None, description="Operations' reason, without a signed sheet")
+    attendance: list[ParticipantAttendance] = Field(default_factory=list, max_length=10000)
 
 
 class SessionChanged(Contract):

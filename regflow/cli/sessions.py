@@ -12,7 +12,7 @@ import click
 from regflow.cli.attendance import ATTENDANCE
 from regflow.cli.commands import command, json_option, sending
 from regflow.cli.decisions import Sent, Waiting, answer
-from regflow.cli.options import ACTOR, DATE, REASON, SESSION_ID
+from regflow.cli.options import ACTOR, DATE, EMAIL, REASON, SESSION_ID
 from regflow.cli.output import both, printable, to_json
 
 if TYPE_CHECKING:
@@ -20,15 +20,21 @@ if TYPE_CHECKING:
     from workflow.settings import Settings
 
 
-@sending("hold-session", "record that a session was held (service fait)")
+@sending("hold-session", "record that a session was held (service fait); without the trainer's signed "
+         "attendance sheet, --reason is required")
 @click.argument("session_id", type=SESSION_ID)
 @click.option("--on", "held_on", required=True, type=DATE, help="YYYY-MM-DD, the day it was held")
 @click.option("--by", type=ACTOR, help="who records it (the history's actor; default: the payments consumer)")
-def hold_session(settings: Settings, waiting: Waiting, *, session_id: str, held_on: date, by: str | None) -> int:
+@click.option("--reason", type=REASON, help="why service fait is recorded without a signed attendance sheet "
+              "(named in each registration's history); refused without it when no sheet is signed")
+@click.option("--absent", "absent", multiple=True, type=EMAIL,
+              help="a participant's e-mail who did not attend (repeat; only without a signed sheet)")
+def hold_session(settings: Settings, waiting: Waiting, *, session_id: str, held_on: date, by: str | None,
+                 reason: str | None, absent: tuple[str, ...]) -> int:
     from producers.commands import CommandClient
 
     with CommandClient(settings, role="operations", producer="operations") as client:
-        envelope = client.hold_session(session_id, held_on, requested_by=by)
+        envelope = client.hold_session(session_id, held_on, list(absent), requested_by=by, reason=reason)
     return answer(settings, waiting, [Sent(
         envelope, f"séance {session_id} enregistrée comme tenue le {held_on} (service fait)",
         f"session {session_id} recorded as held on {held_on} (service fait)")])

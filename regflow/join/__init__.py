@@ -1,6 +1,8 @@
 """The join service (`regflow join-server`): the public address the personal links point to, apart from the back
 office. `GET /j/<token>` looks the access up, asks `workflow.domain.joining.join_outcome` which page to show, and
 during the session records the join then redirects (302) to the session's video-conference room.
+`GET /j/<token>/seance` is the participant's page of the session (`regflow.join.seance`), and
+`GET /j/<token>/invitation.ics` the calendar file, both for an active access only.
 
 What it guards: a token is 43 URL-safe characters or a 404 without a query; the access found by the token's
 SHA-256 is confirmed by comparing the HMAC in constant time; each client address has
@@ -16,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from flask import Flask, Response, redirect, render_template, request
@@ -26,13 +28,14 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from regflow.join.seance import sent_to, session_view
 from workflow.adapters.clocks import clock_from_spec
 from workflow.adapters.data_files import load_catalogue
-from workflow.adapters.email_message import french_date, french_time
+from workflow.adapters.email_message import french_time
 from workflow.adapters.mailroom import Mailroom
 from workflow.bootstrap import seller_of
-from workflow.domain.access_links import ACTIVE, LinkStatus, token_for, token_hash
-from workflow.domain.catalogue import Catalogue, Schedule, SessionDate, Training
+from workflow.domain.access_links import ACTIVE, LinkStatus, join_link, token_for, token_hash
+from workflow.domain.catalogue import Schedule, SessionDate
 from workflow.domain.clock import PARIS, Clock
 from workflow.domain.joining import JoinOutcome, join_outcome
 from workflow.persistence.db import make_engine, session_factory
@@ -70,6 +73,18 @@ class RequestRate:
 
 
 @dataclass(frozen=True)
+class Opened:
+    """A known access, its session, and what opening its link gives now."""
+
+    access: ParticipantAccessRow
+    session: SessionDate
+    shown: dict[str, object]
+    outcome: JoinOutcome
+    opens_at: str  # when the room opens, Paris time ('9h00')
+    now: datetime  # when the outcome was decided: the join records this very moment
+
+
+@dataclass(frozen=True)
 class Links:
     """What the pages need, built once per process."""
 
@@ -95,30 +110,55 @@ class Links:
             return None
         return access
 
+    def opened(self, session: Session, token: str) -> Opened | None:
+        """The access of `token` with its session and the page `join_outcome` gives it now; None if unknown."""
+        access = self.lookup(session, token)
+        if access is None:  # a guess costs one indexed query, not the catalogue's
+            return None
+        catalogue = SqlCatalogue(session).current(self.schedule)
+        found = catalogue.session(access.session_id)
+        if found is None:
+            return None
+        starts, ends = catalogue.starts_at(found[1]), catalogue.ends_at(found[1])
+        status = LinkStatus.VALID if access.status == ACTIVE else LinkStatus.REVOKED
+        now = self.clock.now()
+        outcome = join_outcome(status, now=now, starts=starts, ends=ends, opens_before=self.opens_before)
+        return Opened(access, found[1], session_view(catalogue, *found), outcome,
+                      french_time((starts - self.opens_before).astimezone(PARIS)), now)
+
     def join(self, token: str) -> ResponseReturnValue:
         with self.sessions() as session:
-            access = self.lookup(session, token)
-            if access is None:  # a guess costs one indexed query, not the catalogue's
+            opened = self.opened(session, token)
+            if opened is None:
                 return self.page(JoinOutcome.NOT_FOUND, 404)
-            catalogue = SqlCatalogue(session).current(self.schedule)
-            found = catalogue.session(access.session_id)
-            if found is None:
-                return self.page(JoinOutcome.NOT_FOUND, 404)
-            now = self.clock.now()
-            starts, ends = catalogue.starts_at(found[1]), catalogue.ends_at(found[1])
-            status = LinkStatus.VALID if access.status == ACTIVE else LinkStatus.REVOKED
-            outcome = join_outcome(status, now=now, starts=starts, ends=ends, opens_before=self.opens_before)
-            shown = _session_view(catalogue, *found)
+            outcome, access = opened.outcome, opened.access
             log.info("link opened", outcome=outcome.value, session_id=access.session_id)
             if outcome is not JoinOutcome.OPEN:
-                return self.page(outcome, STATUS[outcome], session=shown, token=token,
-                                 opens_at=french_time((starts - self.opens_before).astimezone(PARIS)))
-            if found[1].join_url is None:  # operations have not given the room yet: say so, record nothing
-                return self.page(JoinOutcome.OPEN, 503, session=shown, token=token)
-            session.add(JoinRecordRow(access_id=access.id, session_id=access.session_id, joined_at=now))
+                return self.page(outcome, STATUS[outcome], session=opened.shown, token=token, opens_at=opened.opens_at)
+            if opened.session.join_url is None:  # operations have not given the room yet: say so, record nothing
+                return self.page(JoinOutcome.OPEN, 503, session=opened.shown, token=token)
+            session.add(JoinRecordRow(access_id=access.id, session_id=access.session_id, joined_at=opened.now))
             session.commit()  # the join is kept before the participant leaves for the room
             ANSWERS.labels(JoinOutcome.OPEN.value).inc()
-            return redirect(found[1].join_url, 302)
+            return redirect(opened.session.join_url, 302)
+
+    def seance(self, token: str) -> ResponseReturnValue:
+        """The participant's page of the session (`regflow.join.seance`), before, during and after it; it records
+        no join (only the link itself does)."""
+        with self.sessions() as session:
+            opened = self.opened(session, token)
+            if opened is None:
+                return self.page(JoinOutcome.NOT_FOUND, 404)
+            log.info("session page opened", outcome=opened.outcome.value, session_id=opened.access.session_id)
+            if opened.outcome is JoinOutcome.TRANSFERRED:
+                return self.page(JoinOutcome.TRANSFERRED, 410, session=opened.shown)
+            mails = sent_to(session, opened.access)
+        ANSWERS.labels("seance").inc()
+        return render_template(
+            "seance.html", outcome=opened.outcome.value, contact=self.contact, session=opened.shown, token=token,
+            link=join_link(self.mailroom.settings.join_base_url, token), opens_at=opened.opens_at,
+            opens_before=int(self.opens_before.total_seconds() // 60), room_ready=opened.session.join_url is not None,
+            mails=mails)
 
     def invitation(self, token: str) -> ResponseReturnValue:
         with self.sessions() as session:
@@ -164,6 +204,7 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
 
     app.add_url_rule("/j/<token>", "join", links.join)
     app.add_url_rule("/j/<token>/invitation.ics", "invitation", links.invitation)
+    app.add_url_rule("/j/<token>/seance", "seance", links.seance)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -179,14 +220,6 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
         return links.page(JoinOutcome.NOT_FOUND, 404)
 
     return app
-
-
-def _session_view(catalogue: Catalogue, training: Training, session: SessionDate) -> dict[str, object]:
-    """What the participant's page shows of the session: the date, the times (Europe/Paris), the programme."""
-    parts = catalogue.schedule.parts
-    return {"title": training.title, "date": french_date(session.date), "objective": training.objective,
-            "parts": [f"{french_time(p.start)} à {french_time(p.end)}" for p in parts],
-            "speaker": session.trainer or training.speaker, "cancelled": session.state == "cancelled"}
 
 
 def _database_problem(sessions: sessionmaker[Session]) -> str | None:

@@ -113,13 +113,15 @@ def _csrf_token() -> str:
     return token
 
 
-def requires(role: Role) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
-    """Only users holding `role` get past: the others get 403, whatever URL they type."""
+def requires(*roles: Role) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Only users holding one of `roles` get past: the others get 403, whatever URL they type."""
+    named = " ou ".join(roles)
     def decorate(route: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
         @wraps(route)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
-            if not current_user().can(role):
-                abort(403, f"Il faut le rôle {role} pour cette page. / This needs the {role} role.")
+            if not any(current_user().can(role) for role in roles):
+                abort(403, f"Il faut le rôle {named} pour cette page. / This needs the {named.replace(' ou ', ' or ')} "
+                           "role.")
             return route(*args, **kwargs)
         return guarded
     return decorate

@@ -154,22 +154,24 @@ def hold_session() -> ResponseReturnValue:
     sessions = catalogue_sessions(office.catalogue())
     if request.method == "GET":
         return render_template("hold_session.html", sessions=sessions, form={}, errors={})
-    form = {k: request.form.get(k, "").strip() for k in ("session_id", "held_on", "absent_emails")}
+    form = {k: request.form.get(k, "").strip() for k in ("session_id", "held_on", "absent_emails", "reason")}
     errors = {}
     if form["session_id"] not in {s["id"] for s in sessions}:
         errors["session_id"] = "session: choose one of the catalogue's sessions"
     absent = [e.strip() for e in form["absent_emails"].replace(",", "\n").splitlines() if e.strip()]
     try:
         command = HoldSession.model_validate({"session_id": form["session_id"], "held_on": form["held_on"],
-                                              "absent_emails": absent, "requested_by": current_user().name})
+                                              "absent_emails": absent, "requested_by": current_user().name,
+                                              "reason": form["reason"] or None})
     except ValidationError as exc:
-        errors.update(field_errors(exc, {"held_on": "held on", "absent_emails": "absent participants"}))
+        errors.update(field_errors(exc, {"held_on": "held on", "absent_emails": "absent participants",
+                                         "reason": "reason"}))
     if errors:
         return render_template("hold_session.html", sessions=sessions, form=form, errors=errors), 400
     try:
         with CommandClient(office.settings, producer="operations") as client:
             sent = client.hold_session(command.session_id, command.held_on, command.absent_emails,
-                                       requested_by=command.requested_by)
+                                       requested_by=command.requested_by, reason=command.reason)
     except BROKER_ERRORS as exc:
         return render_template("hold_session.html", sessions=sessions, form=form,
                                errors={"_": not_sent(exc)}), 503

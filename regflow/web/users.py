@@ -25,6 +25,7 @@ class Role(StrEnum):
     SUPPORT = "support"  # replaces participants
     FINANCE = "finance"  # records payments, sees invoices
     OPERATIONS = "operations"  # records sessions held, sees the queues
+    TRAINER = "trainer"  # corrects and signs the attendance sheet of a session (service fait)
 
 
 ROLE_NAMES = frozenset(r.value for r in Role)

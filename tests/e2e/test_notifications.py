@@ -192,7 +192,7 @@ def test_a_replaced_participant_loses_the_link_the_newcomer_gets_it_and_the_remi
     # And once the session is held, nobody can be replaced any more:
     clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
     with CommandClient(settings) as client:
-        client.hold_session("cpom-handicap-2023-09-15", datetime(2023, 9, 15).date())
+        client.hold_session("cpom-handicap-2023-09-15", datetime(2023, 9, 15).date(), reason="no sheet (test)")
     wait_until(lambda: (registration_timeline(deps.sessions, "dep-94") or {}).get("state") == "session_held",
                "service fait")
     late = regflow(consumers, "replace-participant", "dep-94", "--replaced", CLAIRE, "--civilite", "M.",

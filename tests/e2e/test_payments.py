@@ -47,7 +47,7 @@ def submit_and_invoice(settings: Settings, deps: Deps, form: dict[str, Any], reg
 def hold(settings: Settings, clock: FileClock, deps: Deps, registration_id: str) -> None:
     clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
     with CommandClient(settings, producer="operations") as client:
-        client.hold_session(HANDICAP, date(2023, 9, 15))
+        client.hold_session(HANDICAP, date(2023, 9, 15), reason="no sheet (test)")
     wait_until(lambda: state(deps, registration_id) == "session_held", "service fait")
 
 

@@ -44,7 +44,7 @@ def test_a_public_client_is_received_confirmed_invoiced_held_then_paid(
                            "unit_price": "595.00", "total": "1190.00"}
 
         clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
-        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
+        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15), reason="no sheet (test)")
         held = reach(deps, "dep-94", "session_held")
         assert held["service_fait_on"] == "2023-09-15"
 
@@ -89,7 +89,7 @@ def test_a_private_client_signs_later_pays_before_the_session_and_is_paid_once_i
         reach(deps, "saad-69", "settled")
 
         clock.set(datetime(2024, 3, 21, 18, tzinfo=PARIS))
-        client.hold_session("cpom-aide-domicile-2024-03-21", date(2024, 3, 21))
+        client.hold_session("cpom-aide-domicile-2024-03-21", date(2024, 3, 21), reason="no sheet (test)")
         paid = reach(deps, "saad-69", "paid")
     assert [h["trigger"] for h in paid["history"]] == [  # type: ignore[union-attr]
         "submit", "sign", "confirm", "invoice", "settle", "hold_session"]

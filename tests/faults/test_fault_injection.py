@@ -67,6 +67,8 @@ REPLICAS = {"validation": 2, "invoicing": 2, "notifications": 2, "payments": 2, 
 SESSION = "cpom-handicap-2023-09-15"
 PRICE = Decimal("1190.00")
 
+HOLD = HoldSession(session_id=SESSION, held_on=date(2023, 9, 15), reason="fault suite, no sheet")
+
 
 class Fleet:
     """The consumer and relay replicas, as OS processes; knows which deaths it caused."""
@@ -322,12 +324,12 @@ def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, 
     phases = {"submitted_to_invoiced": round(time.monotonic() - started, 1)}
 
     clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
-    hold = envelope("cmd.session.hold", HoldSession(session_id=SESSION, held_on=date(2023, 9, 15)), None,
+    hold = envelope("cmd.session.hold", HOLD, None,
                     clock.now(), "operations")
     sender.send(hold)
     sender.send(hold)
     duplicated["session held (same message)"] += 1
-    sender.send(envelope("cmd.session.hold", HoldSession(session_id=SESSION, held_on=date(2023, 9, 15)), None,
+    sender.send(envelope("cmd.session.hold", HOLD, None,
                          clock.now(), "operations"))
     duplicated["session held (entered twice)"] += 1
     wait_for(lambda: count(deps, select(func.count()).select_from(RegistrationRow)

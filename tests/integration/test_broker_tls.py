@@ -44,7 +44,7 @@ def test_messages_go_through_amqps_with_the_broker_certificate_checked(
     envelope = Envelope.model_validate({
         "type": "cmd.session.hold", "occurred_at": "2023-09-15T16:00:00Z", "correlation_id":
             "6f1c1d2e-0000-4000-8000-000000000001", "producer": "test",
-        "payload": {"session_id": "cpom-handicap-2023-09-15", "held_on": "2023-09-15"}})
+        "payload": {"session_id": "cpom-handicap-2023-09-15", "held_on": "2023-09-15", "reason": "TLS test"}})
     with Publisher(f"{url}?cafile={ca_file}", topology) as publisher:  # declares, publishes, broker confirms
         publisher.publish(envelope, mandatory=True)
         method, _, body = publisher.channel.basic_get(topology.work_queue("payments"), auto_ack=True)

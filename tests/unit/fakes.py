@@ -40,6 +40,7 @@ from workflow.domain.registration import HistoryEntry, Registration
 from workflow.domain.reminders import SCHEDULED
 from workflow.messaging.topology import Topology
 from workflow.persistence.orm import (
+    AttendanceMarkRow,
     CreditNoteRow,
     EmailRow,
     InvoiceRow,
@@ -48,6 +49,7 @@ from workflow.persistence.orm import (
     ReceivableRow,
     ReminderRow,
     SessionRecordRow,
+    SignedSheetRow,
     TrainingSessionRow,
 )
 from workflow.persistence.repositories.catalogue import SEAT_HOLDING
@@ -226,6 +228,24 @@ class FakeAccesses:
         return sorted((a for a in self.rows if a.registration_id == registration_id and a.status == ACTIVE),
                       key=lambda a: (a.created_at, a.email))
 
+    def active_in_session(self, session_id: str) -> list[ParticipantAccessRow]:
+        return sorted((a for a in self.rows if a.session_id == session_id and a.status == ACTIVE),
+                      key=lambda a: (a.created_at, a.email))
+
+
+class FakeAttendance:
+    """The signed sheets as the back office stored them (a test puts one in `sheets`)."""
+
+    def __init__(self) -> None:
+        self.sheets: dict[str, SignedSheetRow] = {}
+        self.corrections: dict[tuple[str, int], AttendanceMarkRow] = {}
+
+    def signed_sheet(self, session_id: str) -> SignedSheetRow | None:
+        return self.sheets.get(session_id)
+
+    def marks(self, session_id: str) -> dict[tuple[str, int], AttendanceMarkRow]:
+        return {k: m for k, m in self.corrections.items() if m.session_id == session_id}
+
 
 class FakeReminders:
     def __init__(self) -> None:
@@ -292,6 +312,7 @@ class FakeUnitOfWork:
         self.payments = FakePayments()
         self.session_records = FakeSessionRecords()
         self.accesses = FakeAccesses()
+        self.attendance = FakeAttendance()
         self.reminders = FakeReminders()
         self.emails = FakeEmails()
         self.catalogue = FakeCatalogue(self.registrations)

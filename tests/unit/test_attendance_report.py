@@ -40,6 +40,66 @@ def test_a_zoom_participant_report_gives_one_record_per_row_in_paris_time() -> N
         (4, None, Interval(paris(15, 10, 0), paris(15, 10, 30)))]
 
 
+# BigBlueButton's Learning Analytics Dashboard, "Download Session Data" (bbb-learning-dashboard/src/services/
+# UserService.js, makeUserCSVData): the header bare and translated (Duration never is), every value quoted, the
+# times as the moderator's browser writes them, one row per person, a last row of anonymous poll answers.
+BBB_HEADER_EN = ("Name,Moderator,Activity Score,Talk time,Webcam Time,Messages,Reactions,Poll Votes,Raise Hands,"
+                 "Join,Left,Duration")
+BBB_HEADER_FR = ("Nom,Modérateur,Activity Score,Temps de conversation,Temps de partage de caméra,Messages,Réactions,"
+                 "Votes du sondage,Mains levées,Rejoindre,Quitté,Duration")
+
+
+def test_a_bigbluebutton_export_from_an_english_browser_gives_one_record_per_person_in_paris_time() -> None:
+    data = (f"{BBB_HEADER_EN},Are you ready?\r\n"
+            '"Sophie Formatrice","TRUE","0","01:50:12","05:59:00","12","0","0","0",'
+            '"9/15/2023, 09:20:05 AM","9/15/2023, 05:02:10 PM","07:42:05","-"\r\n'
+            '"Claire Martin","FALSE","4.2","00:03:10","-","3","2","1","1",'
+            '"9/15/2023, 09:31:12 AM","9/15/2023, 05:00:00 PM","06:12:48","Yes"\r\n'
+            '"Élodie Brun","FALSE","1","-","-","0","0","0","0","9/15/2023, 01:46:00 PM","-","03:14:00","-"\r\n'
+            '"Anonymous","","","","","","","","","","","","Yes\r\nNo"').encode()
+    report = read_report(data, zone=PARIS)
+    assert report.layout == "bigbluebutton"
+    assert report.problems == []
+    assert [(line.line, line.email, line.name, line.interval) for line in report.lines] == [
+        (2, None, "Sophie Formatrice", Interval(paris(15, 9, 20, 5), paris(15, 17, 2, 10))),
+        (3, None, "Claire Martin", Interval(paris(15, 9, 31, 12), paris(15, 17, 0))),
+        (4, None, "Élodie Brun", Interval(paris(15, 13, 46), paris(15, 17, 0)))]  # still there: Join + Duration
+
+
+def test_a_bigbluebutton_export_from_a_french_browser_takes_the_e_mail_from_a_courriel_poll() -> None:
+    data = (f"{BBB_HEADER_FR},Courriel\r\n"
+            '"Claire Martin","FALSE","4,2","00:03:10","-","3","2","1","1",'
+            '"15/09/2023 09:31:12","15/09/2023 17:00:00","06:12:48","C.Martin@Gironde.fr"\r\n'
+            '"Paul Roux","FALSE","0","-","-","0","0","0","0","15/09/2023 09:35:00","15/09/2023 12:45:00","03:10:00","-"'
+            '\r\n"Anonyme","","","","","","","","","","","",""').encode()
+    report = read_report(data, zone=PARIS)
+    assert (report.layout, report.problems) == ("bigbluebutton", [])
+    assert [(line.email, line.interval) for line in report.lines] == [
+        ("c.martin@gironde.fr", Interval(paris(15, 9, 31, 12), paris(15, 17, 0))),
+        (None, Interval(paris(15, 9, 35), paris(15, 12, 45)))]  # no answer, "-": listed as unmatched
+
+
+def test_a_bigbluebutton_export_s_unreadable_rows_are_kept_as_problems_and_the_others_read() -> None:
+    data = (f"{BBB_HEADER_EN}\r\n"
+            '"Claire Martin","FALSE","0","-","-","0","0","0","0","9/15/2023, 09:31:12\u202fAM",'
+            '"9/15/2023, 12:44:00\u202fPM","03:12:48"\r\n'
+            '"Paul Roux","FALSE","0","-","-","0","0","0","0","15/09/2023 25:00:00","-","03:10:00"\r\n'
+            '"Dupont, "JJ", Jean","FALSE","0","-","-","0","0","0","0",'
+            '"9/15/2023, 09:31:12 AM","9/15/2023, 12:44:00 PM","03:12:48"\r\n'
+            '"Marc Petit","FALSE","0","-","-","0","0","0","0","9/15/2023, 09:30:00 AM","-","03:75:00"\r\n'
+            '"Anonymous","FALSE","0","-","-","0","0","0","0","9/15/2023, 01:45:00 PM","9/15/2023, 05:00:00 PM",'
+            '"03:15:00"\r\n').encode()
+    report = read_report(data, zone=PARIS)
+    assert report.layout == "bigbluebutton"
+    assert [(p.line, p.reason_en) for p in report.problems] == [
+        (3, "unreadable join time '15/09/2023 25:00:00'"),
+        (4, "unreadable join time '0'"),  # BBB does not escape a quote in a name: the row shifts, refused
+        (5, "neither a readable leave time nor a duration")]
+    assert [(line.line, line.name, line.interval) for line in report.lines] == [
+        (2, "Claire Martin", Interval(paris(15, 9, 31, 12), paris(15, 12, 44))),  # U+202F: read as a space
+        (6, "Anonymous", Interval(paris(15, 13, 45), paris(15, 17, 0)))]  # a person who joined is no summary row
+
+
 def test_a_french_spreadsheet_in_windows_1252_with_semicolons_and_a_duration_instead_of_a_leave() -> None:
     data = "Nom;Courriel;Arrivée;Durée\r\nÉlodie Brun;e.brun@ars.sante.fr;15/09/2023 09:30;195\r\n".encode("cp1252")
     report = read_report(data, zone=PARIS)

@@ -37,7 +37,7 @@ REPORTING = [*SENDING, "check-overdue", "check-link", "show", "registrations", "
 VALID_ARGS = {
     "submit": [str(VALID)],
     "sign": ["reg-1", "--place", "Créteil", "--date", "2023-09-01", "--signatory", "M. Dupont", "--method", "stamp"],
-    "hold-session": ["cpom-handicap-2023-09-15", "--on", "2023-09-15", "--by", "olga"],
+    "hold-session": ["cpom-handicap-2023-09-15", "--on", "2023-09-15", "--by", "olga", "--reason", "sheet lost"],
     "cancel-session": ["cpom-handicap-2023-09-15", "--reason", "intervenant malade"],
     "move-session": ["cpom-handicap-2023-09-15", "--to", "cpom-handicap-2023-11-15", "--reason", "salle indisponible"],
     "correct-invoice": ["2023-000001", "--reason", "numéro d'engagement manquant"],

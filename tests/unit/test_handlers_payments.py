@@ -55,7 +55,7 @@ def invoiced(office: Office, registration_id: str = "r-1", number: str = "2023-0
 
 def hold(office: Office, held_on: date = date(2023, 9, 15), session_id: str = HANDICAP) -> None:
     office.handle(payments.handle_hold_session, "cmd.session.hold", HoldSession(
-        session_id=session_id, held_on=held_on, requested_by="operations@regflow.test"))
+        session_id=session_id, held_on=held_on, requested_by="operations@regflow.test", reason="test: no sheet"))
 
 
 def pay(office: Office, amount: str, payment_id: str = "P-1", invoice_number: str | None = "2023-000001",
@@ -134,7 +134,8 @@ def test_a_session_held_gives_service_fait_and_a_public_hospital_50_days_from_it
     assert (registration.state, registration.service_fait_on) == (State.SESSION_HELD, date(2023, 9, 15))
     assert office.uow.registrations.history["r-1"][-1].actor == "operations@regflow.test"
     assert (receivable.service_fait_on, receivable.due_on) == (date(2023, 9, 15), date(2023, 11, 4))
-    assert office.uow.events("session.held") == [SessionHeld(session_id=HANDICAP, held_on=date(2023, 9, 15))]
+    assert office.uow.events("session.held") == [
+        SessionHeld(session_id=HANDICAP, held_on=date(2023, 9, 15), reason="test: no sheet")]
     assert office.uow.session_records.held_on(HANDICAP) == date(2023, 9, 15)
 
 

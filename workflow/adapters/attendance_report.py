@@ -3,7 +3,8 @@
 The file is hostile until checked: its size, its encoding (UTF-8, with or without BOM, or the Windows-1252 of
 a French spreadsheet), its separator (`,` `;` or tab), its header (one of the layouts of
 `workflow/data/attendance_layouts.json`), and each row. A row that cannot be read is kept as a problem
-with its line number and the reason in English and French, never dropped; the rows behind it are read.
+with its line number and the reason in English and French, never dropped; the rows behind it are read (blank
+lines and a platform's own summary row, named in its layout, are no one's and skipped).
 Matching the lines to participants by e-mail is the caller's (unmatched lines are listed, not lost).
 """
 
@@ -39,6 +40,7 @@ class Layout:
     columns: dict[str, list[str]]
     required: list[str]
     time_formats: list[str]
+    summary_row_names: list[str] = field(default_factory=list)  # names of rows no one's, as header keys
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class Report:
 
 def load_layouts(path: Path = LAYOUTS_FILE) -> list[Layout]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [Layout(d["name"], d["columns"], d["required"], d["time_formats"]) for d in data["layouts"]]
+    return [Layout(d["name"], d["columns"], d["required"], d["time_formats"], d.get("summary_row_names", []))
+            for d in data["layouts"]]
 
 
 def _text(data: bytes) -> str:
@@ -117,18 +120,36 @@ def _moment(value: str, layout: Layout, zone: ZoneInfo) -> datetime | None:
 
 
 def _minutes(value: str) -> float | None:
-    try:
-        minutes = Decimal(value.strip().replace(",", "."))
-    except InvalidOperation:
-        return None
+    """Minutes as a spreadsheet writes them (`195`, `193,5`) or h:mm:ss as BigBlueButton does (`03:15:00`)."""
+    text = value.strip()
+    clock = text.split(":")
+    if len(clock) == 3:
+        if not all(part.isascii() and part.isdigit() for part in clock) or max(int(clock[1]), int(clock[2])) > 59:
+            return None
+        minutes = Decimal(int(clock[0]) * 60 + int(clock[1])) + Decimal(int(clock[2])) / 60
+    else:
+        try:
+            minutes = Decimal(text.replace(",", "."))
+        except InvalidOperation:
+            return None
     return float(minutes) if minutes.is_finite() and 0 <= minutes <= MAX_MINUTES else None
+
+
+def _cell(row: list[str], at: dict[str, int], name: str) -> str:
+    index = at.get(name)
+    return row[index] if index is not None and index < len(row) else ""
+
+
+def _summary_row(row: list[str], layout: Layout, at: dict[str, int]) -> bool:
+    """The export's own row, no one's connection (BigBlueButton's last, of the anonymous poll answers): one of
+    the layout's names and no join time; a participant who chose that name and joined is still read."""
+    return _key(_cell(row, at, "name")) in layout.summary_row_names and not _cell(row, at, "join").strip()
 
 
 def _line(number: int, row: list[str], layout: Layout, at: dict[str, int], zone: ZoneInfo
           ) -> ReportLine | RowProblem:
     def cell(name: str) -> str:
-        index = at.get(name)
-        return row[index] if index is not None and index < len(row) else ""
+        return _cell(row, at, name)
 
     if any(len(value) > MAX_CELL for value in row):
         return RowProblem(number, f"a cell over {MAX_CELL} characters", f"une cellule de plus de {MAX_CELL} caractères")
@@ -171,8 +192,8 @@ def read_report(data: bytes, *, zone: ZoneInfo, layouts: list[Layout] | None = N
     layout, at = _columns(rows[0], layouts if layouts is not None else load_layouts())
     report = Report(layout.name)
     for number, row in enumerate(rows[1:], start=2):
-        if not any(value.strip() for value in row):
-            continue  # a blank line, as spreadsheets leave at the end
+        if not any(value.strip() for value in row) or _summary_row(row, layout, at):
+            continue  # a blank line, as spreadsheets leave at the end, or the export's summary row
         read = _line(number, row, layout, at, zone)
         if isinstance(read, ReportLine):
             report.lines.append(read)

@@ -180,15 +180,17 @@ class Registration:
                    reason=_applied_by(invoice_number, requested_by, actor))
 
     def hold_session(self, held_on: date, *, planned_on: date, at: datetime, actor: str,
-                     cause: UUID | None, requested_by: str | None = None) -> None:
+                     cause: UUID | None, requested_by: str | None = None, evidence: str | None = None) -> None:
         """Service fait results from the session being held on the planned date (seeds' wording).
-        `requested_by` is who in operations recorded it: the history names them."""
+        `requested_by` is who recorded it and `evidence` on what (the signed sheet, or operations' reason):
+        the history names both."""
         if held_on != planned_on:
             raise GuardRefusedError(
                 self.id, "hold_session", f"held on {held_on}, planned on {planned_on}: not the planned date")
         self.service_fait_on = held_on
         self._fire("hold_session", at=at, actor=requested_by or actor, cause=cause,
-                   reason=_applied_by(f"service fait {held_on}", requested_by, actor))
+                   reason=_applied_by(f"service fait {held_on}" + (f" — {evidence}" if evidence else ""),
+                                      requested_by, actor))
 
     # --- the one place a state changes --------------------------------------------------------------
 

@@ -85,7 +85,8 @@ def attendance_sheet(sessions: sessionmaker[Session], schedule: Schedule, sessio
         per_part = attendance([Interval(line.joined_at, line.left_at) for line in own], parts,
                               threshold_minutes=threshold_minutes)
         participants.append({
-            "email": access.email, "name": " ".join(p for p in (access.first_name, access.last_name) if p),
+            "access_id": access.id, "email": access.email,
+            "name": " ".join(p for p in (access.first_name, access.last_name) if p),
             "registration_id": access.registration_id,
             "parts": [{"part": p.part.index, "from": p.part.start.isoformat(), "to": p.part.end.isoformat(),
                        "connected_minutes": p.connected_minutes, "followed_minutes": p.followed_minutes,
@@ -94,6 +95,7 @@ def attendance_sheet(sessions: sessionmaker[Session], schedule: Schedule, sessio
             "joins": [j.joined_at.isoformat() for j in joins if j.access_id == access.id],
             "report_lines": [line.line for line in own]})
     matched = {a.email for a in accesses}
-    return {"session_id": session_id, "date": found[1].date.isoformat(), "participants": participants,
+    return {"session_id": session_id, "date": found[1].date.isoformat(), "title": found[0].title,
+            "state": found[1].state.value, "participants": participants,
             "unmatched": [{"line": line.line, "email": line.email, "name": line.name} for line in lines
                           if line.access_id is None and line.email not in matched]}

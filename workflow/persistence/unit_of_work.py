@@ -33,6 +33,7 @@ from workflow.persistence.orm import (
 )
 from workflow.persistence.repositories import (
     Accesses,
+    Attendance,
     Catalogues,
     CreditNotes,
     Emails,
@@ -43,6 +44,7 @@ from workflow.persistence.repositories import (
     Reminders,
     SessionRecords,
     SqlAccesses,
+    SqlAttendance,
     SqlCatalogue,
     SqlCreditNotes,
     SqlEmails,
@@ -58,8 +60,8 @@ class UnitOfWork:
     """`with uow:` opens a transaction; only `commit()` persists; leaving without it rolls back.
 
     The repositories, built on entering, are all a handler reads and writes through: `registrations` (domain
-    objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`,
-    `session_records`, `accesses`, `reminders`, `emails` and `catalogue` (rows of `workflow.persistence.orm`).
+    objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`, `session_records`,
+    `accesses`, `attendance`, `reminders`, `emails` and `catalogue` (rows of `workflow.persistence.orm`).
     """
 
     session: Session
@@ -70,6 +72,7 @@ class UnitOfWork:
     payments: Payments
     session_records: SessionRecords
     accesses: Accesses
+    attendance: Attendance
     reminders: Reminders
     emails: Emails
     catalogue: Catalogues
@@ -93,6 +96,7 @@ class UnitOfWork:
         self.payments = SqlPayments(self.session)
         self.session_records = SqlSessionRecords(self.session)
         self.accesses = SqlAccesses(self.session)
+        self.attendance = SqlAttendance(self.session)
         self.reminders = SqlReminders(self.session)
         self.emails = SqlEmails(self.session)
         self.catalogue = SqlCatalogue(self.session)

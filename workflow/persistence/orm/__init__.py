@@ -9,7 +9,7 @@ from workflow.persistence.orm.accounts import (
     PaymentRow,
     ReceivableRow,
 )
-from workflow.persistence.orm.attendance import AttendanceLineRow, JoinRecordRow
+from workflow.persistence.orm.attendance import AttendanceLineRow, AttendanceMarkRow, JoinRecordRow, SignedSheetRow
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
@@ -26,6 +26,7 @@ from workflow.persistence.orm.registrations import (
 __all__ = [
     "NAMING",
     "AttendanceLineRow",
+    "AttendanceMarkRow",
     "Base",
     "CommandDecisionRow",
     "CreditNoteRow",
@@ -45,6 +46,7 @@ __all__ = [
     "ReminderRow",
     "SessionParticipantRow",
     "SessionRecordRow",
+    "SignedSheetRow",
     "TrainingRow",
     "TrainingSessionRow",
     "UTCDateTime",

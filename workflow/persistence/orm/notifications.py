@@ -60,6 +60,10 @@ class ParticipantAccessRow(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the session is held (the signed sheet, or operations' word): present | partial | absent, and the
+    # minutes of training followed (None: operations recorded it without a sheet, nothing was measured).
+    presence: Mapped[str | None] = mapped_column(String(10))
+    minutes_followed: Mapped[int | None] = mapped_column(Integer)
 
 
 class ReminderRow(Base):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from schemas.limits import MAX_ACTOR_LENGTH
 from workflow.persistence.orm.base import Base
 
 
@@ -119,3 +120,6 @@ class SessionRecordRow(Base):
     held_on: Mapped[date] = mapped_column(Date)
     absent_emails: Mapped[list[Any]]  # attendance: the participants who did not attend
     recorded_at: Mapped[datetime]
+    evidence: Mapped[str] = mapped_column(String(20), default="operations")  # signed_sheet | operations
+    reason: Mapped[str | None] = mapped_column(Text)  # operations' reason when there is no signed sheet
+    recorded_by: Mapped[str | None] = mapped_column(String(MAX_ACTOR_LENGTH))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from workflow.persistence.repositories.attendance import SqlAttendance
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.repositories.invoices import SqlCreditNotes, SqlInvoices
 from workflow.persistence.repositories.notifications import SqlAccesses, SqlEmails, SqlReminders
 from workflow.persistence.repositories.payments import SqlPayments, SqlReceivables, SqlSessionRecords
 from workflow.persistence.repositories.protocols import (
     Accesses,
+    Attendance,
     Catalogues,
     CreditNotes,
     Emails,
@@ -21,8 +23,8 @@ from workflow.persistence.repositories.protocols import (
 from workflow.persistence.repositories.registrations import RegistrationRepository
 
 __all__ = [
-    "Accesses", "Catalogues", "CreditNotes", "Emails", "Invoices", "Payments", "Receivables",
-    "RegistrationRepository", "Registrations", "Reminders", "SessionRecords", "SqlAccesses", "SqlCatalogue",
-    "SqlCreditNotes", "SqlEmails", "SqlInvoices", "SqlPayments", "SqlReceivables", "SqlReminders",
+    "Accesses", "Attendance", "Catalogues", "CreditNotes", "Emails", "Invoices", "Payments", "Receivables",
+    "RegistrationRepository", "Registrations", "Reminders", "SessionRecords", "SqlAccesses", "SqlAttendance",
+    "SqlCatalogue", "SqlCreditNotes", "SqlEmails", "SqlInvoices", "SqlPayments", "SqlReceivables", "SqlReminders",
     "SqlSessionRecords",
 ]

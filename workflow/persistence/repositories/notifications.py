@@ -24,6 +24,11 @@ class SqlAccesses:
             ParticipantAccessRow.registration_id == registration_id, ParticipantAccessRow.status == ACTIVE)
             .order_by(ParticipantAccessRow.created_at, ParticipantAccessRow.email)))
 
+    def active_in_session(self, session_id: str) -> list[ParticipantAccessRow]:
+        return list(self._session.scalars(select(ParticipantAccessRow).where(
+            ParticipantAccessRow.session_id == session_id, ParticipantAccessRow.status == ACTIVE)
+            .order_by(ParticipantAccessRow.created_at, ParticipantAccessRow.email)))
+
 
 class SqlReminders:
     def __init__(self, session: Session) -> None:

@@ -14,6 +14,7 @@ from workflow.domain.catalogue import Catalogue, Schedule, SessionState
 from workflow.domain.machine import State
 from workflow.domain.registration import Registration
 from workflow.persistence.orm import (
+    AttendanceMarkRow,
     CreditNoteRow,
     EmailRow,
     InvoiceRow,
@@ -22,6 +23,7 @@ from workflow.persistence.orm import (
     ReceivableRow,
     ReminderRow,
     SessionRecordRow,
+    SignedSheetRow,
     TrainingSessionRow,
 )
 
@@ -120,6 +122,18 @@ class Accesses(Protocol):
     def active_of(self, registration_id: str) -> list[ParticipantAccessRow]:
         """The registration's active accesses, oldest first."""
         ...
+
+    def active_in_session(self, session_id: str) -> list[ParticipantAccessRow]:
+        """The session's active accesses (the seats held now), oldest first."""
+        ...
+
+
+class Attendance(Protocol):
+    """The attendance sheet: the trainer's corrections and the signed sheet."""
+
+    def signed_sheet(self, session_id: str) -> SignedSheetRow | None: ...
+
+    def marks(self, session_id: str) -> dict[tuple[str, int], AttendanceMarkRow]: ...
 
 
 class Reminders(Protocol):

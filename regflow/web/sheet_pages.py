@@ -1,0 +1,117 @@
+"""The attendance sheet on the back office ("Feuilles d'émargement"): trainers correct and sign it, operations
+read it. Signing is service fait: once the signature is committed, the page sends `cmd.session.hold` (the
+payments consumer reads the signed sheet itself); if the broker does not confirm, the page says so and offers
+to send it again (the command is idempotent: a session is held once)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from producers.commands import CommandClient
+from regflow.web.auth import requires
+from regflow.web.context import BROKER_ERRORS, back_office, current_user, not_sent, pages
+from regflow.web.users import Role
+from workflow.adapters.attendance_report import ReportError
+from workflow.domain.attendance_sheet import SheetError
+from workflow.domain.clock import PARIS
+from workflow.ops.attendance_sheet import SheetDesk, signed_sessions
+from workflow.ops.catalogue import CatalogueDesk
+
+PRESENCES = (("present", "présent"), ("partial", "partiel"), ("absent", "absent"))
+MAX_FIELDS = 2 * 10_000 * 2 + 20  # two fields per participant and half-day, at most: a bigger form is refused
+
+
+def _desk() -> SheetDesk:
+    office = back_office()
+    return SheetDesk(office.sessions, office.clock, office.schedule, office.settings.attendance_present_minutes)
+
+
+@pages.get("/feuilles")
+@requires(Role.TRAINER, Role.OPERATIONS)
+def sheets() -> ResponseReturnValue:
+    office = back_office()
+    signed = signed_sessions(office.sessions)
+    listing = CatalogueDesk(office.sessions, office.clock, office.schedule).listing()
+    return render_template("sheets.html", sessions=sorted(listing, key=lambda s: s["date"], reverse=True),
+                           signed=signed, paris=PARIS)
+
+
+@pages.get("/feuilles/<session_id>")
+@requires(Role.TRAINER, Role.OPERATIONS)
+def sheet(session_id: str) -> ResponseReturnValue:
+    return _page(session_id, {}, 200)
+
+
+def _page(session_id: str, errors: dict[str, str], status: int) -> ResponseReturnValue:
+    try:
+        shown = _desk().sheet(session_id)
+    except ReportError:
+        return render_template("error.html", code=404, message=f"Aucune séance {session_id[:100]}. / "
+                               f"No session {session_id[:100]}."), 404
+    return render_template("sheet.html", sheet=shown, errors=errors, presences=PRESENCES, paris=PARIS,
+                           can_sign=current_user().can(Role.TRAINER)), status
+
+
+@pages.post("/feuilles/<session_id>")
+@requires(Role.TRAINER)
+def change_sheet(session_id: str) -> ResponseReturnValue:
+    """action=save: the corrections; sign: the corrections then the signature, then service fait; send: service
+    fait again, for a signed sheet whose command the broker did not confirm."""
+    action = request.form.get("action", "")
+    desk, user = _desk(), current_user()
+    if action not in ("save", "sign", "send") or len(request.form) > MAX_FIELDS:
+        return _page(session_id, {"_": f"action inconnue : {action[:40]!r}"}, 400)
+    try:
+        if action in ("save", "sign"):
+            errors = desk.correct(session_id, _marks(), by=user.name)
+            if errors:
+                return _page(session_id, {"_": "Rien n'a été enregistré : corrigez les cases signalées.", **errors},
+                             400)
+        if action == "save":
+            flash("Corrections enregistrées. La feuille n'est pas encore signée.")
+            return redirect(url_for("backoffice.sheet", session_id=session_id))
+        if action == "sign":
+            desk.sign(session_id, signer=request.form.get("signer_name", ""),
+                      attested=request.form.get("attest") == "yes", by=user.name)
+    except ReportError:
+        return _page(session_id, {"_": f"Aucune séance {session_id[:100]}."}, 404)
+    except SheetError as refused:
+        return _page(session_id, {"_": refused.reason_fr or str(refused)}, 400)
+    return _send_service_fait(session_id)
+
+
+def _send_service_fait(session_id: str) -> ResponseReturnValue:
+    office, desk = back_office(), _desk()
+    shown = desk.sheet(session_id)
+    if shown["signed"] is None:
+        return _page(session_id, {"_": "La feuille n'est pas signée : le service fait attend sa signature."}, 400)
+    try:
+        with CommandClient(office.settings, producer="trainer") as client:
+            sent = client.hold_session(session_id, desk.parts(shown)[0].start.date(), requested_by=current_user().name)
+    except BROKER_ERRORS as exc:
+        flash("Feuille signée. Le service fait n'a pas pu être transmis : utilisez « Transmettre le service fait ». / "
+              + not_sent(exc))
+        return redirect(url_for("backoffice.sheet", session_id=session_id)), 303
+    flash("Feuille signée : le service fait est transmis (les inscriptions facturées passent à « session tenue »).")
+    return redirect(url_for("backoffice.command_decision", kind="hold", command_id=str(sent.event_id)))
+
+
+def _marks() -> dict[tuple[str, int], tuple[str, int | None]]:
+    """The form's `presence:<access>:<part>` and `minutes:<access>:<part>` fields (anything else is ignored)."""
+    found: dict[tuple[str, int], tuple[str, int | None]] = {}
+    for name, value in request.form.items():
+        kind, _, rest = name.partition(":")
+        access, _, part = rest.rpartition(":")
+        if kind != "presence" or not access or not part.isdigit() or len(part) > 2:
+            continue
+        found[(access, int(part))] = (value, _minutes(request.form.get(f"minutes:{access}:{part}", "")))
+    return found
+
+
+def _minutes(value: str) -> int | None:
+    """Blank: none given; not a whole number (or absurdly long): -1, which every presence refuses by its range."""
+    value = value.strip()
+    if not value:
+        return None
+    return int(value) if value.isdigit() and len(value) <= 5 else -1
