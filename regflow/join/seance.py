@@ -22,7 +22,7 @@ from workflow.domain.clock import PARIS
 from workflow.persistence.orm import EmailRow, ParticipantAccessRow
 
 # The e-mails a participant receives while the access is active (the revoked ones' go to a 410, not to this page).
-PARTICIPANT_MAILS = {"invitation": "Invitation", "reminder": "Rappel", "session_moved": "Changement de date"}
+PARTICIPANT_MAILS = {"invitation": "invitation", "reminder": "rappel", "session_moved": "changement de date"}
 
 
 def session_view(catalogue: Catalogue, training: Training, session: SessionDate) -> dict[str, object]:

@@ -1,5 +1,6 @@
 """The back-office page in a real headless Chromium (Debian's, driven by Playwright): support replaces a
-participant, operations records the session held, finance a payment; each is named in the history.
+participant, a trainer signs the attendance sheet (service fait), finance records a payment; each is named in
+the history.
 
 The page runs as `regflow web` in its own process, over the real broker and database, with the consumers
 as processes. Without Chromium the tests fail under CI (`scripts/ensure-browser` installs it) and skip
@@ -8,14 +9,17 @@ elsewhere.
 
 from __future__ import annotations
 
+import http.client
 import mailbox
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,8 +32,9 @@ import pytest
 
 from producers.commands import CommandClient
 from regflow.web.users import UserStore
-from schemas.form import RegistrationForm
-from tests.conftest import RunningConsumers, load_form, wait_until
+from schemas.form import Participant, RegistrationForm
+from tests.cli import regflow
+from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
@@ -46,6 +51,7 @@ CHROMIUM = Path(os.environ.get("REGFLOW_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "correct horse battery staple"
+CLAIRE = "claire.durand@valdemarne.fr"
 PAUL = "paul.leroy@valdemarne.fr"
 INES = "ines.roy@valdemarne.fr"
 HANDICAP = "cpom-handicap-2023-09-15"
@@ -103,6 +109,7 @@ def backoffice(settings: Settings, tmp_path: Path) -> Iterator[BackOffice]:
     users.add("alice", PASSWORD, ["support"])
     users.add("fanny", PASSWORD, ["finance"])
     users.add("olga", PASSWORD, ["operations"])
+    users.add("tom", PASSWORD, ["trainer"])
     port = _free_port()
     env = {**os.environ, "REGFLOW_DATABASE_URL": settings.database_url, "REGFLOW_BROKER_URL": settings.broker_url,
            "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_CLOCK": settings.clock, "REGFLOW_LOG_FORMAT": "json",
@@ -261,33 +268,126 @@ def test_after_five_wrong_passwords_even_the_right_one_is_refused(backoffice: Ba
     assert page.inner_text("[role=alert]").startswith("Trop de connexions échouées")
 
 
-def test_operations_records_the_session_held_and_finance_the_payment_each_named_in_the_history(  # noqa: PLR0917 (fixtures)
-        settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink, clock: FileClock,
-        backoffice: BackOffice, browser: Any) -> None:
-    submit(settings, "dep-94")
-    wait_until(lambda: state(deps, "dep-94") == "invoiced", "dep-94 invoiced")
-    clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
+STORY = "cpom-handicap-2023-09-29"  # the session the story creates with the command
+ROOM = "https://visio.example.org/b/cpom-handicap-29"
+TOKEN = re.compile(r"/j/([A-Za-z0-9_-]{43})")
 
-    operations = backoffice.login(browser, "olga")
-    operations.click("text=Session held")
-    operations.select_option("#session_id", HANDICAP)
-    operations.click("#hold-form button[type=submit]")
-    assert operations.inner_text("#error-held_on").startswith("held on: ")
-    operations.fill("#held_on", "2023-09-15")
-    operations.click("#hold-form button[type=submit]")
-    assert f"Session {HANDICAP} recorded as held on 2023-09-15" in operations.inner_text(".flash")
+
+@pytest.fixture
+def join_server(consumers: RunningConsumers, tmp_path: Path) -> Iterator[str]:
+    """`regflow join-server` as its own process, with the consumers' database, clock and link secret."""
+    port = _free_port()
+    log = tmp_path / "join.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "regflow.cli", "join-server", "--port", str(port)],
+                                   env={**consumers.env, "REGFLOW_LOG_FORMAT": "json"}, stdout=output, stderr=output)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert process.poll() is None, log.read_text(errors="replace")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    wait_until(healthy, "the join service", timeout=30)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def opened(join_url: str, token: str) -> tuple[int, str]:
+    """A personal link opened as a browser would, the redirect not followed: the status and where it sends the
+    participant, or which page it shows (its `<main id>`)."""
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(join_url).netloc, timeout=10)
+    try:
+        connection.request("GET", f"/j/{token}")
+        response = connection.getresponse()
+        page = re.search(r'<main id="(\w+)"', response.read().decode("utf-8", "replace"))
+        return response.status, response.getheader("Location") or (page.group(1) if page else "")
+    finally:
+        connection.close()
+
+
+def token_of(smtp: MailSink, email: str) -> str:
+    [invitation] = wait_until(lambda: invitations_to(smtp, email), f"{email}'s invitation")
+    found = TOKEN.search(str(invitation.get_body(("plain",)).get_content()))  # type: ignore[union-attr]
+    assert found, "the invitation carries the personal link"
+    return found.group(1)
+
+
+def test_a_session_from_its_creation_to_paid_through_the_join_service_and_the_trainers_signed_sheet(  # noqa: PLR0915, PLR0917
+        settings: Settings, deps: Deps, consumers: RunningConsumers, smtp: MailSink, clock: FileClock,
+        backoffice: BackOffice, browser: Any, join_server: str, tap: EventTap, tmp_path: Path) -> None:
+    """Issue #17's story: a session created with the command, a form for it, the invitation's link opened
+    before, during and after a replacement, the platform's report imported, the trainer's sheet signed in
+    Chromium, `session.held` with the attendance, the registration paid after finance's payment."""
+    added = regflow(consumers, "sessions", "add", STORY, "--training", "cpom-handicap", "--date", "2023-09-29",
+                    "--capacity", "12", "--join-url", ROOM, "--trainer", "Jeanne Martin")
+    assert added.returncode == 0, added.stderr
+    form = load_form("handicap-departement.json")
+    with CommandClient(settings) as client:
+        client.submit_form(RegistrationForm.model_validate({**form, "session_id": STORY}), "dep-94")
+    wait_until(lambda: state(deps, "dep-94") == "invoiced", "dep-94 invoiced")
+    claire, paul = token_of(smtp, CLAIRE), token_of(smtp, PAUL)
+    assert opened(join_server, claire) == (200, "too_early")
+
+    with CommandClient(settings, producer="support") as client:
+        client.replace_participant("dep-94", PAUL, Participant(civilite="Mme", first_name="Inès", last_name="Roy",
+                                                               email=INES), requested_by="alice")
+    ines = token_of(smtp, INES)
+    wait_until(lambda: opened(join_server, paul)[0] == 410, "Paul's link revoked")
+    assert opened(join_server, paul) == (410, "transferred")
+
+    clock.set(datetime(2023, 9, 29, 9, 40, tzinfo=PARIS))
+    assert opened(join_server, claire) == (302, ROOM)
+    assert opened(join_server, ines) == (302, ROOM)
+    report = tmp_path / "rapport.csv"
+    report.write_text("email;nom;arrivée;départ\n"
+                      "claire.durand@valdemarne.fr;Claire Durand;29/09/2023 09:35;29/09/2023 12:45\n"
+                      "claire.durand@valdemarne.fr;Claire Durand;29/09/2023 13:45;29/09/2023 17:00\n"
+                      f"{INES};Inès Roy;29/09/2023 09:40;29/09/2023 11:00\n", encoding="utf-8")
+    imported = regflow(consumers, "attendance", "import", STORY, str(report))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "3 ligne(s) ajoutée(s)" in imported.stdout
+
+    clock.set(datetime(2023, 9, 29, 18, tzinfo=PARIS))
+    assert opened(join_server, claire) == (410, "ended")
+    trainer = backoffice.login(browser, "tom")
+    trainer.click("text=Feuilles d'émargement")
+    trainer.click(f"#sheet-list a:text('{STORY}')")
+    ines_row = trainer.locator("#attendance tbody tr", has_text=INES)
+    assert "connecté 80 min" in ines_row.inner_text()
+    assert ines_row.locator("select").nth(0).input_value() == "partial"
+    assert ines_row.locator("select").nth(1).input_value() == "absent"
+    ines_row.locator("input[type=number]").nth(0).fill("75")  # the trainer saw her leave at 10h55
+    trainer.fill("#signer_name", "Jeanne Martin")
+    trainer.click("#sign button[value=sign]")
+    assert trainer.inner_text("[role=alert]") == "cochez l'attestation pour signer"
+    trainer.check("#attest")
+    trainer.fill("#signer_name", "Jeanne Martin")
+    trainer.locator("#attendance tbody tr", has_text=INES).locator("input[type=number]").nth(0).fill("75")
+    trainer.click("#sign button[value=sign]")
+    reload_until(trainer, lambda: trainer.locator("#outcome").inner_text() == "acceptée / accepted", "accepted")
     wait_until(lambda: state(deps, "dep-94") == "session_held", "service fait")
-    assert history_actors(deps, "dep-94", "hold_session") == ["olga"]
+    assert history_actors(deps, "dep-94", "hold_session") == ["tom"]
+
+    held = wait_until(lambda: [e for e in tap.drain() if e["type"] == "session.held"], "session.held")
+    payload = held[0]["payload"]
+    assert (payload["session_id"], payload["evidence"], payload["signed_by"]) == (STORY, "signed_sheet",
+                                                                                  "Jeanne Martin")
+    assert sorted((p["presence"], p["minutes_followed"], [m["minutes"] for m in p["parts"]])
+                  for p in payload["attendance"]) == [("partial", 75, [75, 0]), ("present", 360, [180, 180])]
 
     finance = backoffice.login(browser, "fanny")
-    assert finance.locator("text=Session held").count() == 0, "operations' action is not offered to finance"
     finance.click("text=Overdue invoices")
     finance.click("text=Every invoice")
+    assert finance.inner_text("#invoice-list tbody tr .attendance") == "1 présent(s), 1 partiel(s)"
     finance.click("#invoice-list a:text('record a payment')")
-    assert finance.input_value("#invoice_number") == "2023-000001"
     finance.fill("#payment_id", "BANK-0001")
     finance.fill("#amount", "11 90,00")
-    finance.fill("#received_on", "2023-09-20")
+    finance.fill("#received_on", "2023-10-20")
     finance.select_option("#means", "mandat_administratif")
     finance.click("#payment-form button[type=submit]")
     assert finance.inner_text("#error-amount").startswith("amount: ")
@@ -296,15 +396,12 @@ def test_operations_records_the_session_held_and_finance_the_payment_each_named_
     assert "Payment BANK-0001 of 1190.00 EUR sent" in finance.inner_text(".flash")
     reload_until(finance, lambda: finance.inner_text("#state") == "[paid]", "the registration paid")
     assert actor_of(finance, "settle") == "fanny"
-    assert actor_of(finance, "hold_session") == "olga"
-    assert "BANK-0001" in finance.inner_text("#payments")
-    assert finance.inner_text("#payments .recorded-by") == "fanny"
-    assert history_actors(deps, "dep-94", "settle") == ["fanny"]
-    finance.click("header >> text=Payments")
-    assert "BANK-0001" in finance.inner_text("#payment-list")
-    finance.click("text=Only those with an anomaly")
-    assert finance.inner_text("#payment-list tbody") == "No payment with an anomaly."
+    assert actor_of(finance, "hold_session") == "tom"
+    links = finance.inner_text("#links")
+    assert "présent (360 min suivies)" in links
+    assert "partiel (75 min suivies)" in links
 
+    operations = backoffice.login(browser, "olga")
     operations.click("text=Queue health")
     assert operations.inner_text("#verdict").startswith("OK: nothing needs a human.")
     for consumer in ("validation", "invoicing", "notifications", "payments"):

@@ -75,7 +75,8 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
                         else None, "error": e.last_error} for e in emails],
             "links": [{"participant": " ".join(p for p in (a.civilite, a.first_name, a.last_name) if p),
                        "email": a.email, "session_id": a.session_id, "status": a.status,
-                       "revoked_reason": a.revoked_reason} for a in accesses],
+                       "revoked_reason": a.revoked_reason, "presence": a.presence,
+                       "minutes_followed": a.minutes_followed} for a in accesses],
             "reminders": [{"session_id": r.session_id, "minutes_before": r.offset_minutes,
                            "due_at": r.due_at.astimezone(PARIS).isoformat(), "status": r.status, "reason": r.reason}
                           for r in reminders],
@@ -179,7 +180,22 @@ def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: t
 
 
 INVOICE_COLUMNS = ["invoice", "client", "registration", "status", "issued_on", "due_on", "total", "paid",
-                   "outstanding", "days_overdue"]
+                   "outstanding", "days_overdue", "attendance"]
+
+
+def attendance_of(session: Session, registration_ids: list[str]) -> dict[str, str]:
+    """Per registration, its participants' presence once the session is held ("2 présent(s), 1 absent(s)"):
+    finance sees an absence, which changes nothing on the invoice (ABSENCE_POLICY) but a funder may ask."""
+    counts: dict[str, dict[str, int]] = {}
+    for registration_id, presence in session.execute(
+            select(ParticipantAccessRow.registration_id, ParticipantAccessRow.presence).where(
+                ParticipantAccessRow.registration_id.in_(registration_ids), ParticipantAccessRow.status == ACTIVE,
+                ParticipantAccessRow.presence.is_not(None))):
+        found = counts.setdefault(registration_id, {})
+        found[presence or ""] = found.get(presence or "", 0) + 1
+    words = (("present", "présent(s)"), ("partial", "partiel(s)"), ("absent", "absent(s)"))
+    return {rid: ", ".join(f"{found[p]} {french}" for p, french in words if p in found)
+            for rid, found in counts.items()}
 
 
 def invoice_list(sessions: sessionmaker[Session], today: date, status: str | None = None) -> list[dict[str, Any]]:
@@ -190,14 +206,17 @@ def invoice_list(sessions: sessionmaker[Session], today: date, status: str | Non
         if status:
             query = query.where(ReceivableRow.status == status)
         rows = []
-        for receivable, issued_on in session.execute(query):
+        found = list(session.execute(query))
+        attendance = attendance_of(session, sorted({receivable.registration_id for receivable, _ in found}))
+        for receivable, issued_on in found:
             outstanding = max(receivable.total - receivable.paid, Decimal("0.00"))
             late = (today - receivable.due_on).days if receivable.status == "open" else 0
             rows.append({"invoice": receivable.invoice_number, "client": receivable.client_name,
                          "registration": receivable.registration_id, "status": receivable.status,
                          "issued_on": issued_on.isoformat(), "due_on": receivable.due_on.isoformat(),
                          "total": str(receivable.total), "paid": str(receivable.paid),
-                         "outstanding": str(outstanding), "days_overdue": max(late, 0)})
+                         "outstanding": str(outstanding), "days_overdue": max(late, 0),
+                         "attendance": attendance.get(receivable.registration_id, "")})
         return rows
 
 
