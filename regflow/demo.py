@@ -116,6 +116,15 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
                                .order_by(JoinRecordRow.joined_at)).all()
     for email, session_id, joined_at in rows:
         print(f"  {session_id}  {email:<32} joined at {joined_at.astimezone(PARIS):%Y-%m-%d %H:%M}")
+    print("Attendance recorded at service fait, on each participant (the invoice stands whatever it says):")
+    with sessions() as session:
+        held = session.execute(select(ParticipantAccessRow.session_id, ParticipantAccessRow.email,
+                                      ParticipantAccessRow.presence, ParticipantAccessRow.minutes_followed)
+                               .where(ParticipantAccessRow.presence.is_not(None))
+                               .order_by(ParticipantAccessRow.session_id, ParticipantAccessRow.email)).all()
+    for session_id, email, presence, minutes in held:
+        followed = "not measured (operations' word)" if minutes is None else f"{minutes} min followed"
+        print(f"  {session_id}  {email:<32} {presence:<8} {followed}")
     print("Invoices (regflow invoices):")
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
         print(f"  {row['invoice']}  {row['status']:<8} due {row['due_on']}  {row['total']:>8} EUR"
@@ -127,8 +136,8 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
     print(f"\ninvoice PDFs (Factur-X) in {var / 'demo-documents'}, Chorus Pro deposits in {var / 'demo-chorus-pro'}")
 
 
-DEMO_USERS = {"alice": ["support"], "fanny": ["finance"], "olga": ["operations"],
-              "admin": ["support", "finance", "operations"]}
+DEMO_USERS = {"alice": ["support"], "fanny": ["finance"], "olga": ["operations"], "tom": ["trainer"],
+              "admin": ["support", "finance", "operations", "trainer"]}
 
 
 def _serve(settings: Settings, port: int, ids: list[str], var: Path) -> None:
@@ -240,8 +249,8 @@ def _story(  # noqa: PLR0915 (a story)
             _open_link(settings, sessions, email, "15 September 2023 9h40")
         clock.set(paris(2023, 9, 15, 18))
         _open_link(settings, sessions, "claire.durand@valdemarne.fr", "15 September 2023 18h00")
-        print("15 September 2023: the 'Handicap' session is held (service fait)")
-        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15))
+        _sign_the_sheet(settings, sessions, clock, "cpom-handicap-2023-09-15")
+        client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15), requested_by="jf.letroquier")
         wait(handicap, "session_held")
 
         clock.set(paris(2023, 9, 20))
@@ -259,8 +268,10 @@ def _story(  # noqa: PLR0915 (a story)
 
         reminders(date(2024, 3, 21), 1)
         clock.set(paris(2024, 3, 21, 18))
-        print("21 March 2024: the aide à domicile session is held")
-        client.hold_session("cpom-aide-domicile-2024-03-21", date(2024, 3, 21))
+        print("21 March 2024: the aide à domicile session is held; its sheet was signed on paper, operations "
+              "record service fait with the reason (regflow hold-session --reason)")
+        client.hold_session("cpom-aide-domicile-2024-03-21", date(2024, 3, 21), requested_by="olga",
+                            reason="feuille d'émargement papier signée par le formateur, scannée au dossier")
         wait(saad, "paid")
 
         if stop_before_october:
@@ -269,8 +280,11 @@ def _story(  # noqa: PLR0915 (a story)
             return [handicap, saad, gironde]
         reminders(date(2024, 10, 11), 3)
         clock.set(paris(2024, 10, 11, 18))
-        print("11 October 2024: the October session is held, the Gironde pays in November")
-        client.hold_session("cpom-aide-domicile-2024-10-11", date(2024, 10, 11))
+        print("11 October 2024: the October session is held (paper sheet; T. Roux was absent: the registration "
+              "is final, its invoice stands), the Gironde pays in November")
+        client.hold_session("cpom-aide-domicile-2024-10-11", date(2024, 10, 11), ["t.roux@gironde.fr"],
+                            requested_by="olga",
+                            reason="feuille d'émargement papier signée par le formateur, scannée au dossier")
         wait(gironde, "session_held")
         clock.set(paris(2024, 11, 5))
         client.record_payment(payment_id="DGFIP-2024-11-05-0912", invoice_number=invoice_number(gironde),
@@ -295,6 +309,39 @@ def _prepare_sessions(settings: Settings, sessions: sessionmaker[Session], clock
                                        "join_url": f"https://visio.example.org/salle/{line['id']}"})
     for line in desk.listing():
         print(f"  {session_summary(line)}")
+
+
+HANDICAP_REPORT = (  # the platform's attendance report of 15 September 2023, as a generic CSV export
+    "email,name,join,leave\n"
+    "claire.durand@valdemarne.fr,Claire DURAND,2023-09-15 09:31:00,2023-09-15 12:46:00\n"
+    "claire.durand@valdemarne.fr,Claire DURAND,2023-09-15 13:44:00,2023-09-15 17:00:00\n"
+    "ines.roy@valdemarne.fr,Inès ROY,2023-09-15 09:40:00,2023-09-15 12:45:00\n"
+    "ines.roy@valdemarne.fr,Inès ROY,2023-09-15 15:10:00,2023-09-15 17:00:00\n"
+    "invite@example.org,Un invité,2023-09-15 10:00:00,2023-09-15 10:30:00\n")
+
+
+def _sign_the_sheet(settings: Settings, sessions: sessionmaker[Session], clock: FileClock, session_id: str) -> None:
+    """After the session: the report imported (`regflow attendance import`), then the trainer's sheet, corrected
+    and signed as on the back office's page (the same code); service fait follows its signature."""
+    from workflow.adapters.data_files import load_catalogue
+    from workflow.ops.attendance import import_report
+    from workflow.ops.attendance_sheet import SheetDesk
+
+    done = import_report(sessions, clock, session_id, HANDICAP_REPORT.encode())
+    print(f"15 September 2023 18h00: the platform's attendance report imported: {done.added} line(s), "
+          f"{len(done.unmatched)} without a participant (kept and listed)")
+    desk = SheetDesk(sessions, clock, load_catalogue(settings.catalogue_path).schedule,
+                     settings.attendance_present_minutes)
+    sheet = desk.sheet(session_id)
+    ines = next(p for p in sheet["participants"] if p["email"] == "ines.roy@valdemarne.fr")
+    desk.correct(session_id, {(ines["access_id"], 1): ("partial", 105)}, by="jf.letroquier")
+    signed = desk.sign(session_id, signer="Jean-François LE TROQUIER", attested=True, by="jf.letroquier")
+    print(f"  the trainer corrects Inès's afternoon (partial, 105 min) and signs the sheet "
+          f"(SHA-256 {signed.sheet_sha256[:12]}…): service fait is sent")
+    for person in desk.sheet(session_id)["participants"]:
+        marks = "  ".join(f"{'matin' if m['part'] == 0 else 'après-midi'} {m['presence']} {m['minutes']} min"
+                          for m in person["marks"])
+        print(f"    {person['email']:<30} {person['presence_fr']:<8} {marks}")
 
 
 def _free_port() -> int:
