@@ -22,7 +22,7 @@ from workflow.domain.access_links import ACTIVE
 from workflow.domain.attendance_sheet import digest
 from workflow.domain.clock import PARIS
 from workflow.ops.attendance import import_report
-from workflow.persistence.orm import AttendanceMarkRow, ParticipantAccessRow, SignedSheetRow
+from workflow.persistence.orm import AttendanceLineRow, AttendanceMarkRow, ParticipantAccessRow, SignedSheetRow
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -165,3 +165,28 @@ def test_operations_read_the_sheet_but_only_a_trainer_changes_it_and_support_doe
     support = client_for(settings, tmp_path, "alice", "support")
     assert support.get("/feuilles").status_code == 403
     assert operations.get("/feuilles/no-such-session").status_code == 404
+
+
+def test_a_bigbluebutton_report_without_e_mails_is_matched_by_a_name_only_one_participant_has(
+        sessions: sessionmaker[Session], clock: FileClock) -> None:
+    """BigBlueButton's export has no e-mail: "DURAND Claire" and "claire durand" are Claire; two Paul Leroy in
+    the session would be unmatched both, never one taken for the other."""
+    with sessions() as session, session.begin():
+        for access_id, first, last in (("a-claire", "Claire", "DURAND"), ("a-paul", "Paul", "LEROY"),
+                                       ("a-paul-2", "Paul", "Leroy"), ("a-ines", "Inès", "ROY")):
+            session.add(ParticipantAccessRow(
+                id=access_id, registration_id="dep-94", session_id=HANDICAP, email=f"{access_id}@example.org",
+                civilite=None, first_name=first, last_name=last, token_hash=access_id.ljust(64, "0"), status=ACTIVE,
+                sequence=0, created_at=clock.now(), revoked_at=None, revoked_reason=None))
+    header = ("Name,Moderator,Activity Score,Talk Time,Webcam Time,Messages,Reactions,Poll Votes,Raise Hands,Join,"
+              "Left,Duration")
+    rows = ['"DURAND Claire","FALSE","0","-","-","0","0","0","0","9/15/2023, 09:31:12 AM","9/15/2023, 05:00:00 PM",'
+            '"07:28:48"', '"ines  roy","FALSE","0","-","-","0","0","0","0","9/15/2023, 09:35:00 AM",'
+            '"9/15/2023, 12:45:00 PM","03:10:00"', '"Paul Leroy","FALSE","0","-","-","0","0","0","0",'
+            '"9/15/2023, 09:35:00 AM","9/15/2023, 12:45:00 PM","03:10:00"']
+    done = import_report(sessions, clock, HANDICAP, "\r\n".join([header, *rows]).encode())
+    assert (done.layout, done.added) == ("bigbluebutton", 3)
+    assert [line["name"] for line in done.unmatched] == ["Paul Leroy"]  # two of them in the session
+    with sessions() as session:
+        matched = dict(session.execute(select(AttendanceLineRow.name, AttendanceLineRow.access_id)).all())
+    assert matched == {"DURAND Claire": "a-claire", "ines  roy": "a-ines", "Paul Leroy": None}

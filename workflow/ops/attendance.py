@@ -5,6 +5,7 @@ the report's connections, beside the join service's records (R6313-3: the eviden
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,21 +35,23 @@ class Imported:
 
 def import_report(sessions: sessionmaker[Session], clock: Clock, session_id: str, data: bytes) -> Imported:
     """Every readable line stored once for the session; matched to the session's participant (active or
-    replaced: a replaced participant who attended is evidence too) by normalised e-mail."""
+    replaced: a replaced participant who attended is evidence too) by normalised e-mail, or, for a line without
+    one (BigBlueButton's export), by a name only one participant of the session has."""
     report: Report = read_report(data, zone=PARIS)
     digest = hashlib.sha256(data).hexdigest()
     now = clock.now()
     with sessions() as session, session.begin():
         if SqlCatalogue(session).session_row(session_id) is None:
             raise ReportError(f"no session {session_id}", f"aucune séance {session_id}")
-        accesses = {a.email: a.id for a in session.scalars(
-            select(ParticipantAccessRow).where(ParticipantAccessRow.session_id == session_id)
-            .order_by(ParticipantAccessRow.created_at))}
+        rows = list(session.scalars(select(ParticipantAccessRow).where(ParticipantAccessRow.session_id == session_id)
+                                    .order_by(ParticipantAccessRow.created_at)))
+        accesses = {a.email: a.id for a in rows}
+        by_name = _unique_names(rows)
         seen = set(session.scalars(select(AttendanceLineRow.line).where(
             AttendanceLineRow.session_id == session_id, AttendanceLineRow.file_sha256 == digest)))
         result = Imported(session_id, report.layout, problems=[vars(p) for p in report.problems])
         for line in report.lines:
-            access_id = accesses.get(line.email or "")
+            access_id = accesses.get(line.email) if line.email else by_name.get(_name_key(line.name))
             if access_id is None:
                 result.unmatched.append({"line": line.line, "email": line.email, "name": line.name})
             if line.line in seen:
@@ -60,6 +63,23 @@ def import_report(sessions: sessionmaker[Session], clock: Clock, session_id: str
                 access_id=access_id, imported_at=now))
             result.added += 1
     return result
+
+
+def _name_key(name: str) -> str:
+    """A name as people write it in a video platform: case, accents and spacing aside ("Inès  ROY" is "ines roy")."""
+    plain = unicodedata.normalize("NFKD", name)
+    return " ".join("".join(c for c in plain if not unicodedata.combining(c)).casefold().split())
+
+
+def _unique_names(accesses: list[ParticipantAccessRow]) -> dict[str, str]:
+    """For a report without e-mails (BigBlueButton's): "first last" and "last first" of each participant, kept only
+    when one participant of the session has it, so that two namesakes are never confused (both stay unmatched)."""
+    seen: dict[str, set[str]] = {}
+    for access in accesses:
+        first, last = access.first_name or "", access.last_name or ""
+        for key in {_name_key(f"{first} {last}"), _name_key(f"{last} {first}")} - {""}:
+            seen.setdefault(key, set()).add(access.id)
+    return {key: next(iter(ids)) for key, ids in seen.items() if len(ids) == 1}
 
 
 def attendance_sheet(sessions: sessionmaker[Session], schedule: Schedule, session_id: str, *,
