@@ -136,6 +136,7 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
     print(f"\ninvoice PDFs (Factur-X) in {var / 'demo-documents'}, Chorus Pro deposits in {var / 'demo-chorus-pro'}")
 
 
+DEMO_TRAINER = "Jean-François LE TROQUIER"  # every session's trainer in the demo: `tom` signs their sheets
 DEMO_USERS = {"alice": ["support"], "fanny": ["finance"], "olga": ["operations"], "tom": ["trainer"],
               "admin": ["support", "finance", "operations", "trainer"]}
 
@@ -155,7 +156,7 @@ def _serve(settings: Settings, port: int, ids: list[str], var: Path) -> None:
     password = secrets.token_urlsafe(12)
     store = UserStore(users_file)
     for name, roles in DEMO_USERS.items():
-        store.add(name, password, roles)
+        store.add(name, password, roles, full_name=DEMO_TRAINER if name == "tom" else None)
     served = settings.model_copy(update={"web_users_file": users_file})
     url = f"http://127.0.0.1:{port}"
     logins = ", ".join(f"{name} ({'+'.join(roles)})" for name, roles in DEMO_USERS.items())
@@ -305,7 +306,7 @@ def _prepare_sessions(settings: Settings, sessions: sessionmaker[Session], clock
     print("1 September 2023: operations set each session's seats, trainer and video-conference room "
           "(regflow sessions edit)")
     for line in desk.listing():
-        desk.edit_session(line["id"], {"capacity": 30, "trainer": "Jean-François LE TROQUIER",
+        desk.edit_session(line["id"], {"capacity": 30, "trainer": DEMO_TRAINER,
                                        "join_url": f"https://visio.example.org/salle/{line['id']}"})
     for line in desk.listing():
         print(f"  {session_summary(line)}")
@@ -335,7 +336,7 @@ def _sign_the_sheet(settings: Settings, sessions: sessionmaker[Session], clock: 
     sheet = desk.sheet(session_id)
     ines = next(p for p in sheet["participants"] if p["email"] == "ines.roy@valdemarne.fr")
     desk.correct(session_id, {(ines["access_id"], 1): ("partial", 105)}, by="jf.letroquier")
-    signed = desk.sign(session_id, signer="Jean-François LE TROQUIER", attested=True, by="jf.letroquier")
+    signed = desk.sign(session_id, signer=DEMO_TRAINER, attested=True, by="jf.letroquier")
     print(f"  the trainer corrects Inès's afternoon (partial, 105 min) and signs the sheet "
           f"(SHA-256 {signed.sheet_sha256[:12]}…): service fait is sent")
     for person in desk.sheet(session_id)["participants"]:

@@ -139,10 +139,12 @@ def _serve_until_stopped(server: Any) -> int:
 @command("web-user", "add or update a user of the back-office page")
 @click.argument("action", type=Choice(["add"]))
 @click.argument("name")
-@click.option("--role", "roles", required=True, multiple=True, type=Choice(["support", "finance", "operations"]),
-              help="repeat for several roles")
+@click.option("--role", "roles", required=True, multiple=True,
+              type=Choice(["support", "finance", "operations", "trainer"]), help="repeat for several roles")
+@click.option("--full-name", help="a trainer's name as the sessions name their trainer: they sign those sheets")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin's first line")
-def web_user(settings: Settings, *, action: str, name: str, roles: tuple[str, ...], password_stdin: bool) -> int:
+def web_user(settings: Settings, *, action: str, name: str, roles: tuple[str, ...], full_name: str | None,
+             password_stdin: bool) -> int:
     """Add or update a user of the back-office page; the password is asked, never taken from the command line."""
     import getpass
 
@@ -156,7 +158,7 @@ def web_user(settings: Settings, *, action: str, name: str, roles: tuple[str, ..
             print("error: the two passwords differ; nothing written", file=sys.stderr)
             return 2
     try:
-        user = UserStore(settings.web_users_file).add(name, password, list(roles))
+        user = UserStore(settings.web_users_file).add(name, password, list(roles), full_name=full_name)
     except WebUserError as exc:
         print(printable(f"error: {exc}; nothing written"), file=sys.stderr)
         return 2

@@ -30,9 +30,11 @@ def _desk() -> SheetDesk:
 @pages.get("/feuilles")
 @requires(Role.TRAINER, Role.OPERATIONS)
 def sheets() -> ResponseReturnValue:
-    office = back_office()
+    """Operations see every session; a trainer the sessions that name them (or nobody yet)."""
+    office, user = back_office(), current_user()
     signed = signed_sessions(office.sessions)
-    listing = CatalogueDesk(office.sessions, office.clock, office.schedule).listing()
+    listing = [s for s in CatalogueDesk(office.sessions, office.clock, office.schedule).listing()
+               if user.can(Role.OPERATIONS) or user.trains(s["trainer"])]
     return render_template("sheets.html", sessions=sorted(listing, key=lambda s: s["date"], reverse=True),
                            signed=signed, paris=PARIS)
 
@@ -49,8 +51,12 @@ def _page(session_id: str, errors: dict[str, str], status: int) -> ResponseRetur
     except ReportError:
         return render_template("error.html", code=404, message=f"Aucune séance {session_id[:100]}. / "
                                f"No session {session_id[:100]}."), 404
+    user = current_user()
+    if not (user.can(Role.OPERATIONS) or user.trains(shown["trainer"])):
+        return render_template("error.html", code=403, message="Cette séance a un autre formateur. / This session "
+                               "has another trainer."), 403
     return render_template("sheet.html", sheet=shown, errors=errors, presences=PRESENCES, paris=PARIS,
-                           can_sign=current_user().can(Role.TRAINER)), status
+                           can_sign=user.trains(shown["trainer"]), signer=user.full_name or ""), status
 
 
 @pages.post("/feuilles/<session_id>")
@@ -58,27 +64,35 @@ def _page(session_id: str, errors: dict[str, str], status: int) -> ResponseRetur
 def change_sheet(session_id: str) -> ResponseReturnValue:
     """action=save: the corrections; sign: the corrections then the signature, then service fait; send: service
     fait again, for a signed sheet whose command the broker did not confirm."""
-    action = request.form.get("action", "")
-    desk, user = _desk(), current_user()
-    if action not in ("save", "sign", "send") or len(request.form) > MAX_FIELDS:
-        return _page(session_id, {"_": f"action inconnue : {action[:40]!r}"}, 400)
+    action, desk = request.form.get("action", ""), _desk()
     try:
-        if action in ("save", "sign"):
-            errors = desk.correct(session_id, _marks(), by=user.name)
-            if errors:
-                return _page(session_id, {"_": "Rien n'a été enregistré : corrigez les cases signalées.", **errors},
-                             400)
-        if action == "save":
-            flash("Corrections enregistrées. La feuille n'est pas encore signée.")
-            return redirect(url_for("backoffice.sheet", session_id=session_id))
-        if action == "sign":
-            desk.sign(session_id, signer=request.form.get("signer_name", ""),
-                      attested=request.form.get("attest") == "yes", by=user.name)
+        if not current_user().trains(desk.sheet(session_id)["trainer"]):
+            return render_template("error.html", code=403, message="Seul le formateur de la séance signe sa "
+                                   "feuille. / Only the session's trainer signs its sheet."), 403
+        if action not in ("save", "sign", "send") or len(request.form) > MAX_FIELDS:
+            return _page(session_id, {"_": f"action inconnue : {action[:40]!r}"}, 400)
+        answered = _correct_then_sign(desk, session_id, action)
     except ReportError:
-        return _page(session_id, {"_": f"Aucune séance {session_id[:100]}."}, 404)
+        return _page(session_id, {}, 404)
     except SheetError as refused:
         return _page(session_id, {"_": refused.reason_fr or str(refused)}, 400)
-    return _send_service_fait(session_id)
+    return answered or _send_service_fait(session_id)
+
+
+def _correct_then_sign(desk: SheetDesk, session_id: str, action: str) -> ResponseReturnValue | None:
+    """The page to show after a save or a refused mark; None once signed (or to send again): service fait next."""
+    user = current_user()
+    if action in ("save", "sign"):
+        errors = desk.correct(session_id, _marks(), by=user.name)
+        if errors:
+            return _page(session_id, {"_": "Rien n'a été enregistré : corrigez les cases signalées.", **errors}, 400)
+    if action == "save":
+        flash("Corrections enregistrées. La feuille n'est pas encore signée.")
+        return redirect(url_for("backoffice.sheet", session_id=session_id))
+    if action == "sign":
+        desk.sign(session_id, signer=request.form.get("signer_name", ""), attested=request.form.get("attest") == "yes",
+                  by=user.name)
+    return None
 
 
 def _send_service_fait(session_id: str) -> ResponseReturnValue:

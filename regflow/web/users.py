@@ -18,6 +18,8 @@ from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from schemas.limits import TRAINING_NAME_MAX
+
 
 class Role(StrEnum):
     """What a user may do beyond reading registrations and timelines (everyone can)."""
@@ -32,6 +34,7 @@ ROLE_NAMES = frozenset(r.value for r in Role)
 HASH_METHOD = "scrypt"
 MIN_PASSWORD_LENGTH = 12
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+FULL_NAME = re.compile(rf"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]{{1,{TRAINING_NAME_MAX}}}$")  # as a session's trainer
 # Checked when the name is unknown, so that a wrong name takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("regflow-no-such-user", method=HASH_METHOD)
 
@@ -44,9 +47,20 @@ class WebUserError(ValueError):
 class WebUser:
     name: str
     roles: tuple[Role, ...]
+    full_name: str | None = None  # a trainer's name, as a session names its trainer
 
     def can(self, role: Role) -> bool:
         return role in self.roles
+
+    def trains(self, trainer: str | None) -> bool:
+        """A trainer signs the sheets of the sessions that name them, and of those that name nobody."""
+        if not self.can(Role.TRAINER):
+            return False
+        return trainer is None or (self.full_name is not None and _same_name(self.full_name, trainer))
+
+
+def _same_name(one: str, other: str) -> bool:
+    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
 
 
 class UserStore:
@@ -66,8 +80,9 @@ class UserStore:
         entry = self._load().get(name)
         if entry is None:
             return None
-        roles = entry.get("roles")
-        return WebUser(name, tuple(Role(r) for r in roles if r in ROLE_NAMES) if isinstance(roles, list) else ())
+        roles, full_name = entry.get("roles"), entry.get("full_name")
+        return WebUser(name, tuple(Role(r) for r in roles if r in ROLE_NAMES) if isinstance(roles, list) else (),
+                       full_name if isinstance(full_name, str) else None)
 
     def authenticate(self, name: str, password: str) -> WebUser | None:
         """The user when the password matches, else None (the same work for an unknown name)."""
@@ -78,7 +93,7 @@ class UserStore:
             return None
         return self.get(name) if check_password_hash(stored, password) else None
 
-    def add(self, name: str, password: str, roles: list[str]) -> WebUser:
+    def add(self, name: str, password: str, roles: list[str], *, full_name: str | None = None) -> WebUser:
         """Create or replace a user (a new password, new roles); the file is kept private (mode 600)."""
         if not NAME_PATTERN.match(name):
             raise WebUserError(f"name {name!r}: 2 to 64 letters, digits, '.', '_', '@' or '-'")
@@ -87,9 +102,11 @@ class UserStore:
         unknown = [r for r in roles if r not in ROLE_NAMES]
         if unknown or not roles:
             raise WebUserError(f"role: one or more of {', '.join(Role)} (got {', '.join(unknown) or 'none'})")
+        if full_name is not None and not FULL_NAME.match(full_name):
+            raise WebUserError(f"full name: one line of 1 to {TRAINING_NAME_MAX} printable characters")
         users = self._load()
         users[name] = {"password_hash": generate_password_hash(password, method=HASH_METHOD),
-                       "roles": sorted(set(roles))}
+                       "roles": sorted(set(roles)), **({"full_name": full_name.strip()} if full_name else {})}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

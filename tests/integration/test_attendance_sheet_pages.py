@@ -18,10 +18,12 @@ from regflow.web import create_app
 from regflow.web.users import UserStore
 from tests.integration.test_backoffice_pages import PASSWORD, login, token
 from workflow.adapters.clocks import FileClock
+from workflow.adapters.data_files import load_catalogue
 from workflow.domain.access_links import ACTIVE
 from workflow.domain.attendance_sheet import digest
 from workflow.domain.clock import PARIS
 from workflow.ops.attendance import import_report
+from workflow.ops.catalogue import CatalogueDesk
 from workflow.persistence.orm import AttendanceLineRow, AttendanceMarkRow, ParticipantAccessRow, SignedSheetRow
 from workflow.settings import Settings
 
@@ -50,9 +52,10 @@ def seats(sessions: sessionmaker[Session], clock: FileClock) -> None:
     import_report(sessions, clock, HANDICAP, REPORT)
 
 
-def client_for(settings: Settings, tmp_path: Path, name: str, role: str) -> FlaskClient:
+def client_for(settings: Settings, tmp_path: Path, name: str, role: str, full_name: str | None = None
+               ) -> FlaskClient:
     users = UserStore(tmp_path / f"{name}.json")
-    users.add(name, PASSWORD, [role])
+    users.add(name, PASSWORD, [role], full_name=full_name)
     client = create_app(settings.model_copy(update={"web_users_file": users.path, "broker_url": NOWHERE,
                                                     "development": True})).test_client()
     login(client, name=name)
@@ -190,3 +193,17 @@ def test_a_bigbluebutton_report_without_e_mails_is_matched_by_a_name_only_one_pa
     with sessions() as session:
         matched = dict(session.execute(select(AttendanceLineRow.name, AttendanceLineRow.access_id)).all())
     assert matched == {"DURAND Claire": "a-claire", "ines  roy": "a-ines", "Paul Leroy": None}
+
+
+def test_a_trainer_sees_and_signs_only_the_sheets_of_the_sessions_that_name_them(
+        settings: Settings, tmp_path: Path, sessions: sessionmaker[Session], clock: FileClock) -> None:
+    CatalogueDesk(sessions, clock, load_catalogue().schedule).edit_session(HANDICAP, {"trainer": "Jeanne Martin"})
+    other = client_for(settings, tmp_path, "marc", "trainer", full_name="Marc Petit")
+    assert other.get(f"/feuilles/{HANDICAP}").status_code == 403
+    assert HANDICAP not in text(other.get("/feuilles").get_data(as_text=True))
+    assert other.post(f"/feuilles/{HANDICAP}", data={
+        "action": "save", "csrf_token": token(other, "/feuilles")}).status_code == 403
+    jeanne = client_for(settings, tmp_path, "jeanne", "trainer", full_name="jeanne  MARTIN")
+    assert HANDICAP in text(jeanne.get("/feuilles").get_data(as_text=True))
+    page = jeanne.get(f"/feuilles/{HANDICAP}").get_data(as_text=True)
+    assert 'name="signer_name" maxlength="200" autocomplete="name" value="jeanne  MARTIN"' in page

@@ -11,6 +11,7 @@ import pytest
 from tests.unit.fakes import (
     AT,
     FakeAccesses,
+    FakeAttendance,
     FakeCatalogue,
     FakeCreditNotes,
     FakeEmails,
@@ -38,6 +39,7 @@ PAIRS = [
     (protocols.Reminders, repositories.SqlReminders, FakeReminders),
     (protocols.Emails, repositories.SqlEmails, FakeEmails),
     (protocols.Catalogues, repositories.SqlCatalogue, FakeCatalogue),
+    (protocols.Attendance, repositories.SqlAttendance, FakeAttendance),
 ]
 
 

@@ -116,6 +116,6 @@ def attendance_sheet(sessions: sessionmaker[Session], schedule: Schedule, sessio
             "report_lines": [line.line for line in own]})
     matched = {a.email for a in accesses}
     return {"session_id": session_id, "date": found[1].date.isoformat(), "title": found[0].title,
-            "state": found[1].state.value, "participants": participants,
+            "state": found[1].state.value, "trainer": found[1].trainer, "participants": participants,
             "unmatched": [{"line": line.line, "email": line.email, "name": line.name} for line in lines
                           if line.access_id is None and line.email not in matched]}
