@@ -1,11 +1,13 @@
 """Invoicing consumer: invoices (gap-free number, Factur-X PDF, Chorus Pro deposit for public buyers) and
-credit notes (session cancelled or moved, invoice corrected). An issued invoice is never edited."""
+credit notes (session cancelled or moved, invoice corrected). An issued invoice is never edited. It also makes
+the certificates of completion after service fait (`consumers.certificates`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from consumers.certificates import handle_session_held
 from consumers.runner import ConsumerApp
 from schemas.messages import (
     CorrectInvoice,
@@ -192,6 +194,7 @@ def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, 
 
 APP = ConsumerApp(ACTOR, {
     "registration.confirmed": handle_confirmed,
+    "session.held": handle_session_held,
     "registration.cancelled": handle_cancelled,
     "registration.moved": handle_moved,
     "cmd.invoice.correct": handle_correct,

@@ -300,6 +300,7 @@ def _prepare_sessions(settings: Settings, sessions: sessionmaker[Session], clock
     `regflow sessions edit` does (the same code), and list them as `regflow sessions list` does."""
     from regflow.cli.catalogue import session_summary
     from workflow.adapters.data_files import load_catalogue
+    from workflow.domain.catalogue import SessionDate
     from workflow.ops.catalogue import CatalogueDesk
 
     desk = CatalogueDesk(sessions, clock, load_catalogue(settings.catalogue_path).schedule)
@@ -308,6 +309,10 @@ def _prepare_sessions(settings: Settings, sessions: sessionmaker[Session], clock
     for line in desk.listing():
         desk.edit_session(line["id"], {"capacity": 30, "trainer": DEMO_TRAINER,
                                        "join_url": f"https://visio.example.org/salle/{line['id']}"})
+    print("  and add a new date of the Handicap training (regflow sessions add)")
+    desk.add_session("cpom-handicap", SessionDate(
+        id="cpom-handicap-2024-11-28", date=date(2024, 11, 28), capacity=20, trainer=DEMO_TRAINER,
+        join_url="https://visio.example.org/salle/cpom-handicap-2024-11-28"))
     for line in desk.listing():
         print(f"  {session_summary(line)}")
 

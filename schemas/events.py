@@ -122,6 +122,30 @@ class SessionHeld(Contract):
     attendance: list[ParticipantAttendance] = Field(default_factory=list, max_length=10000)
 
 
+class IssuedCertificate(Contract):
+    """One participant's certificat de réalisation: its number (the document store's) and the hours it states."""
+
+    number: str = Field(pattern=r"^[0-9]{4}-[0-9A-F]{12}$")
+    participant_id: str = Field(max_length=40, description="The participant's access id")
+    minutes_followed: int = Field(ge=1, le=1440)
+
+
+class NoCertificate(Contract):
+    """A participant of the registration who gets no certificate, and why (finance sees it)."""
+
+    participant_id: str = Field(max_length=40)
+    reason: str
+
+
+class CertificateIssued(Contract):
+    """The invoicing consumer issued a registration's certificates after service fait (`certificate.issued`,
+    one per registration: the gestionnaire receives them in one e-mail, each participant their own)."""
+
+    session_id: str
+    certificates: list[IssuedCertificate] = Field(max_length=10000)
+    without_certificate: list[NoCertificate] = Field(default_factory=list, max_length=10000)
+
+
 class SessionChanged(Contract):
     """Operations created or changed a session (`session.created`, `session.updated`): its state as now stored.
     `version` grows with each change, so a reader keeps the latest whatever the order of delivery."""

@@ -17,6 +17,7 @@ from schemas.commands import (
 )
 from schemas.envelope import EARLIEST, LATEST, MESSAGE_TYPE_PATTERN, PRODUCER_PATTERN, SCHEMA_VERSION, Envelope, Line
 from schemas.events import (
+    CertificateIssued,
     CommandDecided,
     CreditNoteIssued,
     EmailFailed,
@@ -24,6 +25,8 @@ from schemas.events import (
     InvoiceDeposited,
     InvoiceIssued,
     InvoiceSettled,
+    IssuedCertificate,
+    NoCertificate,
     ParticipantAttendance,
     ParticipantReplaced,
     PartPresence,
@@ -48,6 +51,7 @@ __all__ = [
     "PRODUCER_PATTERN",
     "SCHEMA_VERSION",
     "CancelSession",
+    "CertificateIssued",
     "CommandDecided",
     "Contract",
     "CorrectInvoice",
@@ -59,8 +63,10 @@ __all__ = [
     "InvoiceDeposited",
     "InvoiceIssued",
     "InvoiceSettled",
+    "IssuedCertificate",
     "Line",
     "MoveSession",
+    "NoCertificate",
     "PartPresence",
     "ParticipantAttendance",
     "ParticipantReplaced",
@@ -99,6 +105,7 @@ EVENTS: dict[str, type[Contract]] = {
     "registration.session_held": RegistrationTransitioned,
     "registration.paid": RegistrationTransitioned,
     "session.held": SessionHeld,
+    "certificate.issued": CertificateIssued,
     "session.created": SessionChanged,
     "session.updated": SessionChanged,
     "registration.cancelled": RegistrationTransitioned,

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     seller_email: str = "ipp@ipp.fr"
     seller_phone: str = "01 55 74 83 00"
     seller_iban: str | None = None
+    # Who signs the certificates of completion: the training body's legal representative (the Ministry's model).
+    seller_signatory: str = Field(default="Le directeur de l'IPP Formation", max_length=200)
     private_payment_term_days: int = Field(default=0, ge=0, le=60, description="0: payable on receipt")
     agreement_mention: str = Field(
         default="Facture valant convention de formation simplifiée",

@@ -10,14 +10,16 @@ e-mails and sends the pending ones.
 - registration.participant_replaced: the old link revoked, the newcomer invited, both told, and the
   gestionnaire too;
 - registration.moved: new date to everyone (same link, updated `.ics`), reminders moved;
-- registration.cancelled: links revoked, reminders cancelled, everyone told (`.ics` CANCEL).
+- registration.cancelled: links revoked, reminders cancelled, everyone told (`.ics` CANCEL);
+- certificate.issued: the certificates of completion to the gestionnaire, and each to its participant.
 
 Why a table for reminders rather than delayed messages: a reminder must be cancelled when the session is
 cancelled or moved and must follow a substitution; a row can be updated, a message in flight cannot.
 RabbitMQ also has no built-in delayed delivery (the plugin is not installed everywhere, and per-message
 TTLs expire in queue order, not due order). The table survives restarts of the consumer and the broker.
 
-The helpers: mail contexts in `contexts`, accesses in `accesses`, reminders in `reminders`.
+The helpers: mail contexts in `contexts`, accesses in `accesses`, reminders in `reminders`, certificates in
+`certificates`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import time
 
 from consumers.notifications.accesses import grant_access, invite, revoke
+from consumers.notifications.certificates import handle_certificate_issued
 from consumers.notifications.contexts import full_name, gestionnaire_name, reminder_delays, session_context
 from consumers.notifications.reminders import cancel_reminders, queue_due_reminders, schedule_reminders
 from consumers.runner import ConsumerApp
@@ -232,4 +235,5 @@ APP = ConsumerApp(ACTOR, {
     "registration.participant_replaced": handle_participant_replaced,
     "registration.moved": handle_moved,
     "registration.cancelled": handle_cancelled,
+    "certificate.issued": handle_certificate_issued,
 }, periodic=tick, period_setting="mail_poll_seconds", secrets=("link_secret",))

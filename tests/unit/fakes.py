@@ -41,6 +41,7 @@ from workflow.domain.reminders import SCHEDULED
 from workflow.messaging.topology import Topology
 from workflow.persistence.orm import (
     AttendanceMarkRow,
+    CertificateRow,
     CreditNoteRow,
     EmailRow,
     InvoiceRow,
@@ -247,6 +248,23 @@ class FakeAttendance:
         return {k: m for k, m in self.corrections.items() if m.session_id == session_id}
 
 
+class FakeCertificates:
+    def __init__(self) -> None:
+        self.rows: dict[str, CertificateRow] = {}
+
+    def add(self, certificate: CertificateRow) -> None:
+        if certificate.number in self.rows:
+            raise DuplicateKeyError(certificate.number)
+        self.rows[certificate.number] = certificate
+
+    def get(self, number: str) -> CertificateRow | None:
+        return self.rows.get(number)
+
+    def of_registration(self, registration_id: str, session_id: str) -> list[CertificateRow]:
+        return sorted((c for c in self.rows.values() if c.registration_id == registration_id
+                       and c.session_id == session_id), key=lambda c: (c.trainee, c.number))
+
+
 class FakeReminders:
     def __init__(self) -> None:
         self.rows: list[ReminderRow] = []
@@ -313,6 +331,7 @@ class FakeUnitOfWork:
         self.session_records = FakeSessionRecords()
         self.accesses = FakeAccesses()
         self.attendance = FakeAttendance()
+        self.certificates = FakeCertificates()
         self.reminders = FakeReminders()
         self.emails = FakeEmails()
         self.catalogue = FakeCatalogue(self.registrations)

@@ -13,6 +13,7 @@ from tests.unit.fakes import (
     FakeAccesses,
     FakeAttendance,
     FakeCatalogue,
+    FakeCertificates,
     FakeCreditNotes,
     FakeEmails,
     FakeInvoices,
@@ -40,6 +41,7 @@ PAIRS = [
     (protocols.Emails, repositories.SqlEmails, FakeEmails),
     (protocols.Catalogues, repositories.SqlCatalogue, FakeCatalogue),
     (protocols.Attendance, repositories.SqlAttendance, FakeAttendance),
+    (protocols.Certificates, repositories.SqlCertificates, FakeCertificates),
 ]
 
 

@@ -201,6 +201,9 @@ CONTEXTS = {
     "invoice": {"gestionnaire_name": "S", "client_name": "D", "invoice_number": "2023-000001",
                 "issued_on": "vendredi 1er septembre 2023", "total": "595,00 €", "is_agreement": True,
                 "payment_terms": "Payable à réception.", "replaces": None},
+    "certificates": {"gestionnaire_name": "S", "absent": 1, "certificates": [
+        {"trainee": "Mme Claire DURAND", "hours": "6 h", "number": "2023-0123456789AB"}]},
+    "certificate": {"trainee": "Mme Claire DURAND", "hours": "3 h", "number": "2023-0123456789AB"},
     "credit_note": {"gestionnaire_name": "S", "credit_note_number": "2023-000002", "invoice_number": "2023-000001",
                     "total": "595,00 €", "reason": "session annulée"},
     "rejection": {"gestionnaire_name": "S", "registration_id": "r-1",

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-DocumentKind = Literal["invoice", "credit_note"]
-_PREFIX: dict[str, str] = {"invoice": "facture", "credit_note": "avoir"}
-_NUMBER = re.compile(r"[0-9]{4}-[0-9]{6,9}")  # workflow.domain.invoice.invoice_number
-_NAME = re.compile(r"(facture|avoir)-[0-9]{4}-[0-9]{6,9}\.pdf")
+DocumentKind = Literal["invoice", "credit_note", "certificate"]
+_PREFIX: dict[str, str] = {"invoice": "facture", "credit_note": "avoir", "certificate": "certificat"}
+_KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
+# workflow.domain.invoice.invoice_number; workflow.domain.certificate.certificate_number
+_NUMBER = {"invoice": re.compile(r"[0-9]{4}-[0-9]{6,9}"), "credit_note": re.compile(r"[0-9]{4}-[0-9]{6,9}"),
+           "certificate": re.compile(r"[0-9]{4}-[0-9A-F]{12}")}
+_NAME = re.compile(r"(facture|avoir)-[0-9]{4}-[0-9]{6,9}\.pdf|(certificat)-[0-9]{4}-[0-9A-F]{12}\.pdf")
 
 
 class DocumentNotFoundError(LookupError):
@@ -21,7 +24,7 @@ class DocumentNotFoundError(LookupError):
 
 def document_name(kind: DocumentKind, number: str) -> str:
     """`facture-2026-000123.pdf`: the only names the store knows; a number of another shape is refused."""
-    if kind not in _PREFIX or not _NUMBER.fullmatch(number):
+    if kind not in _PREFIX or not _NUMBER[kind].fullmatch(number):
         raise DocumentNotFoundError(f"not a document of the store: {kind} {number[:40]!r}")
     return f"{_PREFIX[kind]}-{number}.pdf"
 
@@ -55,7 +58,7 @@ class DocumentStore:
         match = _NAME.fullmatch(name)
         if match is None:
             raise DocumentNotFoundError(f"not a document of the store: {name[:60]!r}")
-        kind: DocumentKind = "invoice" if match[1] == "facture" else "credit_note"
+        kind: DocumentKind = _KIND[match[1] or match[2]]  # type: ignore[assignment]
         return self.read(kind, name.split("-", 1)[1].removesuffix(".pdf"))
 
     def _inside(self, name: str) -> Path:

@@ -135,7 +135,7 @@ class Mailroom:
 
     def _attachment(self, session: Session, spec: dict[str, Any], now: datetime) -> Attachment:
         """Documents come from the document store by number (never from a path); the `.ics` from the access."""
-        if spec["type"] in ("invoice", "credit_note"):
+        if spec["type"] in ("invoice", "credit_note", "certificate"):
             name = document_name(spec["type"], str(spec["number"]))
             return Attachment(name, self.documents.read(spec["type"], str(spec["number"])), "application", "pdf")
         if spec["type"] == "document":  # queued before 0008: the name is checked by the store, the path ignored

@@ -16,9 +16,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
     "validation": ("cmd.registration.submit", "cmd.registration.sign", "cmd.registration.replace_participant"),
-    "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct"),
+    "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct",
+                  "session.held"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued",
-                      "registration.moved", "registration.cancelled", "registration.participant_replaced"),
+                      "registration.moved", "registration.cancelled", "registration.participant_replaced",
+                      "certificate.issued"),
     "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record",
                  "invoice.issued", "credit_note.issued"),
 }

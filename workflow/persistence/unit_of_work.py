@@ -35,6 +35,7 @@ from workflow.persistence.repositories import (
     Accesses,
     Attendance,
     Catalogues,
+    Certificates,
     CreditNotes,
     Emails,
     Invoices,
@@ -46,6 +47,7 @@ from workflow.persistence.repositories import (
     SqlAccesses,
     SqlAttendance,
     SqlCatalogue,
+    SqlCertificates,
     SqlCreditNotes,
     SqlEmails,
     SqlInvoices,
@@ -61,7 +63,8 @@ class UnitOfWork:
 
     The repositories, built on entering, are all a handler reads and writes through: `registrations` (domain
     objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`, `session_records`,
-    `accesses`, `attendance`, `reminders`, `emails` and `catalogue` (rows of `workflow.persistence.orm`).
+    `accesses`, `attendance`, `certificates`, `reminders`, `emails` and `catalogue` (rows of
+    `workflow.persistence.orm`).
     """
 
     session: Session
@@ -73,6 +76,7 @@ class UnitOfWork:
     session_records: SessionRecords
     accesses: Accesses
     attendance: Attendance
+    certificates: Certificates
     reminders: Reminders
     emails: Emails
     catalogue: Catalogues
@@ -97,6 +101,7 @@ class UnitOfWork:
         self.session_records = SqlSessionRecords(self.session)
         self.accesses = SqlAccesses(self.session)
         self.attendance = SqlAttendance(self.session)
+        self.certificates = SqlCertificates(self.session)
         self.reminders = SqlReminders(self.session)
         self.emails = SqlEmails(self.session)
         self.catalogue = SqlCatalogue(self.session)

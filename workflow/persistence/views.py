@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.domain.access_links import ACTIVE, LinkCheck, LinkStatus, token_from, token_hash
+from workflow.domain.certificate import hours_text
 from workflow.domain.clock import PARIS
 from workflow.persistence.orm import (
+    CertificateRow,
     CreditNoteRow,
     EmailRow,
     HistoryRow,
@@ -47,6 +49,8 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
             ParticipantAccessRow.registration_id == registration_id).order_by(ParticipantAccessRow.created_at)).all()
         reminders = session.scalars(select(ReminderRow).where(ReminderRow.registration_id == registration_id)
                                     .order_by(ReminderRow.due_at)).all()
+        certificates = session.scalars(select(CertificateRow).where(
+            CertificateRow.registration_id == registration_id).order_by(CertificateRow.trainee)).all()
         events = session.scalars(select(OutboxRow.routing_key).where(
             OutboxRow.registration_id == registration_id).order_by(OutboxRow.id)).all()
         return {
@@ -80,6 +84,9 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
             "reminders": [{"session_id": r.session_id, "minutes_before": r.offset_minutes,
                            "due_at": r.due_at.astimezone(PARIS).isoformat(), "status": r.status, "reason": r.reason}
                           for r in reminders],
+            "certificates": [{"number": c.number, "trainee": c.trainee, "session_id": c.session_id,
+                              "hours": hours_text(c.minutes_followed), "issued_on": c.issued_on.isoformat()}
+                             for c in certificates],
             "events_published": list(events),
         }
 

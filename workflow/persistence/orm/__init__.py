@@ -9,7 +9,13 @@ from workflow.persistence.orm.accounts import (
     PaymentRow,
     ReceivableRow,
 )
-from workflow.persistence.orm.attendance import AttendanceLineRow, AttendanceMarkRow, JoinRecordRow, SignedSheetRow
+from workflow.persistence.orm.attendance import (
+    AttendanceLineRow,
+    AttendanceMarkRow,
+    CertificateRow,
+    JoinRecordRow,
+    SignedSheetRow,
+)
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
@@ -28,6 +34,7 @@ __all__ = [
     "AttendanceLineRow",
     "AttendanceMarkRow",
     "Base",
+    "CertificateRow",
     "CommandDecisionRow",
     "CreditNoteRow",
     "EmailRow",

@@ -3,10 +3,10 @@ platform's report lines, the trainer's corrections and the signed sheet."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.limits import CATALOGUE_ID_MAX, TRAINING_NAME_MAX
@@ -75,3 +75,20 @@ class SignedSheetRow(Base):
     attestation: Mapped[str] = mapped_column(Text)
     sheet: Mapped[dict[str, Any]]
     sheet_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class CertificateRow(Base):
+    """A participant's certificat de réalisation, issued after service fait: one per (session, seat); the PDF is
+    in the document store under its number."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("session_id", "access_id"),)
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(CATALOGUE_ID_MAX), index=True)
+    registration_id: Mapped[str] = mapped_column(String(64), index=True)
+    access_id: Mapped[str] = mapped_column(String(40))
+    trainee: Mapped[str] = mapped_column(String(420))
+    minutes_followed: Mapped[int] = mapped_column(Integer)
+    issued_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.persistence.repositories.attendance import SqlAttendance
+from workflow.persistence.repositories.attendance import SqlAttendance, SqlCertificates
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.repositories.invoices import SqlCreditNotes, SqlInvoices
 from workflow.persistence.repositories.notifications import SqlAccesses, SqlEmails, SqlReminders
@@ -11,6 +11,7 @@ from workflow.persistence.repositories.protocols import (
     Accesses,
     Attendance,
     Catalogues,
+    Certificates,
     CreditNotes,
     Emails,
     Invoices,
@@ -23,8 +24,8 @@ from workflow.persistence.repositories.protocols import (
 from workflow.persistence.repositories.registrations import RegistrationRepository
 
 __all__ = [
-    "Accesses", "Attendance", "Catalogues", "CreditNotes", "Emails", "Invoices", "Payments", "Receivables",
-    "RegistrationRepository", "Registrations", "Reminders", "SessionRecords", "SqlAccesses", "SqlAttendance",
-    "SqlCatalogue", "SqlCreditNotes", "SqlEmails", "SqlInvoices", "SqlPayments", "SqlReceivables", "SqlReminders",
-    "SqlSessionRecords",
+    "Accesses", "Attendance", "Catalogues", "Certificates", "CreditNotes", "Emails", "Invoices", "Payments",
+    "Receivables", "RegistrationRepository", "Registrations", "Reminders", "SessionRecords", "SqlAccesses",
+    "SqlAttendance", "SqlCatalogue", "SqlCertificates", "SqlCreditNotes", "SqlEmails", "SqlInvoices", "SqlPayments",
+    "SqlReceivables", "SqlReminders", "SqlSessionRecords",
 ]

@@ -15,6 +15,7 @@ from workflow.domain.machine import State
 from workflow.domain.registration import Registration
 from workflow.persistence.orm import (
     AttendanceMarkRow,
+    CertificateRow,
     CreditNoteRow,
     EmailRow,
     InvoiceRow,
@@ -125,6 +126,18 @@ class Accesses(Protocol):
 
     def active_in_session(self, session_id: str) -> list[ParticipantAccessRow]:
         """The session's active accesses (the seats held now), oldest first."""
+        ...
+
+
+class Certificates(Protocol):
+    """The certificates of completion issued after service fait."""
+
+    def add(self, certificate: CertificateRow) -> None: ...
+
+    def get(self, number: str) -> CertificateRow | None: ...
+
+    def of_registration(self, registration_id: str, session_id: str) -> list[CertificateRow]:
+        """The registration's certificates for the session, by trainee."""
         ...
 
 
