@@ -10,6 +10,7 @@ elsewhere.
 from __future__ import annotations
 
 import http.client
+import io
 import mailbox
 import os
 import re
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from producers.commands import CommandClient
 from regflow.web.users import UserStore
@@ -109,7 +111,7 @@ def backoffice(settings: Settings, tmp_path: Path) -> Iterator[BackOffice]:
     users.add("alice", PASSWORD, ["support"])
     users.add("fanny", PASSWORD, ["finance"])
     users.add("olga", PASSWORD, ["operations"])
-    users.add("tom", PASSWORD, ["trainer"])
+    users.add("tom", PASSWORD, ["trainer"], full_name="Jeanne Martin")
     port = _free_port()
     env = {**os.environ, "REGFLOW_DATABASE_URL": settings.database_url, "REGFLOW_BROKER_URL": settings.broker_url,
            "REGFLOW_NAMESPACE": settings.namespace, "REGFLOW_CLOCK": settings.clock, "REGFLOW_LOG_FORMAT": "json",
@@ -379,6 +381,18 @@ def test_a_session_from_its_creation_to_paid_through_the_join_service_and_the_tr
                                                                                   "Jeanne Martin")
     assert sorted((p["presence"], p["minutes_followed"], [m["minutes"] for m in p["parts"]])
                   for p in payload["attendance"]) == [("partial", 75, [75, 0]), ("present", 360, [180, 180])]
+
+    # The certificates of completion: all of them to the gestionnaire in one e-mail, each participant their own.
+    [to_gestionnaire] = wait_until(lambda: [m for m in smtp.received if m["X-Regflow-Kind"] == "certificates"],
+                                   "the gestionnaire's certificates")
+    assert to_gestionnaire["To"] == "formation@valdemarne.fr"
+    certified = {}
+    for part in to_gestionnaire.iter_attachments():
+        text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(part.get_content())).pages).split())
+        certified[text.split("atteste que : ")[1].split(",")[0]] = text.split("Durée effectivement suivie ")[1][:6]
+    assert certified == {"Mme Claire DURAND": "6 h (h", "Mme Inès ROY": "1 h 15"}
+    wait_until(lambda: [m for m in smtp.received if m["X-Regflow-Kind"] == "certificate" and m["To"] == INES],
+               "Inès's own certificate")
 
     finance = backoffice.login(browser, "fanny")
     finance.click("text=Overdue invoices")
