@@ -194,7 +194,8 @@ def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, 
 
 APP = ConsumerApp(ACTOR, {
     "registration.confirmed": handle_confirmed,
-    "session.held": handle_session_held,
+    "registration.session_held": handle_session_held,
+    "registration.paid": handle_session_held,
     "registration.cancelled": handle_cancelled,
     "registration.moved": handle_moved,
     "cmd.invoice.correct": handle_correct,

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from consumers import invoicing
 from consumers.notifications import certificates as notified
-from schemas.messages import CertificateIssued, SessionHeld
+from schemas.messages import CertificateIssued, RegistrationTransitioned
 from tests.unit.fakes import Office
 from workflow.adapters.certificate_pdf import render_certificate
 from workflow.bootstrap import seller_of
@@ -88,9 +88,9 @@ def office() -> Office:
     return office
 
 
-def held(office: Office) -> None:
-    office.handle(invoicing.handle_session_held, "session.held", SessionHeld(
-        session_id=HANDICAP, held_on=date(2023, 9, 15), evidence="signed_sheet"))
+def held(office: Office, to_state: str = "session_held", trigger: str = "hold_session") -> None:
+    office.handle(invoicing.handle_session_held, f"registration.{to_state}", RegistrationTransitioned(
+        from_state="invoiced", to_state=to_state, trigger=trigger, session_id=HANDICAP), registration_id="r-1")
 
 
 def test_service_fait_issues_a_certificate_per_participant_who_followed_and_says_who_has_none(office: Office) -> None:
@@ -111,6 +111,13 @@ def test_a_redelivered_session_held_issues_nothing_new_and_tells_nobody_again(of
     held(office)
     assert len(office.uow.certificates.rows) == 2
     assert len(office.uow.events("certificate.issued")) == 1
+
+
+def test_a_registration_paid_by_a_payment_after_service_fait_issues_nothing(office: Office) -> None:
+    held(office, "paid", trigger="settle")
+    assert office.uow.certificates.rows == {}
+    held(office, "paid")  # settled before service fait: paid at once, its certificates then
+    assert len(office.uow.certificates.rows) == 2
 
 
 def test_the_gestionnaire_gets_every_certificate_in_one_e_mail_and_each_participant_their_own(office: Office) -> None:

@@ -17,7 +17,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
     "validation": ("cmd.registration.submit", "cmd.registration.sign", "cmd.registration.replace_participant"),
     "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct",
-                  "session.held"),
+                  "registration.session_held", "registration.paid"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued",
                       "registration.moved", "registration.cancelled", "registration.participant_replaced",
                       "certificate.issued"),
