@@ -5,7 +5,7 @@ The form is Cerfa 10443*17, its lines as read from (re-read the notice on servic
 - CAERP's BPF specification `Cerfa_10443_17` (its INCOME_SOURCES and TRAINEE_TYPES; "*17 vs *16: remote
   trainees count f_1_ligne_1bis removed, b_ligne_2 added: distance actions yes/no");
 - QualiOF's design note "Génération du BPF (Cerfa 10443*17)", whose cadres B, C, F-1 and F-3 labels were read
-  from a 10443*17 filed in April 2026;
+  from a filed 10443*17 (mention FA 08);
 - ANFH, "Bilan pédagogique et financier : nouvelle version 2017" (anfh.fr/actualites/bilan-pedagogique-et-
   financier-nouvelle-version-2017): cadre C "Origine des produits", cadre F-3 "Objectif général".
 
@@ -35,6 +35,7 @@ from schemas.limits import quoted
 CERFA = "10443*17"
 FIRST_YEAR = 2000
 CENTS = Decimal("0.01")
+NO_CERTIFICATION = "le catalogue ne vise aucune certification (RNCP, RS), ni bilan de compétences, ni VAE"
 DISTANCE_WORDS = ("distance", "distanciel", "webinaire", "webinar", "classe virtuelle", "visio", "e-learning",
                   "en ligne")
 
@@ -319,9 +320,9 @@ def figure_lines(f: BpfFigures) -> list[FigureLine]:
               FigureLine("F-1-total-heures", "F-1", "Total (1)", "Total : heures de formation suivies", total.hours,
                          "heures", credited),
               FigureLine("F-3d-stagiaires", "F-3", "d", "Autres formations professionnelles : nombre de stagiaires",
-                         total.count, "stagiaires", "aucune formation du catalogue ne vise un titre RNCP ou RS"),
+                         total.count, "stagiaires", NO_CERTIFICATION),
               FigureLine("F-3d-heures", "F-3", "d", "Autres formations professionnelles : heures suivies",
-                         total.hours, "heures", "aucune formation du catalogue ne vise un titre RNCP ou RS")]
+                         total.hours, "heures", NO_CERTIFICATION)]
     aid = "hors Cerfa"
     lines += [FigureLine("formations", aid, "", "Formations dont une séance a été tenue", f.trainings, "formations",
                          "séances tenues (service fait) dans l'année"),
