@@ -5,7 +5,9 @@ to send it again (the command is idempotent: a session is held once)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import json
+
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from producers.commands import CommandClient
@@ -13,10 +15,12 @@ from regflow.web.auth import requires
 from regflow.web.context import BROKER_ERRORS, back_office, current_user, not_sent, pages
 from regflow.web.users import Role
 from workflow.adapters.attendance_report import ReportError
+from workflow.adapters.evidence_pdf import render_evidence
 from workflow.domain.attendance_sheet import SheetError
 from workflow.domain.clock import PARIS
 from workflow.ops.attendance_sheet import SheetDesk, signed_sessions
 from workflow.ops.catalogue import CatalogueDesk
+from workflow.ops.evidence import EvidencePack
 
 PRESENCES = (("present", "présent"), ("partial", "partiel"), ("absent", "absent"))
 MAX_FIELDS = 2 * 10_000 * 2 + 20  # two fields per participant and half-day, at most: a bigger form is refused
@@ -129,3 +133,27 @@ def _minutes(value: str) -> int | None:
     if not value:
         return None
     return int(value) if value.isdigit() and len(value) <= 5 else -1
+
+
+@pages.get("/feuilles/<session_id>/dossier.<kind>")
+@requires(Role.TRAINER, Role.OPERATIONS, Role.FINANCE)
+def evidence(session_id: str, kind: str) -> ResponseReturnValue:
+    """The session's evidence pack, as a PDF or as its data (JSON): for operations, finance (a funder or a public
+    accountant asks for it) and the session's trainer."""
+    if kind not in ("pdf", "json"):
+        return render_template("error.html", code=404, message="Format inconnu : pdf ou json. / Unknown format."), 404
+    user = current_user()
+    try:
+        pack = EvidencePack(_desk()).data(session_id)
+    except ReportError:
+        return render_template("error.html", code=404, message=f"Aucune séance {session_id[:100]}. / "
+                               f"No session {session_id[:100]}."), 404
+    if not (user.can(Role.OPERATIONS) or user.can(Role.FINANCE) or user.trains(pack["trainer"])):
+        return render_template("error.html", code=403, message="Cette séance a un autre formateur. / This session "
+                               "has another trainer."), 403
+    if kind == "json":
+        return Response(json.dumps(pack, ensure_ascii=False, indent=2), 200,
+                        {"Content-Type": "application/json; charset=utf-8"})
+    return Response(render_evidence(pack), 200, {
+        "Content-Type": "application/pdf",
+        "Content-Disposition": f'attachment; filename="dossier-de-preuves-{session_id}.pdf"'})

@@ -4,6 +4,7 @@ signature is kept even when the broker does not confirm service fait, and the pa
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
 from html import unescape
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,7 @@ from workflow.domain.access_links import ACTIVE
 from workflow.domain.attendance_sheet import digest
 from workflow.domain.clock import PARIS
 from workflow.ops.attendance import import_report
+from workflow.ops.attendance_sheet import SheetDesk
 from workflow.ops.catalogue import CatalogueDesk
 from workflow.persistence.orm import AttendanceLineRow, AttendanceMarkRow, ParticipantAccessRow, SignedSheetRow
 from workflow.settings import Settings
@@ -207,3 +210,31 @@ def test_a_trainer_sees_and_signs_only_the_sheets_of_the_sessions_that_name_them
     assert HANDICAP in text(jeanne.get("/feuilles").get_data(as_text=True))
     page = jeanne.get(f"/feuilles/{HANDICAP}").get_data(as_text=True)
     assert 'name="signer_name" maxlength="200" autocomplete="name" value="jeanne  MARTIN"' in page
+
+
+@pytest.mark.usefixtures("seats")
+def test_the_evidence_pack_gives_the_signed_sheet_its_digest_and_the_connections_to_finance(
+        settings: Settings, tmp_path: Path, clock: FileClock, sessions: sessionmaker[Session]) -> None:
+    clock.set(datetime(2023, 9, 15, 17, 30, tzinfo=PARIS))
+    desk = SheetDesk(sessions, clock, load_catalogue().schedule)
+    signed = desk.sign(HANDICAP, signer="Jeanne Martin", attested=True, by="tom")
+    finance = client_for(settings, tmp_path, "fanny", "finance")
+
+    data = finance.get(f"/feuilles/{HANDICAP}/dossier.json").get_json()
+    assert data["signature"]["sheet_sha256"] == signed.sheet_sha256
+    assert data["signature"]["attestation"].startswith("Je soussigné(e) Jeanne Martin")
+    people = {p["email"]: p for p in data["participants"]}
+    assert (people["paul.leroy@valdemarne.fr"]["presence"], people["paul.leroy@valdemarne.fr"]["connected_minutes"],
+            people["paul.leroy@valdemarne.fr"]["report_lines"]) == ("partial", [45, 0], 1)
+    assert data["unmatched_report_lines"] == 1
+
+    pdf = finance.get(f"/feuilles/{HANDICAP}/dossier.pdf")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages).split())
+    for said in ("Dossier de preuves de réalisation", "Je soussigné(e) Jeanne Martin", signed.sheet_sha256,
+                 "Paul Leroy", "partiel, 45 min", "Aucun certificat émis."):
+        assert said in text, said
+    assert finance.get(f"/feuilles/{HANDICAP}/dossier.exe").status_code == 404
+    assert finance.get("/feuilles/no-such-session/dossier.pdf").status_code == 404
+    support = client_for(settings, tmp_path, "alice", "support")
+    assert support.get(f"/feuilles/{HANDICAP}/dossier.json").status_code == 403
