@@ -125,6 +125,22 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
     for session_id, email, presence, minutes in held:
         followed = "not measured (operations' word)" if minutes is None else f"{minutes} min followed"
         print(f"  {session_id}  {email:<32} {presence:<8} {followed}")
+    from workflow.domain.certificate import hours_text
+    from workflow.persistence.orm import CertificateRow
+
+    print("Certificates of completion (issued after service fait, e-mailed to the gestionnaire and the trainee):")
+    with sessions() as session:
+        for c in session.scalars(select(CertificateRow).order_by(CertificateRow.session_id, CertificateRow.trainee)):
+            print(f"  {c.session_id}  {c.trainee:<28} {hours_text(c.minutes_followed):>6}  n° {c.number}")
+    from workflow.domain.bpf import figure_lines
+    from workflow.ops.bpf import year_figures
+
+    schedule = load_catalogue(settings.catalogue_path).schedule
+    for year in (2023, 2024):
+        print(f"BPF {year} figures (regflow bpf --year {year}; Cerfa 10443 frame and line):")
+        for figure in figure_lines(year_figures(sessions, schedule, year)):
+            if figure.frame != "hors Cerfa" and str(figure.value) not in ("0", "0.00"):
+                print(f"  {figure.frame:<3} {figure.line:<8} {figure.value!s:>10} {figure.unit:<9} {figure.label[:70]}")
     print("Invoices (regflow invoices):")
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
         print(f"  {row['invoice']}  {row['status']:<8} due {row['due_on']}  {row['total']:>8} EUR"
@@ -292,6 +308,10 @@ def _story(  # noqa: PLR0915 (a story)
                               amount=Decimal("1875.00"), received_on=date(2024, 11, 5),
                               payer="Paierie départementale de la Gironde", means="mandat_administratif")
         wait(gironde, "paid")
+        _wait_until(lambda: sum(m["X-Regflow-Kind"] in ("certificate", "certificates") for m in sink.received) >= 8,
+                    "the certificates e-mailed: one e-mail per registration to its gestionnaire, one per trainee")
+        print("  every certificate of completion e-mailed: the gestionnaires have theirs, each trainee their own "
+              "(T. Roux, absent all day, has none)")
     return [handicap, saad, gironde]
 
 
