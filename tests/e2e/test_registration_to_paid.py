@@ -57,7 +57,11 @@ def test_a_public_client_is_received_confirmed_invoiced_held_then_paid(
         (None, "received", "validation"), ("received", "signed", "validation"),
         ("signed", "confirmed", "validation"), ("confirmed", "invoiced", "invoicing"),
         ("invoiced", "session_held", "payments"), ("session_held", "paid", "payments")]
-    assert sorted((e["kind"], e["to"]) for e in paid["emails"]) == [  # type: ignore[union-attr]
+    emails = wait_until(lambda: (view := registration_timeline(deps.sessions, "dep-94")) is not None
+                        and len(view["emails"]) == 7 and view["emails"], "its seven e-mails queued")
+    assert sorted((e["kind"], e["to"]) for e in emails) == [
+        ("certificate", "claire.durand@valdemarne.fr"), ("certificate", "paul.leroy@valdemarne.fr"),
+        ("certificates", "formation@valdemarne.fr"),  # service fait: the certificates of completion
         ("confirmation", "formation@valdemarne.fr"), ("invitation", "claire.durand@valdemarne.fr"),
         ("invitation", "paul.leroy@valdemarne.fr"), ("invoice", "formation@valdemarne.fr")]
     published = wait_until(lambda: "registration.paid" in tap.types_for("dep-94") and tap.types_for("dep-94"),
@@ -67,9 +71,10 @@ def test_a_public_client_is_received_confirmed_invoiced_held_then_paid(
                      "registration.session_held", "payment.received", "invoice.settled", "registration.paid"]:
         assert expected in published, f"{expected} was not published"
     assert published.index("registration.confirmed") < published.index("registration.invoiced")
-    sent = wait_until(lambda: tap.types_for("dep-94").count("email.sent") == 4 and tap.types_for("dep-94"),
-                      "four email.sent events")
-    assert sent.count("email.sent") == 4
+    sent = wait_until(lambda: tap.types_for("dep-94").count("email.sent") == 7 and tap.types_for("dep-94"),
+                      "seven email.sent events")
+    assert sent.count("email.sent") == 7
+    assert "certificate.issued" in sent
 
 
 def test_a_private_client_signs_later_pays_before_the_session_and_is_paid_once_it_is_held(
