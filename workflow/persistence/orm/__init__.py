@@ -28,6 +28,7 @@ from workflow.persistence.orm.registrations import (
     SessionParticipantRow,
     SessionRecordRow,
 )
+from workflow.persistence.orm.surveys import SurveyRow
 
 __all__ = [
     "NAMING",
@@ -54,6 +55,7 @@ __all__ = [
     "SessionParticipantRow",
     "SessionRecordRow",
     "SignedSheetRow",
+    "SurveyRow",
     "TrainingRow",
     "TrainingSessionRow",
     "UTCDateTime",
