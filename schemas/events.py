@@ -146,6 +146,21 @@ class CertificateIssued(Contract):
     without_certificate: list[NoCertificate] = Field(default_factory=list, max_length=10000)
 
 
+class EvaluationReceived(Contract):
+    """A participant answered the satisfaction survey of a session held (`evaluation.received`, once per seat):
+    the ratings 1 to 5 and whether there is a comment (its text stays in the database, with the back office)."""
+
+    session_id: str = Field(max_length=100)
+    training_id: str = Field(max_length=100)
+    participant_id: str = Field(max_length=40, description="The participant's access id")
+    overall: int = Field(ge=1, le=5)
+    objectives: int = Field(ge=1, le=5)
+    content: int = Field(ge=1, le=5)
+    speaker: int = Field(ge=1, le=5)
+    organisation: int = Field(ge=1, le=5)
+    commented: bool
+
+
 class SessionChanged(Contract):
     """Operations created or changed a session (`session.created`, `session.updated`): its state as now stored.
     `version` grows with each change, so a reader keeps the latest whatever the order of delivery."""

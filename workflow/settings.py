@@ -123,6 +123,9 @@ class Settings(BaseSettings):
                     "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
     reminder_offsets_minutes: list[int] = Field(
         default=[180, 15], description="Reminders before the start, in minutes (JSON list): 3 hours and 15 min")
+    survey_reminder_hours: int = Field(
+        default=72, ge=1, le=30 * 24, description="Hours after the satisfaction survey's invitation before its one "
+                                                  "reminder to a participant who has not answered")
     log_format: str = Field(default="auto", description="'json', 'console' or 'auto' (console on a tty)")
     # --- back-office web page (`regflow web`) --------------------------------------------------------
     web_users_file: Path = Field(default=Path("var/web-users.json"),

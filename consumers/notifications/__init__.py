@@ -11,7 +11,8 @@ e-mails and sends the pending ones.
   gestionnaire too;
 - registration.moved: new date to everyone (same link, updated `.ics`), reminders moved;
 - registration.cancelled: links revoked, reminders cancelled, everyone told (`.ics` CANCEL);
-- certificate.issued: the certificates of completion to the gestionnaire, and each to its participant.
+- certificate.issued: the certificates of completion to the gestionnaire, and each to its participant with
+  the invitation to the satisfaction survey, reminded once `REGFLOW_SURVEY_REMINDER_HOURS` later if unanswered.
 
 Why a table for reminders rather than delayed messages: a reminder must be cancelled when the session is
 cancelled or moved and must follow a substitution; a row can be updated, a message in flight cannot.
@@ -19,7 +20,7 @@ RabbitMQ also has no built-in delayed delivery (the plugin is not installed ever
 TTLs expire in queue order, not due order). The table survives restarts of the consumer and the broker.
 
 The helpers: mail contexts in `contexts`, accesses in `accesses`, reminders in `reminders`, certificates in
-`certificates`.
+`certificates`, surveys in `surveys`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from consumers.notifications.accesses import grant_access, invite, revoke
 from consumers.notifications.certificates import handle_certificate_issued
 from consumers.notifications.contexts import full_name, gestionnaire_name, reminder_delays, session_context
 from consumers.notifications.reminders import cancel_reminders, queue_due_reminders, schedule_reminders
+from consumers.notifications.surveys import queue_survey_reminders
 from consumers.runner import ConsumerApp
 from schemas.limits import quoted
 from schemas.messages import (
@@ -209,9 +211,12 @@ def handle_cancelled(message: Envelope, event: RegistrationTransitioned, uow: Un
 
 
 def send_due_reminders(deps: Deps, *, limit: int = 200) -> int:
-    """Turn the reminders that are due into e-mails to the participants holding an access now."""
+    """Turn the reminders that are due (before a session, after it for the survey) into e-mails to the
+    participants holding an access now."""
     with UnitOfWork(deps.sessions, deps.clock, actor=ACTOR) as uow:
-        queued = queue_due_reminders(uow, uow.catalogue.current(deps.schedule), deps.mail, limit=limit)
+        catalogue = uow.catalogue.current(deps.schedule)
+        queued = queue_due_reminders(uow, catalogue, deps.mail, limit=limit)
+        queued += queue_survey_reminders(uow, catalogue, deps.mail, limit=limit)
         uow.commit()
     return queued
 

@@ -1,19 +1,22 @@
 """`certificate.issued`: the certificates of completion e-mailed, read from the database (the message only says
-which registration and session): all of them to the gestionnaire in one e-mail, each participant their own."""
+which registration and session): all of them to the gestionnaire in one e-mail, each participant their own, with
+the invitation to the satisfaction survey (`consumers.notifications.surveys`)."""
 
 from __future__ import annotations
 
 from consumers.notifications.contexts import gestionnaire_name, session_context
+from consumers.notifications.surveys import invite_to_survey
 from schemas.messages import CertificateIssued, Envelope
 from workflow.adapters.mailroom import Mailroom
 from workflow.domain.catalogue import Catalogue
 from workflow.domain.certificate import hours_text
 from workflow.domain.errors import DependencyNotReadyError, InconsistentMessageError
 from workflow.persistence.unit_of_work import UnitOfWork
+from workflow.settings import Settings
 
 
 def handle_certificate_issued(message: Envelope, event: CertificateIssued, uow: UnitOfWork, *, catalogue: Catalogue,
-                              mail: Mailroom) -> None:
+                              settings: Settings, mail: Mailroom) -> None:
     registration = uow.registrations.get(message.registration_id or "")
     if registration is None:
         raise DependencyNotReadyError(f"registration {message.registration_id} not visible yet")
@@ -38,3 +41,4 @@ def handle_certificate_issued(message: Envelope, event: CertificateIssued, uow: 
                          "trainee": certificate.trainee, "session": session,
                          "hours": hours_text(certificate.minutes_followed), "number": certificate.number},
                      attachments=[{"type": "certificate", "number": certificate.number}])
+    invite_to_survey(uow, registration, stored, catalogue=catalogue, session=session, settings=settings, mail=mail)

@@ -2,7 +2,8 @@
 office. `GET /j/<token>` looks the access up, asks `workflow.domain.joining.join_outcome` which page to show, and
 during the session records the join then redirects (302) to the session's video-conference room.
 `GET /j/<token>/seance` is the participant's page of the session (`regflow.join.seance`), and
-`GET /j/<token>/invitation.ics` the calendar file, both for an active access only.
+`GET /j/<token>/invitation.ics` the calendar file, both for an active access only; `GET|POST /j/<token>/avis` the
+satisfaction survey after service fait (`regflow.join.survey`).
 
 What it guards: a token is 43 URL-safe characters or a 404 without a query; the access found by the token's
 SHA-256 is confirmed by comparing the HMAC in constant time; each client address has
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from regflow.join.seance import sent_to, session_view
+from regflow.join.survey import SurveyPages
 from workflow.adapters.clocks import clock_from_spec
 from workflow.adapters.data_files import load_catalogue
 from workflow.adapters.email_message import french_time
@@ -177,6 +179,7 @@ class Links:
 
 def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the survey's form: 2,000 characters of comment, URL-encoded
     if settings.join_trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.join_trusted_proxies)  # type: ignore[method-assign]
     schedule = load_catalogue(settings.catalogue_path).schedule
@@ -205,6 +208,7 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     app.add_url_rule("/j/<token>", "join", links.join)
     app.add_url_rule("/j/<token>/invitation.ics", "invitation", links.invitation)
     app.add_url_rule("/j/<token>/seance", "seance", links.seance)
+    app.add_url_rule("/j/<token>/avis", "survey", SurveyPages(links).page, methods=["GET", "POST"])
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

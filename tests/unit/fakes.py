@@ -51,6 +51,7 @@ from workflow.persistence.orm import (
     ReminderRow,
     SessionRecordRow,
     SignedSheetRow,
+    SurveyRow,
     TrainingSessionRow,
 )
 from workflow.persistence.repositories.catalogue import SEAT_HOLDING
@@ -265,6 +266,24 @@ class FakeCertificates:
                        and c.session_id == session_id), key=lambda c: (c.trainee, c.number))
 
 
+class FakeSurveys:
+    def __init__(self) -> None:
+        self.rows: list[SurveyRow] = []
+
+    def add(self, survey: SurveyRow) -> None:
+        if self.of_seat(survey.session_id, survey.access_id) is not None:
+            raise DuplicateKeyError(f"{survey.session_id} {survey.access_id}")
+        survey.id = len(self.rows) + 1
+        self.rows.append(survey)
+
+    def of_seat(self, session_id: str, access_id: str) -> SurveyRow | None:
+        return next((s for s in self.rows if s.session_id == session_id and s.access_id == access_id), None)
+
+    def reminders_due(self, now: datetime, limit: int) -> list[SurveyRow]:
+        due = [s for s in self.rows if s.answered_at is None and s.reminded_at is None and s.remind_at <= now]
+        return sorted(due, key=lambda s: (s.remind_at, s.id))[:limit]
+
+
 class FakeReminders:
     def __init__(self) -> None:
         self.rows: list[ReminderRow] = []
@@ -332,6 +351,7 @@ class FakeUnitOfWork:
         self.accesses = FakeAccesses()
         self.attendance = FakeAttendance()
         self.certificates = FakeCertificates()
+        self.surveys = FakeSurveys()
         self.reminders = FakeReminders()
         self.emails = FakeEmails()
         self.catalogue = FakeCatalogue(self.registrations)

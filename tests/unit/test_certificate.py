@@ -72,6 +72,11 @@ def test_the_pdf_states_what_the_ministrys_model_asks() -> None:
 
 @pytest.fixture
 def office() -> Office:
+    return held_office()
+
+
+def held_office() -> Office:
+    """Registration r-1 at a session held: Claire present, Ines the morning only, Paul absent all day."""
     office = Office(invoicing.ACTOR)
     office.given("r-1", State.SESSION_HELD)
     office.uow.session_records.add(SessionRecordRow(

@@ -22,6 +22,7 @@ from tests.unit.fakes import (
     FakeRegistrations,
     FakeReminders,
     FakeSessionRecords,
+    FakeSurveys,
     FakeUnitOfWork,
 )
 from workflow.adapters.clocks import FixedClock
@@ -42,6 +43,7 @@ PAIRS = [
     (protocols.Catalogues, repositories.SqlCatalogue, FakeCatalogue),
     (protocols.Attendance, repositories.SqlAttendance, FakeAttendance),
     (protocols.Certificates, repositories.SqlCertificates, FakeCertificates),
+    (protocols.Surveys, repositories.SqlSurveys, FakeSurveys),
 ]
 
 

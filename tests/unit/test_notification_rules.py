@@ -214,6 +214,8 @@ CONTEXTS = {
                       "reason": "intervenant indisponible"},
     "session_cancelled": {"name": "Mme Claire DURAND", "reason": "intervenant malade", "for_participant": True},
     "reminder": {"participant_name": "Mme Claire DURAND", "delay": "3 heures"},
+    "survey": {"participant_name": "Mme Claire DURAND"},
+    "survey_reminder": {"participant_name": "Mme Claire DURAND"},
     "access_revoked": {"participant_name": "M. Paul LEROY", "client_name": "D", "replacement_name": "Mme Inès ROY"},
     "participant_replaced": {"gestionnaire_name": "S", "replaced_name": "M. Paul LEROY",
                              "replacement_name": "Mme Inès ROY", "replacement_email": "ines@x.fr",
@@ -237,6 +239,9 @@ def test_every_e_mail_renders_in_text_and_html_with_the_organisation_identity(na
     if name in ("invitation", "reminder"):
         assert link in rendered.text
         assert f'href="{link}"' in rendered.html
+    if name in ("survey", "survey_reminder"):  # the personal link's survey page, served by the join service
+        assert f"{link}/avis" in rendered.text
+        assert f'href="{link}/avis"' in rendered.html
 
 
 def test_html_escapes_what_came_from_a_form_and_text_keeps_it_as_typed() -> None:

@@ -55,6 +55,8 @@ from workflow.persistence.repositories import (
     SqlReceivables,
     SqlReminders,
     SqlSessionRecords,
+    SqlSurveys,
+    Surveys,
 )
 
 
@@ -63,7 +65,7 @@ class UnitOfWork:
 
     The repositories, built on entering, are all a handler reads and writes through: `registrations` (domain
     objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`, `session_records`,
-    `accesses`, `attendance`, `certificates`, `reminders`, `emails` and `catalogue` (rows of
+    `accesses`, `attendance`, `certificates`, `surveys`, `reminders`, `emails` and `catalogue` (rows of
     `workflow.persistence.orm`).
     """
 
@@ -77,6 +79,7 @@ class UnitOfWork:
     accesses: Accesses
     attendance: Attendance
     certificates: Certificates
+    surveys: Surveys
     reminders: Reminders
     emails: Emails
     catalogue: Catalogues
@@ -102,6 +105,7 @@ class UnitOfWork:
         self.accesses = SqlAccesses(self.session)
         self.attendance = SqlAttendance(self.session)
         self.certificates = SqlCertificates(self.session)
+        self.surveys = SqlSurveys(self.session)
         self.reminders = SqlReminders(self.session)
         self.emails = SqlEmails(self.session)
         self.catalogue = SqlCatalogue(self.session)

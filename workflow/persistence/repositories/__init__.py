@@ -20,12 +20,14 @@ from workflow.persistence.repositories.protocols import (
     Registrations,
     Reminders,
     SessionRecords,
+    Surveys,
 )
 from workflow.persistence.repositories.registrations import RegistrationRepository
+from workflow.persistence.repositories.surveys import SqlSurveys
 
 __all__ = [
     "Accesses", "Attendance", "Catalogues", "Certificates", "CreditNotes", "Emails", "Invoices", "Payments",
     "Receivables", "RegistrationRepository", "Registrations", "Reminders", "SessionRecords", "SqlAccesses",
     "SqlAttendance", "SqlCatalogue", "SqlCertificates", "SqlCreditNotes", "SqlEmails", "SqlInvoices", "SqlPayments",
-    "SqlReceivables", "SqlReminders", "SqlSessionRecords",
+    "SqlReceivables", "SqlReminders", "SqlSessionRecords", "SqlSurveys", "Surveys",
 ]

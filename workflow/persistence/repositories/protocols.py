@@ -25,6 +25,7 @@ from workflow.persistence.orm import (
     ReminderRow,
     SessionRecordRow,
     SignedSheetRow,
+    SurveyRow,
     TrainingSessionRow,
 )
 
@@ -138,6 +139,18 @@ class Certificates(Protocol):
 
     def of_registration(self, registration_id: str, session_id: str) -> list[CertificateRow]:
         """The registration's certificates for the session, by trainee."""
+        ...
+
+
+class Surveys(Protocol):
+    """The satisfaction surveys, one per (session, seat present)."""
+
+    def add(self, survey: SurveyRow) -> None: ...
+
+    def of_seat(self, session_id: str, access_id: str) -> SurveyRow | None: ...
+
+    def reminders_due(self, now: datetime, limit: int) -> list[SurveyRow]:
+        """Unanswered, not yet reminded, whose delay has passed."""
         ...
 
 
