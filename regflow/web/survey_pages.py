@@ -1,0 +1,55 @@
+"""The satisfaction survey's results (Qualiopi indicators 2 and 30: collected, then used and published): per
+session or per training, response rate, satisfaction rate, each question's average drawn as a bar chart (SVG drawn
+here, no script), the comments; and the same as CSV. For operations (who improve the trainings) and trainers.
+`?by=session|training`, anything else 400 and why."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
+
+from regflow.web.auth import requires
+from regflow.web.context import back_office, pages
+from regflow.web.users import Role
+from workflow.domain.survey import QUESTIONS, SATISFIED_FROM, SCALE
+from workflow.ops.surveys import CSV_COLUMNS, GROUPINGS, Grouping, Labelled, csv_rows, survey_results
+
+BAR_WIDTH = 300  # pixels for a rating of 5
+
+
+def _grouping() -> Grouping:
+    asked = request.args.get("by", "session")
+    found = next((one for one in GROUPINGS if asked == one), None)
+    if found is None:
+        abort(400, "Regroupement inconnu : « by » vaut session ou training. / Unknown grouping: by=session, training.")
+    return found
+
+
+def _results() -> tuple[Grouping, list[Labelled]]:
+    office = back_office()
+    by = _grouping()
+    return by, survey_results(office.sessions, office.catalogue(), by)
+
+
+@pages.get("/avis")
+@requires(Role.OPERATIONS, Role.TRAINER)
+def surveys() -> ResponseReturnValue:
+    by, groups = _results()
+    return render_template("surveys.html", by=by, groups=groups, questions=QUESTIONS, scale=SCALE,
+                           satisfied_from=SATISFIED_FROM, bar_width=BAR_WIDTH)
+
+
+@pages.get("/avis.csv")
+@requires(Role.OPERATIONS, Role.TRAINER)
+def surveys_csv() -> ResponseReturnValue:
+    by, groups = _results()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_rows(groups))
+    return Response("\ufeff" + out.getvalue(), 200, {  # the BOM: a spreadsheet opens the accents as UTF-8
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="avis-par-{by}.csv"'})
