@@ -141,6 +141,16 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
         for figure in figure_lines(year_figures(sessions, schedule, year)):
             if figure.frame != "hors Cerfa" and str(figure.value) not in ("0", "0.00"):
                 print(f"  {figure.frame:<3} {figure.line:<8} {figure.value!s:>10} {figure.unit:<9} {figure.label[:70]}")
+    from workflow.ops.surveys import survey_results
+    from workflow.persistence.repositories.catalogue import SqlCatalogue
+
+    print("Satisfaction survey (sent after service fait to each trainee present, one reminder; back office /avis):")
+    with sessions() as session:
+        catalogue = SqlCatalogue(session).current(schedule)
+    for group in survey_results(sessions, catalogue, "session"):
+        found, averages = group.results, group.results.averages
+        print(f"  {found.key:<32} {found.answered}/{found.invited} answered  overall {averages['overall'] or '-'}/5"
+              f"  comments {len(found.comments)}")
     print("Invoices (regflow invoices):")
     for row in invoice_list(sessions, clock.now().astimezone(PARIS).date()):
         print(f"  {row['invoice']}  {row['status']:<8} due {row['due_on']}  {row['total']:>8} EUR"
@@ -312,6 +322,7 @@ def _story(  # noqa: PLR0915 (a story)
                     "the certificates e-mailed: one e-mail per registration to its gestionnaire, one per trainee")
         print("  every certificate of completion e-mailed: the gestionnaires have theirs, each trainee their own "
               "(T. Roux, absent all day, has none)")
+        _answer_survey(settings, sessions, "claire.durand@valdemarne.fr")
     return [handicap, saad, gironde]
 
 
@@ -411,6 +422,35 @@ def _open_link(settings: Settings, sessions: sessionmaker[Session], email: str, 
             "transferred": "the seat was transferred: whom to contact", "not_found": "unknown link"}
     print(f"  {when}: {email} opens their link -> {status} " + (f"to the room {shown}" if status == 302
                                                                   else said.get(shown, shown)))
+
+
+def _answer_survey(settings: Settings, sessions: sessionmaker[Session], email: str) -> None:
+    """A trainee answers the satisfaction survey behind their personal link, as their browser's form would."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    from sqlalchemy import select
+
+    from workflow.domain.access_links import join_link, token_for
+    from workflow.persistence.orm import ParticipantAccessRow
+
+    with sessions() as session:
+        access = session.scalars(select(ParticipantAccessRow).where(ParticipantAccessRow.email == email)
+                                 .order_by(ParticipantAccessRow.created_at.desc())).first()
+    assert access is not None, f"no access for {email}"
+    link = urlsplit(join_link(settings.join_base_url, token_for(settings.require_secret("link_secret"), access.id)))
+    answer = {"overall": "5", "objectives": "4", "content": "5", "speaker": "5", "organisation": "4",
+              "comment": "Des exemples concrets de CPOM, très utiles pour notre renouvellement."}
+    connection = http.client.HTTPConnection(link.netloc, timeout=10)
+    try:
+        connection.request("POST", f"{link.path}/avis", urlencode(answer),
+                           {"Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        thanked = "votre réponse est enregistrée" in response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+    print(f"  {email} answers the satisfaction survey behind their link -> {response.status} "
+          + ("recorded (evaluation.received)" if thanked else "NOT recorded"))
 
 
 def _answers(ask: Callable[[], object]) -> bool:

@@ -422,6 +422,42 @@ def test_a_session_from_its_creation_to_paid_through_the_join_service_and_the_tr
         row = operations.locator(f"#queue-{consumer}")
         assert (row.locator(".consumers").inner_text(), row.locator(".parked").inner_text()) == ("1", "0"), consumer
     assert operations.inner_text("#outbox") == "0 event(s) not yet published."
+    survey_answered_in_chromium_then_one_reminder(browser, join_server, smtp, clock, operations)
+
+
+def survey_answered_in_chromium_then_one_reminder(browser: Any, join_server: str, smtp: MailSink, clock: FileClock,
+                                                  operations: Any) -> None:
+    """Issue #18's survey: both participants present invited after service fait; Claire answers in Chromium on
+    the join service; 72 hours later only Inès is reminded; operations read the results."""
+    def sent(kind: str, to: str) -> list[EmailMessage]:
+        return [m for m in smtp.received if m["X-Regflow-Kind"] == kind and m["To"] == to]
+
+    [invitation] = wait_until(lambda: sent("survey", CLAIRE), "Claire's survey invitation")
+    wait_until(lambda: sent("survey", INES), "Inès's survey invitation")
+    link = re.search(r"https?://\S+/avis", str(invitation.get_body(("plain",)).get_content()))  # type: ignore[union-attr]
+    assert link, "the invitation carries the personal survey link"
+    claire = browser.new_context().new_page()
+    claire.set_default_timeout(20_000)
+    claire.goto(join_server + urllib.parse.urlsplit(link.group()).path)
+    assert "Les objectifs annoncés ont été atteints" in claire.inner_text("main")
+    for question, rating in (("overall", 5), ("objectives", 4), ("content", 4), ("speaker", 5),
+                             ("organisation", 3)):
+        claire.check(f"#q-{question} input[value='{rating}']")
+    claire.fill("#comment", "Très concret, merci.")
+    claire.click("button[type=submit]")
+    assert "Merci : votre réponse est enregistrée" in claire.inner_text("main")
+    claire.reload()  # the same link again: answered once
+    assert "Vous avez déjà répondu à ce questionnaire" in claire.inner_text("main")
+
+    clock.set(datetime(2023, 10, 3, 19, tzinfo=PARIS))  # more than 72 hours after service fait
+    wait_until(lambda: sent("survey_reminder", INES), "Inès's one reminder")
+    assert sent("survey_reminder", CLAIRE) == []
+
+    operations.click("text=Avis des stagiaires")
+    results = operations.inner_text(f"#avis-{STORY}")
+    assert "1 réponse(s) sur 2 participant(s) invité(s)" in results
+    assert "taux de réponse 50,0 %" in results
+    assert "Très concret, merci." in results
 
 
 def test_the_queue_page_names_what_needs_a_human(
