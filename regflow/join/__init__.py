@@ -3,7 +3,9 @@ office. `GET /j/<token>` looks the access up, asks `workflow.domain.joining.join
 during the session records the join then redirects (302) to the session's video-conference room.
 `GET /j/<token>/seance` is the participant's page of the session (`regflow.join.seance`), and
 `GET /j/<token>/invitation.ics` the calendar file, both for an active access only; `GET|POST /j/<token>/avis` the
-satisfaction survey after service fait (`regflow.join.survey`).
+satisfaction survey after service fait (`regflow.join.survey`). `/inscription` is the online registration form
+(`regflow.join.form_pages`, which publishes `cmd.registration.submit` as the intake's broker user) and
+`/suivi/<registration>/<token>` the gestionnaire's tracking page with the pre-filled form (`regflow.join.tracking`).
 
 What it guards: a token is 43 URL-safe characters or a 404 without a query; the access found by the token's
 SHA-256 is confirmed by comparing the HMAC in constant time; each client address has
@@ -29,8 +31,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from regflow.join.form_pages import FORM_BYTES, FormPages
 from regflow.join.seance import sent_to, session_view
 from regflow.join.survey import SurveyPages
+from regflow.join.tracking import TrackingPages
 from workflow.adapters.clocks import clock_from_spec
 from workflow.adapters.data_files import load_catalogue
 from workflow.adapters.email_message import french_time
@@ -47,6 +51,7 @@ from workflow.settings import Settings
 
 log = structlog.get_logger("join")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+PUBLIC = ("/j/", "/inscription", "/suivi/")  # the pages a stranger may try: rate-limited per address
 ANSWERS = Counter("regflow_join_requests", "Personal links opened, by outcome", ["outcome"])
 STATUS = {JoinOutcome.NOT_FOUND: 404, JoinOutcome.TRANSFERRED: 410, JoinOutcome.TOO_EARLY: 200,
           JoinOutcome.ENDED: 410}
@@ -192,7 +197,9 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
 
     @app.before_request
     def limited() -> ResponseReturnValue | None:
-        if request.path.startswith("/j/") and not rate.allow(request.remote_addr or "?"):
+        if request.path.startswith(("/inscription", "/suivi/")):
+            request.max_content_length = FORM_BYTES  # a form of 200 participants; the links' pages stay at 64 KB
+        if request.path.startswith(PUBLIC) and not rate.allow(request.remote_addr or "?"):
             ANSWERS.labels("rate_limited").inc()
             return (render_template("join.html", outcome="rate_limited", contact=links.contact), 429,
                     {"Retry-After": "60"})
@@ -209,6 +216,11 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     app.add_url_rule("/j/<token>/invitation.ics", "invitation", links.invitation)
     app.add_url_rule("/j/<token>/seance", "seance", links.seance)
     app.add_url_rule("/j/<token>/avis", "survey", SurveyPages(links).page, methods=["GET", "POST"])
+    form, tracking = FormPages(links), TrackingPages(links)
+    app.add_url_rule("/inscription", "offers", form.index)
+    app.add_url_rule("/inscription/<session_id>", "form", form.form, methods=["GET", "POST"])
+    app.add_url_rule("/suivi/<registration_id>/<token>", "tracking", tracking.page)
+    app.add_url_rule("/suivi/<registration_id>/<token>/formulaire.pdf", "filled_form", tracking.filled_form)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -27,6 +27,21 @@ class State(StrEnum):
     CREDITED = "credited"  # the invoice of a cancelled registration is cancelled by a credit note
 
 
+STATE_WORDS: dict[State, tuple[str, str]] = {  # what the client reads of each state: French, then English
+    State.RECEIVED: ("reçue, en attente de la signature (cachet de l'organisme ou signature électronique)",
+                     "received, waiting for its signature"),
+    State.REJECTED: ("à corriger : le formulaire contient des erreurs", "rejected: the form has errors to correct"),
+    State.SIGNED: ("signée, en cours de confirmation", "signed, being confirmed"),
+    State.CONFIRMED: ("confirmée (inscription définitive)", "confirmed (final)"),
+    State.INVOICED: ("confirmée et facturée", "confirmed and invoiced"),
+    State.SETTLED: ("facture réglée, en attente de la session", "invoice paid, the session to come"),
+    State.SESSION_HELD: ("session tenue (service fait)", "session held (service done)"),
+    State.PAID: ("session tenue et facture réglée", "session held and invoice paid"),
+    State.CANCELLED: ("session annulée par l'organisme de formation", "session cancelled by the training body"),
+    State.CREDITED: ("session annulée, facture annulée par un avoir", "session cancelled, invoice credited"),
+}
+
+
 # Plain strings: `transitions` would name Enum members by their Python name, not their value.
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "resubmit", "source": ["received", "rejected"], "dest": "received"},

@@ -1,0 +1,83 @@
+"""The gestionnaire's private tracking page (issue #19): `/suivi/<registration>/<token>`, the token being the HMAC
+of the registration's id under the link secret (43 URL-safe characters, compared in constant time: the
+participants' links' rules). It says the state in words, the session, the participants and, while the form waits
+for its signature, offers the pre-filled form as a PDF to stamp and sign (`/suivi/.../formulaire.pdf`)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import Response, render_template
+from flask.typing import ResponseReturnValue
+
+from schemas.limits import REGISTRATION_ID_MAX
+from workflow.adapters.form_pdf import FilledForm, render_filled_form
+from workflow.bootstrap import seller_of
+from workflow.domain.access_links import token_for
+from workflow.domain.joining import JoinOutcome
+from workflow.domain.machine import STATE_WORDS, State
+from workflow.domain.registration import Registration
+from workflow.persistence.repositories.catalogue import SqlCatalogue
+from workflow.persistence.repositories.registrations import RegistrationRepository
+
+if TYPE_CHECKING:
+    from regflow.join import Links
+
+PURPOSE = "suivi:"  # what the token signs, so that it is never a participant's link
+
+
+def tracking_token(secret: str, registration_id: str) -> str:
+    return token_for(secret, PURPOSE + registration_id)
+
+
+def tracking_path(secret: str, registration_id: str) -> str:
+    return f"/suivi/{registration_id}/{tracking_token(secret, registration_id)}"
+
+
+@dataclass(frozen=True)
+class TrackingPages:
+    links: Links
+
+    def _genuine(self, registration_id: str, token: str) -> bool:
+        return len(registration_id) <= REGISTRATION_ID_MAX and hmac.compare_digest(
+            tracking_token(self.links.secret, registration_id).encode(), token.encode())
+
+    def _registration(self, registration_id: str, token: str) -> Registration | None:
+        if not self._genuine(registration_id, token):
+            return None
+        with self.links.sessions() as session:
+            return RegistrationRepository(session).get(registration_id)
+
+    def page(self, registration_id: str, token: str) -> ResponseReturnValue:
+        if not self._genuine(registration_id, token):
+            return self.links.page(JoinOutcome.NOT_FOUND, 404)
+        registration = self._registration(registration_id, token)
+        if registration is None:  # sent a moment ago: the validation consumer has not recorded it yet
+            return render_template("suivi.html", outcome="suivi_pending", registration=None,
+                                   reference=registration_id, contact=self.links.contact), 200
+        state = State(registration.state)
+        return render_template("suivi.html", outcome="suivi", registration=registration, reference=registration_id,
+                               state=state.value, words=STATE_WORDS[state], session=self._session(registration),
+                               path=tracking_path(self.links.secret, registration_id), contact=self.links.contact)
+
+    def filled_form(self, registration_id: str, token: str) -> ResponseReturnValue:
+        registration = self._registration(registration_id, token)
+        session = self._session(registration) if registration is not None else None
+        if registration is None or session is None:
+            return self.links.page(JoinOutcome.NOT_FOUND, 404)
+        pdf = render_filled_form(FilledForm(
+            reference=registration.id, form=registration.form, training_title=str(session["title"]),
+            session_day=session["day"], unit_price=session["price"],  # type: ignore[arg-type]
+            seller=seller_of(self.links.mailroom.settings)))
+        return Response(pdf, 200, {"Content-Type": "application/pdf",
+                                   "Content-Disposition": 'attachment; filename="formulaire-inscription.pdf"'})
+
+    def _session(self, registration: Registration) -> dict[str, object] | None:
+        with self.links.sessions() as session:
+            found = SqlCatalogue(session).current(self.links.schedule).session(registration.session_id or "")
+        if found is None:
+            return None
+        return {"title": found[0].title, "day": found[1].date, "date": found[1].date.strftime("%d/%m/%Y"),
+                "price": found[0].price_per_participant}
