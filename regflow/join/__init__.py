@@ -44,6 +44,7 @@ from workflow.domain.access_links import ACTIVE, LinkStatus, join_link, token_fo
 from workflow.domain.catalogue import Schedule, SessionDate
 from workflow.domain.clock import PARIS, Clock
 from workflow.domain.joining import JoinOutcome, join_outcome
+from workflow.domain.scans import SCAN_MAX_BYTES
 from workflow.persistence.db import make_engine, session_factory
 from workflow.persistence.orm import JoinRecordRow, ParticipantAccessRow
 from workflow.persistence.repositories.catalogue import SqlCatalogue
@@ -197,8 +198,9 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
 
     @app.before_request
     def limited() -> ResponseReturnValue | None:
-        if request.path.startswith(("/inscription", "/suivi/")):
-            request.max_content_length = FORM_BYTES  # a form of 200 participants; the links' pages stay at 64 KB
+        if request.path.startswith(("/inscription", "/suivi/")):  # the links' pages stay at 64 KB
+            scan = request.path.startswith("/suivi/") and request.path.endswith("/scan")
+            request.max_content_length = SCAN_MAX_BYTES + 64 * 1024 if scan else FORM_BYTES
         if request.path.startswith(PUBLIC) and not rate.allow(request.remote_addr or "?"):
             ANSWERS.labels("rate_limited").inc()
             return (render_template("join.html", outcome="rate_limited", contact=links.contact), 429,
@@ -221,6 +223,7 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     app.add_url_rule("/inscription/<session_id>", "form", form.form, methods=["GET", "POST"])
     app.add_url_rule("/suivi/<registration_id>/<token>", "tracking", tracking.page)
     app.add_url_rule("/suivi/<registration_id>/<token>/formulaire.pdf", "filled_form", tracking.filled_form)
+    app.add_url_rule("/suivi/<registration_id>/<token>/scan", "scan", tracking.upload, methods=["POST"])
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

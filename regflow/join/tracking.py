@@ -1,30 +1,40 @@
 """The gestionnaire's private tracking page (issue #19): `/suivi/<registration>/<token>`, the token being the HMAC
 of the registration's id under the link secret (43 URL-safe characters, compared in constant time: the
 participants' links' rules). It says the state in words, the session, the participants and, while the form waits
-for its signature, offers the pre-filled form as a PDF to stamp and sign (`/suivi/.../formulaire.pdf`)."""
+for its signature, offers the pre-filled form as a PDF to stamp and sign (`/suivi/.../formulaire.pdf`) and takes the
+scan of the signed form back (`POST /suivi/.../scan`: a PDF, JPEG or PNG told by its content, 10 MB at most), kept
+in the database for support's check; the page then shows each scan's check (and a refusal's reason)."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import Response, render_template
+import structlog
+from flask import Response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 
 from schemas.limits import REGISTRATION_ID_MAX
 from workflow.adapters.form_pdf import FilledForm, render_filled_form
+from workflow.adapters.scan_images import check_image
 from workflow.bootstrap import seller_of
 from workflow.domain.access_links import token_for
+from workflow.domain.clock import PARIS
 from workflow.domain.joining import JoinOutcome
 from workflow.domain.machine import STATE_WORDS, State
 from workflow.domain.registration import Registration
+from workflow.domain.scans import SCAN_MAX_BYTES, TO_CHECK, ScanError, scan_type
+from workflow.persistence.orm import SignatureScanRow
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.repositories.registrations import RegistrationRepository
 
 if TYPE_CHECKING:
     from regflow.join import Links
 
+log = structlog.get_logger("join")
 PURPOSE = "suivi:"  # what the token signs, so that it is never a participant's link
 
 
@@ -50,7 +60,8 @@ class TrackingPages:
         with self.links.sessions() as session:
             return RegistrationRepository(session).get(registration_id)
 
-    def page(self, registration_id: str, token: str) -> ResponseReturnValue:
+    def page(self, registration_id: str, token: str, *, scan_error: ScanError | None = None,
+             status: int = 200) -> ResponseReturnValue:
         if not self._genuine(registration_id, token):
             return self.links.page(JoinOutcome.NOT_FOUND, 404)
         registration = self._registration(registration_id, token)
@@ -58,9 +69,41 @@ class TrackingPages:
             return render_template("suivi.html", outcome="suivi_pending", registration=None,
                                    reference=registration_id, contact=self.links.contact), 200
         state = State(registration.state)
+        with self.links.sessions() as session:
+            scans = session.execute(select(SignatureScanRow.uploaded_at, SignatureScanRow.status,
+                                           SignatureScanRow.reason).where(
+                SignatureScanRow.registration_id == registration_id).order_by(SignatureScanRow.id)).all()
         return render_template("suivi.html", outcome="suivi", registration=registration, reference=registration_id,
                                state=state.value, words=STATE_WORDS[state], session=self._session(registration),
-                               path=tracking_path(self.links.secret, registration_id), contact=self.links.contact)
+                               path=tracking_path(self.links.secret, registration_id), contact=self.links.contact,
+                               scans=scans, scan_error=scan_error, paris=PARIS,
+                               max_mb=SCAN_MAX_BYTES // (1024 * 1024)), status
+
+    def upload(self, registration_id: str, token: str) -> ResponseReturnValue:
+        """The signed form's scan, while the registration waits for its signature; kept, then shown as to check."""
+        registration = self._registration(registration_id, token)
+        if registration is None:
+            return self.links.page(JoinOutcome.NOT_FOUND, 404)
+        sent = request.files.get("scan")
+        content = sent.read(SCAN_MAX_BYTES + 1) if sent is not None else b""
+        try:
+            if State(registration.state) is not State.RECEIVED:
+                raise ScanError("scan_not_waiting", "Cette inscription n'attend plus de signature.",
+                                "This registration no longer waits for a signature.")
+            media_type = scan_type(content)
+            if media_type != "application/pdf":
+                check_image(content)
+        except ScanError as refused:
+            log.info("scan refused", code=refused.code)
+            return self.page(registration_id, token, scan_error=refused, status=422)
+        with self.links.sessions() as session:
+            session.add(SignatureScanRow(
+                registration_id=registration_id, media_type=media_type, size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_at=self.links.clock.now(),
+                status=TO_CHECK, checked_by=None, checked_at=None, reason=None))
+            session.commit()
+        log.info("scan received", media_type=media_type, size=len(content))
+        return redirect(tracking_path(self.links.secret, registration_id), 303)
 
     def filled_form(self, registration_id: str, token: str) -> ResponseReturnValue:
         registration = self._registration(registration_id, token)

@@ -128,8 +128,8 @@ def requires(*roles: Role) -> Callable[[Callable[P, ResponseReturnValue]], Calla
 
 
 def security_headers(response: Any) -> Any:
-    response.headers["Content-Security-Policy"] = ("default-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-                                                   "base-uri 'none'")
+    response.headers.setdefault(  # a route serving a document sets a stricter one (a scan: sandbox)
+        "Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"

@@ -62,13 +62,14 @@ from workflow.messaging.topology import CONSUMER_BINDINGS, CONSUMERS, Topology
 
 COMMAND_PREFIX = "cmd."
 # The commands each role sends: the command line's producers (`regflow submit`, `sign`, `replace-participant`,
-# `pay`, `correct-invoice`, `hold-session`, `cancel-session`, `move-session`) and the page's three forms.
+# `pay`, `correct-invoice`, `hold-session`, `cancel-session`, `move-session`) and the page's four forms.
 COMMANDS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "intake": ("cmd.registration.submit", "cmd.registration.sign"),
     "support": ("cmd.registration.replace_participant",),
     "finance": ("cmd.payment.record", "cmd.invoice.correct"),
     "operations": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move"),
-    "web": ("cmd.registration.replace_participant", "cmd.session.hold", "cmd.payment.record"),
+    "web": ("cmd.registration.replace_participant", "cmd.registration.sign", "cmd.session.hold",
+            "cmd.payment.record"),
 }
 # The role whose user a `CommandClient(producer=...)` of the command line logs in as.
 PRODUCER_ROLES: dict[str, str] = {"intake": "intake", "signature": "intake", "support": "support",

@@ -28,6 +28,7 @@ from workflow.persistence.orm.registrations import (
     SessionParticipantRow,
     SessionRecordRow,
 )
+from workflow.persistence.orm.scans import SignatureScanRow
 from workflow.persistence.orm.surveys import SurveyRow
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "ReminderRow",
     "SessionParticipantRow",
     "SessionRecordRow",
+    "SignatureScanRow",
     "SignedSheetRow",
     "SurveyRow",
     "TrainingRow",
