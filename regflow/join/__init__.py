@@ -224,6 +224,7 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     app.add_url_rule("/suivi/<registration_id>/<token>", "tracking", tracking.page)
     app.add_url_rule("/suivi/<registration_id>/<token>/formulaire.pdf", "filled_form", tracking.filled_form)
     app.add_url_rule("/suivi/<registration_id>/<token>/scan", "scan", tracking.upload, methods=["POST"])
+    app.add_url_rule("/suivi/<registration_id>/<token>/documents/<kind>/<number>.pdf", "document", tracking.document)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from schemas.limits import REGISTRATION_ID_MAX
+from workflow.adapters.document_store import DocumentKind, document_name
 from workflow.adapters.form_pdf import FilledForm, render_filled_form
 from workflow.adapters.scan_images import check_image
 from workflow.bootstrap import seller_of
@@ -27,11 +28,13 @@ from workflow.domain.joining import JoinOutcome
 from workflow.domain.machine import STATE_WORDS, State
 from workflow.domain.registration import Registration
 from workflow.domain.scans import SCAN_MAX_BYTES, TO_CHECK, ScanError, scan_type
-from workflow.persistence.orm import SignatureScanRow
+from workflow.persistence.orm import CertificateRow, CreditNoteRow, InvoiceRow, SignatureScanRow
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.repositories.registrations import RegistrationRepository
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from regflow.join import Links
 
 log = structlog.get_logger("join")
@@ -73,10 +76,11 @@ class TrackingPages:
             scans = session.execute(select(SignatureScanRow.uploaded_at, SignatureScanRow.status,
                                            SignatureScanRow.reason).where(
                 SignatureScanRow.registration_id == registration_id).order_by(SignatureScanRow.id)).all()
+            documents = _documents(session, registration_id)
         return render_template("suivi.html", outcome="suivi", registration=registration, reference=registration_id,
                                state=state.value, words=STATE_WORDS[state], session=self._session(registration),
                                path=tracking_path(self.links.secret, registration_id), contact=self.links.contact,
-                               scans=scans, scan_error=scan_error, paris=PARIS,
+                               scans=scans, scan_error=scan_error, paris=PARIS, documents=documents,
                                max_mb=SCAN_MAX_BYTES // (1024 * 1024)), status
 
     def upload(self, registration_id: str, token: str) -> ResponseReturnValue:
@@ -117,6 +121,22 @@ class TrackingPages:
         return Response(pdf, 200, {"Content-Type": "application/pdf",
                                    "Content-Disposition": 'attachment; filename="formulaire-inscription.pdf"'})
 
+    def document(self, registration_id: str, token: str, kind: str, number: str) -> ResponseReturnValue:
+        """An invoice, credit note or certificate of this registration, read from the document store by number."""
+        if not self._genuine(registration_id, token):
+            return self.links.page(JoinOutcome.NOT_FOUND, 404)
+        with self.links.sessions() as session:
+            known = {(d.kind, d.number) for d in _documents(session, registration_id)}
+        if (kind, number) not in known:
+            return self.links.page(JoinOutcome.NOT_FOUND, 404)
+        found: DocumentKind = kind  # type: ignore[assignment]  # one of the kinds listed above
+        try:
+            pdf = self.links.mailroom.documents.read(found, number)
+        except OSError:
+            return self.links.page(JoinOutcome.NOT_FOUND, 404)
+        return Response(pdf, 200, {"Content-Type": "application/pdf",
+                                   "Content-Disposition": f'attachment; filename="{document_name(found, number)}"'})
+
     def _session(self, registration: Registration) -> dict[str, object] | None:
         with self.links.sessions() as session:
             found = SqlCatalogue(session).current(self.links.schedule).session(registration.session_id or "")
@@ -124,3 +144,23 @@ class TrackingPages:
             return None
         return {"title": found[0].title, "day": found[1].date, "date": found[1].date.strftime("%d/%m/%Y"),
                 "price": found[0].price_per_participant}
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str  # invoice, credit_note, certificate
+    number: str
+    label: str
+
+
+def _documents(session: Session, registration_id: str) -> list[Document]:
+    """The registration's invoices, credit notes and certificates, in the order they were issued."""
+    invoices = session.scalars(select(InvoiceRow).where(InvoiceRow.registration_id == registration_id)
+                               .order_by(InvoiceRow.id)).all()
+    credits = session.scalars(select(CreditNoteRow).where(CreditNoteRow.registration_id == registration_id)
+                              .order_by(CreditNoteRow.id)).all()
+    certificates = session.scalars(select(CertificateRow).where(CertificateRow.registration_id == registration_id)
+                                   .order_by(CertificateRow.trainee)).all()
+    return [*(Document("invoice", i.number, f"Facture n° {i.number} du {i.issued_on:%d/%m/%Y}") for i in invoices),
+            *(Document("credit_note", c.number, f"Avoir n° {c.number} (facture {c.invoice_number})") for c in credits),
+            *(Document("certificate", c.number, f"Certificat de réalisation de {c.trainee}") for c in certificates)]
