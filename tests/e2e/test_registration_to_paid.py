@@ -58,12 +58,13 @@ def test_a_public_client_is_received_confirmed_invoiced_held_then_paid(
         ("signed", "confirmed", "validation"), ("confirmed", "invoiced", "invoicing"),
         ("invoiced", "session_held", "payments"), ("session_held", "paid", "payments")]
     emails = wait_until(lambda: (view := registration_timeline(deps.sessions, "dep-94")) is not None
-                        and len(view["emails"]) == 7 and view["emails"], "its seven e-mails queued")
+                        and len(view["emails"]) == 9 and view["emails"], "its nine e-mails queued")
     assert sorted((e["kind"], e["to"]) for e in emails) == [
         ("certificate", "claire.durand@valdemarne.fr"), ("certificate", "paul.leroy@valdemarne.fr"),
         ("certificates", "formation@valdemarne.fr"),  # service fait: the certificates of completion
         ("confirmation", "formation@valdemarne.fr"), ("invitation", "claire.durand@valdemarne.fr"),
-        ("invitation", "paul.leroy@valdemarne.fr"), ("invoice", "formation@valdemarne.fr")]
+        ("invitation", "paul.leroy@valdemarne.fr"), ("invoice", "formation@valdemarne.fr"),
+        ("survey", "claire.durand@valdemarne.fr"), ("survey", "paul.leroy@valdemarne.fr")]  # with the certificates
     published = wait_until(lambda: "registration.paid" in tap.types_for("dep-94") and tap.types_for("dep-94"),
                            "registration.paid on the bus")
     for expected in ["cmd.registration.submit", "registration.received", "registration.signed",
@@ -71,9 +72,9 @@ def test_a_public_client_is_received_confirmed_invoiced_held_then_paid(
                      "registration.session_held", "payment.received", "invoice.settled", "registration.paid"]:
         assert expected in published, f"{expected} was not published"
     assert published.index("registration.confirmed") < published.index("registration.invoiced")
-    sent = wait_until(lambda: tap.types_for("dep-94").count("email.sent") == 7 and tap.types_for("dep-94"),
-                      "seven email.sent events")
-    assert sent.count("email.sent") == 7
+    sent = wait_until(lambda: tap.types_for("dep-94").count("email.sent") == 9 and tap.types_for("dep-94"),
+                      "nine email.sent events")
+    assert sent.count("email.sent") == 9
     assert "certificate.issued" in sent
 
 
