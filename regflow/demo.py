@@ -9,10 +9,7 @@ from September 2023 to November 2024 so that reminders come due and the seeds' s
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import time
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
@@ -20,6 +17,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from regflow.demo_public import answer_survey, open_link, register_online
+from regflow.demo_public import wait_until as _wait_until
 from regflow.processes import start_process, start_processes, stop_processes
 from schemas.form import Participant, RegistrationForm, Signature, SignatureMethod
 from workflow.adapters.clocks import FileClock
@@ -243,11 +242,11 @@ def _story(  # noqa: PLR0915 (a story)
         return RegistrationForm.model_validate_json((FORMS / name).read_text(encoding="utf-8"))
 
     _prepare_sessions(settings, sessions, clock)
-    handicap, saad, gironde = "demo-handicap-val-de-marne", "demo-saad-rhone", "demo-aide-domicile-gironde"
+    handicap, gironde = "demo-handicap-val-de-marne", "demo-aide-domicile-gironde"
     with CommandClient(settings, producer="demo") as client:
-        print("1 September 2023: three forms arrive (one unsigned)")
+        print("1 September 2023: three forms arrive: two as JSON, the association's on the online form (unsigned)")
         client.submit_form(form("handicap-departement.json"), handicap)
-        client.submit_form(form("aide-domicile-association-unsigned.json"), saad)
+        saad = register_online(settings, form("aide-domicile-association-unsigned.json"))
         client.submit_form(form("aide-domicile-departement-october.json"), gironde)
         wait(handicap, "invoiced")
         wait(gironde, "invoiced")
@@ -269,13 +268,13 @@ def _story(  # noqa: PLR0915 (a story)
             requested_by="support:alice")
         mails(15, "invitation to Inès, notices to Paul and to the gestionnaire")
 
-        _open_link(settings, sessions, "claire.durand@valdemarne.fr", "5 September 2023")
+        open_link(settings, sessions, "claire.durand@valdemarne.fr", "5 September 2023")
         reminders(date(2023, 9, 15), 2)
         clock.set(paris(2023, 9, 15, 9, 40))
         for email in ("claire.durand@valdemarne.fr", "ines.roy@valdemarne.fr", "paul.leroy@valdemarne.fr"):
-            _open_link(settings, sessions, email, "15 September 2023 9h40")
+            open_link(settings, sessions, email, "15 September 2023 9h40")
         clock.set(paris(2023, 9, 15, 18))
-        _open_link(settings, sessions, "claire.durand@valdemarne.fr", "15 September 2023 18h00")
+        open_link(settings, sessions, "claire.durand@valdemarne.fr", "15 September 2023 18h00")
         _sign_the_sheet(settings, sessions, clock, "cpom-handicap-2023-09-15")
         client.hold_session("cpom-handicap-2023-09-15", date(2023, 9, 15), requested_by="jf.letroquier")
         wait(handicap, "session_held")
@@ -322,7 +321,7 @@ def _story(  # noqa: PLR0915 (a story)
                     "the certificates e-mailed: one e-mail per registration to its gestionnaire, one per trainee")
         print("  every certificate of completion e-mailed: the gestionnaires have theirs, each trainee their own "
               "(T. Roux, absent all day, has none)")
-        _answer_survey(settings, sessions, "claire.durand@valdemarne.fr")
+        answer_survey(settings, sessions, "claire.durand@valdemarne.fr")
     return [handicap, saad, gironde]
 
 
@@ -387,83 +386,3 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _open_link(settings: Settings, sessions: sessionmaker[Session], email: str, when: str) -> None:
-    """Open a participant's personal link as their browser would (the join service's answer, not followed)."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    from sqlalchemy import select
-
-    from workflow.domain.access_links import join_link, token_for
-    from workflow.persistence.orm import ParticipantAccessRow
-
-    with sessions() as session:
-        access = session.scalars(select(ParticipantAccessRow).where(ParticipantAccessRow.email == email)
-                                 .order_by(ParticipantAccessRow.created_at.desc())).first()
-    assert access is not None, f"no access for {email}"
-    link = urlsplit(join_link(settings.join_base_url, token_for(settings.require_secret("link_secret"), access.id)))
-
-    def answer(path: str) -> tuple[int, str]:
-        """The status, and where it redirects or which page it shows (the page's `<main id>`)."""
-        connection = http.client.HTTPConnection(link.netloc, timeout=10)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            page = re.search(r'<main id="(\w+)"', response.read().decode("utf-8", "replace"))
-            return response.status, response.getheader("Location") or (page.group(1) if page else "")
-        finally:
-            connection.close()
-
-    _wait_until(lambda: _answers(lambda: answer("/healthz")), "the join service")
-    status, shown = answer(link.path)
-    said = {"too_early": "the page gives the date, the time in Paris and the .ics", "ended": "the session has ended",
-            "transferred": "the seat was transferred: whom to contact", "not_found": "unknown link"}
-    print(f"  {when}: {email} opens their link -> {status} " + (f"to the room {shown}" if status == 302
-                                                                  else said.get(shown, shown)))
-
-
-def _answer_survey(settings: Settings, sessions: sessionmaker[Session], email: str) -> None:
-    """A trainee answers the satisfaction survey behind their personal link, as their browser's form would."""
-    import http.client
-    from urllib.parse import urlencode, urlsplit
-
-    from sqlalchemy import select
-
-    from workflow.domain.access_links import join_link, token_for
-    from workflow.persistence.orm import ParticipantAccessRow
-
-    with sessions() as session:
-        access = session.scalars(select(ParticipantAccessRow).where(ParticipantAccessRow.email == email)
-                                 .order_by(ParticipantAccessRow.created_at.desc())).first()
-    assert access is not None, f"no access for {email}"
-    link = urlsplit(join_link(settings.join_base_url, token_for(settings.require_secret("link_secret"), access.id)))
-    answer = {"overall": "5", "objectives": "4", "content": "5", "speaker": "5", "organisation": "4",
-              "comment": "Des exemples concrets de CPOM, très utiles pour notre renouvellement."}
-    connection = http.client.HTTPConnection(link.netloc, timeout=10)
-    try:
-        connection.request("POST", f"{link.path}/avis", urlencode(answer),
-                           {"Content-Type": "application/x-www-form-urlencoded"})
-        response = connection.getresponse()
-        thanked = "votre réponse est enregistrée" in response.read().decode("utf-8", "replace")
-    finally:
-        connection.close()
-    print(f"  {email} answers the satisfaction survey behind their link -> {response.status} "
-          + ("recorded (evaluation.received)" if thanked else "NOT recorded"))
-
-
-def _answers(ask: Callable[[], object]) -> bool:
-    try:
-        ask()
-    except OSError:
-        return False
-    return True
-
-
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
-        time.sleep(0.1)
