@@ -121,6 +121,13 @@ class Settings(BaseSettings):
         default=SecretStr(DEVELOPMENT_LINK_SECRET),
         description="Key of the personal links (HMAC): set a random one in production, keep it stable "
                     "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+    signature_webhook_secret: SecretStr | None = Field(
+        default=None, description="The e-signature platform's webhook secret key (Yousign: the subscription's "
+                                  "secret_key): callbacks are refused while it is unset")
+    signature_webhook_tolerance_seconds: int = Field(
+        default=3 * 24 * 3600, ge=60, le=30 * 24 * 3600,
+        description="How old a callback's signed event time may be: the platform retries with the same time; "
+                    "older ones are refused as replays, and one event id acts once whatever its age")
     reminder_offsets_minutes: list[int] = Field(
         default=[180, 15], description="Reminders before the start, in minutes (JSON list): 3 hours and 15 min")
     survey_reminder_hours: int = Field(

@@ -5,7 +5,8 @@ during the session records the join then redirects (302) to the session's video-
 `GET /j/<token>/invitation.ics` the calendar file, both for an active access only; `GET|POST /j/<token>/avis` the
 satisfaction survey after service fait (`regflow.join.survey`). `/inscription` is the online registration form
 (`regflow.join.form_pages`, which publishes `cmd.registration.submit` as the intake's broker user) and
-`/suivi/<registration>/<token>` the gestionnaire's tracking page with the pre-filled form (`regflow.join.tracking`).
+`/suivi/<registration>/<token>` the gestionnaire's tracking page with the pre-filled form (`regflow.join.tracking`);
+`POST /webhooks/signature` the e-signature platform's callback (`regflow.join.webhooks`).
 
 What it guards: a token is 43 URL-safe characters or a 404 without a query; the access found by the token's
 SHA-256 is confirmed by comparing the HMAC in constant time; each client address has
@@ -35,6 +36,7 @@ from regflow.join.form_pages import FORM_BYTES, FormPages
 from regflow.join.seance import sent_to, session_view
 from regflow.join.survey import SurveyPages
 from regflow.join.tracking import TrackingPages
+from regflow.join.webhooks import SignatureWebhook
 from workflow.adapters.clocks import clock_from_spec
 from workflow.adapters.data_files import load_catalogue
 from workflow.adapters.email_message import french_time
@@ -225,6 +227,7 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     app.add_url_rule("/suivi/<registration_id>/<token>/formulaire.pdf", "filled_form", tracking.filled_form)
     app.add_url_rule("/suivi/<registration_id>/<token>/scan", "scan", tracking.upload, methods=["POST"])
     app.add_url_rule("/suivi/<registration_id>/<token>/documents/<kind>/<number>.pdf", "document", tracking.document)
+    app.add_url_rule("/webhooks/signature", "signature_callback", SignatureWebhook(links).receive, methods=["POST"])
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

@@ -30,6 +30,7 @@ from workflow.persistence.orm.registrations import (
 )
 from workflow.persistence.orm.scans import SignatureScanRow
 from workflow.persistence.orm.surveys import SurveyRow
+from workflow.persistence.orm.webhooks import SignatureCallbackRow
 
 __all__ = [
     "NAMING",
@@ -55,6 +56,7 @@ __all__ = [
     "ReminderRow",
     "SessionParticipantRow",
     "SessionRecordRow",
+    "SignatureCallbackRow",
     "SignatureScanRow",
     "SignedSheetRow",
     "SurveyRow",
