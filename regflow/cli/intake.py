@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from regflow.cli.commands import Command, command, json_option, sending
+from regflow.cli.commands import CONTEXT_SETTINGS, command, json_option, sending
 from regflow.cli.decisions import Sent, Waiting, answer
 from regflow.cli.options import DATE, REGISTRATION_ID, Choice, form_field
 from regflow.cli.output import both, clean, print_lines, printable, progress_bar, to_json
@@ -95,4 +95,44 @@ def awaiting_signature(settings: Settings, *, hours: float | None, as_json: bool
     return 0
 
 
-COMMANDS: tuple[Command, ...] = (submit, sign, awaiting_signature)
+@command("mailbox", "signed forms returned by e-mail: each new message of a Maildir matched to its registration, its "
+                    "scans kept for support's check",
+         details="A message is matched by the registration's reference in its subject or text, else by its sender "
+                 "when that is the gestionnaire of exactly one registration waiting for its signature. Its PDF, JPEG "
+                 "or PNG attachments (judged by content) become scans on the back office's 'Signatures à "
+                 "vérifier'. Every message is listed with its outcome and marked read; run it again, nothing is "
+                 "read twice.")
+@click.argument("maildir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@json_option
+def mailbox(settings: Settings, *, maildir: Path, as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from workflow.adapters.clocks import clock_from_spec
+    from workflow.ops.returned_forms import MaildirBox, take_returned_forms
+    from workflow.persistence.db import make_engine, session_factory
+
+    try:
+        box = MaildirBox(maildir)
+    except OSError as exc:
+        print(both(f"{maildir} n'est pas un Maildir lisible ({exc})", f"{maildir} is no readable Maildir"),
+              file=sys.stderr)
+        return 2
+    outcomes = take_returned_forms(session_factory(make_engine(settings.database_url)),
+                                   clock_from_spec(settings.clock), box)
+    if as_json:
+        print(to_json([asdict(o) for o in outcomes]))
+        return 0
+    for o in clean([asdict(o) for o in outcomes]):
+        said = (f"{o['kept']} scan(s) à vérifier pour {o['registration_id']}" if o["kept"]
+                else f"rien gardé : {o['reason_fr']}" + (f" ({o['registration_id']})" if o["registration_id"] else ""))
+        print(f"{o['sender']:<32} {o['subject'][:50]:<50} {said}")
+    kept = sum(o.kept for o in outcomes)
+    print(both(f"{len(outcomes)} message(s) lu(s), {kept} scan(s) à vérifier",
+               f"{len(outcomes)} message(s) read, {kept} scan(s) to check"))
+    return 0
+
+
+intake = click.Group("intake", help="intake: what arrives by other roads (the mailbox of returned forms)",
+                     context_settings=CONTEXT_SETTINGS, commands=[mailbox])
+
+COMMANDS: tuple[click.Command, ...] = (submit, sign, awaiting_signature, intake)

@@ -7,7 +7,6 @@ in the database for support's check; the page then shows each scan's check (and 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,14 +19,14 @@ from sqlalchemy import select
 from schemas.limits import REGISTRATION_ID_MAX
 from workflow.adapters.document_store import DocumentKind, document_name
 from workflow.adapters.form_pdf import FilledForm, render_filled_form
-from workflow.adapters.scan_images import check_image
 from workflow.bootstrap import seller_of
 from workflow.domain.access_links import token_for
 from workflow.domain.clock import PARIS
 from workflow.domain.joining import JoinOutcome
 from workflow.domain.machine import STATE_WORDS, State
 from workflow.domain.registration import Registration
-from workflow.domain.scans import SCAN_MAX_BYTES, TO_CHECK, ScanError, scan_type
+from workflow.domain.scans import SCAN_MAX_BYTES, ScanError
+from workflow.ops.scans import checked_scan, keep_scan
 from workflow.persistence.orm import CertificateRow, CreditNoteRow, InvoiceRow, SignatureScanRow
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.repositories.registrations import RegistrationRepository
@@ -94,17 +93,12 @@ class TrackingPages:
             if State(registration.state) is not State.RECEIVED:
                 raise ScanError("scan_not_waiting", "Cette inscription n'attend plus de signature.",
                                 "This registration no longer waits for a signature.")
-            media_type = scan_type(content)
-            if media_type != "application/pdf":
-                check_image(content)
+            media_type = checked_scan(content)
         except ScanError as refused:
             log.info("scan refused", code=refused.code)
             return self.page(registration_id, token, scan_error=refused, status=422)
         with self.links.sessions() as session:
-            session.add(SignatureScanRow(
-                registration_id=registration_id, media_type=media_type, size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_at=self.links.clock.now(),
-                status=TO_CHECK, checked_by=None, checked_at=None, reason=None))
+            keep_scan(session, registration_id, content, media_type, self.links.clock.now())
             session.commit()
         log.info("scan received", media_type=media_type, size=len(content))
         return redirect(tracking_path(self.links.secret, registration_id), 303)
