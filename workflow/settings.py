@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     broker_url_support: str | None = Field(default=None, description="... for replace-participant")
     broker_url_finance: str | None = Field(default=None, description="... for pay and correct-invoice")
     broker_url_operations: str | None = Field(default=None, description="... for hold-, cancel- and move-session")
+    broker_url_public: str | None = Field(default=None, description="The public process's (join-server): the online "
+                                                                    "form's submit, sign and replace requests")
     namespace: str = Field(default="regflow", description="Prefix of the exchange and queue names")
     broker_declare: Literal["all", "own"] = Field(
         default="all", description="'own': each process declares only its part of the topology, for a broker "

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from regflow.join.form_pages import FORM_BYTES, FormPages
+from regflow.join.replacement import ReplacementRequest
 from regflow.join.seance import sent_to, session_view
 from regflow.join.survey import SurveyPages
 from regflow.join.tracking import TrackingPages
@@ -227,6 +228,8 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     app.add_url_rule("/suivi/<registration_id>/<token>/formulaire.pdf", "filled_form", tracking.filled_form)
     app.add_url_rule("/suivi/<registration_id>/<token>/scan", "scan", tracking.upload, methods=["POST"])
     app.add_url_rule("/suivi/<registration_id>/<token>/documents/<kind>/<number>.pdf", "document", tracking.document)
+    app.add_url_rule("/suivi/<registration_id>/<token>/remplacement", "replacement",
+                     ReplacementRequest(tracking).send, methods=["POST"])
     app.add_url_rule("/webhooks/signature", "signature_callback", SignatureWebhook(links).receive, methods=["POST"])
 
     @app.get("/healthz")

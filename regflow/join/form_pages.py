@@ -77,7 +77,7 @@ class FormPages:
             log.info("online form refused", session_id=session_id, fields=sorted(errors))
             return self._render(offer, sent, rows, submission, errors=errors, status=422)
         try:
-            with CommandClient(self.links.mailroom.settings, role="intake", clock=self.links.clock) as client:
+            with CommandClient(self.links.mailroom.settings, role="public", clock=self.links.clock) as client:
                 client.submit_form(form, submission)
         except BROKER_ERRORS as exc:
             log.warning("online form not sent: broker unavailable", error=type(exc).__name__)

@@ -56,17 +56,18 @@ class TrackingPages:
         return len(registration_id) <= REGISTRATION_ID_MAX and hmac.compare_digest(
             tracking_token(self.links.secret, registration_id).encode(), token.encode())
 
-    def _registration(self, registration_id: str, token: str) -> Registration | None:
+    def registration(self, registration_id: str, token: str) -> Registration | None:
         if not self._genuine(registration_id, token):
             return None
         with self.links.sessions() as session:
             return RegistrationRepository(session).get(registration_id)
 
-    def page(self, registration_id: str, token: str, *, scan_error: ScanError | None = None,
-             status: int = 200) -> ResponseReturnValue:
+    def page(self, registration_id: str, token: str, *, scan_error: ScanError | None = None, status: int = 200,
+             replacement: tuple[dict[str, str], dict[str, tuple[str, str]]] | None = None,
+             notice: tuple[str, str] | None = None) -> ResponseReturnValue:
         if not self._genuine(registration_id, token):
             return self.links.page(JoinOutcome.NOT_FOUND, 404)
-        registration = self._registration(registration_id, token)
+        registration = self.registration(registration_id, token)
         if registration is None:  # sent a moment ago: the validation consumer has not recorded it yet
             return render_template("suivi.html", outcome="suivi_pending", registration=None,
                                    reference=registration_id, contact=self.links.contact), 200
@@ -80,11 +81,14 @@ class TrackingPages:
                                state=state.value, words=STATE_WORDS[state], session=self._session(registration),
                                path=tracking_path(self.links.secret, registration_id), contact=self.links.contact,
                                scans=scans, scan_error=scan_error, paris=PARIS, documents=documents,
-                               max_mb=SCAN_MAX_BYTES // (1024 * 1024)), status
+                               max_mb=SCAN_MAX_BYTES // (1024 * 1024), notice=notice,
+                               replacing=replacement[0] if replacement else {},
+                               replace_errors=replacement[1] if replacement else {},
+                               can_replace=state in (State.CONFIRMED, State.INVOICED, State.SETTLED)), status
 
     def upload(self, registration_id: str, token: str) -> ResponseReturnValue:
         """The signed form's scan, while the registration waits for its signature; kept, then shown as to check."""
-        registration = self._registration(registration_id, token)
+        registration = self.registration(registration_id, token)
         if registration is None:
             return self.links.page(JoinOutcome.NOT_FOUND, 404)
         sent = request.files.get("scan")
@@ -104,7 +108,7 @@ class TrackingPages:
         return redirect(tracking_path(self.links.secret, registration_id), 303)
 
     def filled_form(self, registration_id: str, token: str) -> ResponseReturnValue:
-        registration = self._registration(registration_id, token)
+        registration = self.registration(registration_id, token)
         session = self._session(registration) if registration is not None else None
         if registration is None or session is None:
             return self.links.page(JoinOutcome.NOT_FOUND, 404)

@@ -59,7 +59,7 @@ class SignatureWebhook:
         if row.outcome != PENDING or signature is None:
             return {"event_id": row.event_id, "outcome": row.outcome, "detail": row.detail}, 200
         try:
-            with CommandClient(settings, role="intake", producer="signature", clock=self.links.clock) as client:
+            with CommandClient(settings, role="public", producer="signature", clock=self.links.clock) as client:
                 client.record_signature(str(row.registration_id), signature)
         except BROKER_ERRORS as exc:
             log.warning("signature callback kept, not yet published", error=type(exc).__name__)

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from regflow.cli import cli, main
-from regflow.cli.operations import broker_users, consume, relay, web
+from regflow.cli.operations import broker_users, consume, join_server, relay, web
 from workflow.adapters.clocks import SystemClock
 from workflow.messaging.broker_users import ROLES, password_hash, user_name
 from workflow.messaging.topology import CONSUMERS, Topology
@@ -286,6 +286,8 @@ def _role_of(service: dict[str, Any]) -> str:
         return "relay"
     if args.command is web:
         return "web"  # its own role: publishes commands, reads the queues for Queue health
+    if args.command is join_server:
+        return "public"  # the online form's, the webhook's and the tracking page's commands
     raise AssertionError(f"which broker role should {service['command']} log in as?")
 
 

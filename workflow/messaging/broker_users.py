@@ -70,12 +70,15 @@ COMMANDS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "operations": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move"),
     "web": ("cmd.registration.replace_participant", "cmd.registration.sign", "cmd.session.hold",
             "cmd.payment.record"),
+    # the public process (`regflow join-server`): the online form, the e-signature webhook, the tracking page's
+    # replacement request
+    "public": ("cmd.registration.submit", "cmd.registration.sign", "cmd.registration.replace_participant"),
 }
 # The role whose user a `CommandClient(producer=...)` of the command line logs in as.
 PRODUCER_ROLES: dict[str, str] = {"intake": "intake", "signature": "intake", "support": "support",
                                   "finance": "finance", "operations": "operations"}
 PUBLISHERS = ("relay", "intake", "support", "finance")
-ROLES = (*CONSUMERS, *PUBLISHERS, "operations", "web")
+ROLES = (*CONSUMERS, *PUBLISHERS, "operations", "web", "public")
 ADMIN = "admin"
 DEFAULT_EXCHANGE = "amq.default"
 NOTHING = "^$"
@@ -120,6 +123,7 @@ def permissions(topology: Topology) -> dict[str, Permission]:
     granted["operations"] = Permission(configure=NOTHING, write=_only(DEFAULT_EXCHANGE, topology.exchange),
                                        read=_only(*topology.all_queues()))
     granted["web"] = Permission(configure=NOTHING, write=_only(topology.exchange), read=NOTHING)
+    granted["public"] = Permission(configure=NOTHING, write=_only(topology.exchange), read=NOTHING)
     return granted
 
 
