@@ -15,6 +15,8 @@ from tests.unit.fakes import (
     FakeCatalogue,
     FakeCertificates,
     FakeCreditNotes,
+    FakeDeposits,
+    FakeDocumentFiles,
     FakeEmails,
     FakeInvoices,
     FakePayments,
@@ -42,6 +44,8 @@ PAIRS = [
     (protocols.Catalogues, repositories.SqlCatalogue, FakeCatalogue),
     (protocols.Attendance, repositories.SqlAttendance, FakeAttendance),
     (protocols.Certificates, repositories.SqlCertificates, FakeCertificates),
+    (protocols.DocumentFiles, repositories.SqlDocumentFiles, FakeDocumentFiles),
+    (protocols.Deposits, repositories.SqlDeposits, FakeDeposits),
 ]
 
 

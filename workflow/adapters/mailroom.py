@@ -40,7 +40,7 @@ from workflow.domain.clock import Clock
 from workflow.domain.identifiers import normalise_email
 from workflow.domain.invoice import Seller
 from workflow.ops.faults import crash_point
-from workflow.persistence.orm import EmailRow, ParticipantAccessRow
+from workflow.persistence.orm import DocumentFileRow, EmailRow, ParticipantAccessRow
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
@@ -134,10 +134,14 @@ class Mailroom:
                              headers={"X-Regflow-Kind": row.kind, "X-Regflow-Registration": row.registration_id})
 
     def _attachment(self, session: Session, spec: dict[str, Any], now: datetime) -> Attachment:
-        """Documents come from the document store by number (never from a path); the `.ics` from the access."""
+        """Documents by number (never from a path): the PDF kept with the issued document in the database, so the
+        e-mail never waits for the store's copy (written after the commit); the store for a document issued before
+        migration 0014. The `.ics` from the access."""
         if spec["type"] in ("invoice", "credit_note", "certificate"):
             name = document_name(spec["type"], str(spec["number"]))
-            return Attachment(name, self.documents.read(spec["type"], str(spec["number"])), "application", "pdf")
+            kept = session.get(DocumentFileRow, name)
+            content = kept.content if kept is not None else self.documents.read(spec["type"], str(spec["number"]))
+            return Attachment(name, content, "application", "pdf")
         if spec["type"] == "document":  # queued before 0008: the name is checked by the store, the path ignored
             name = str(spec.get("filename", ""))
             return Attachment(name, self.documents.read_named(name), "application", "pdf")
