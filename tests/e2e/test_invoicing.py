@@ -12,6 +12,7 @@ from sqlalchemy import select
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from tests.idle import wait_until_idle
 from workflow.bootstrap import Deps
 from workflow.persistence.orm import CreditNoteRow, DepositRow, InvoiceRow
 from workflow.persistence.views import registration_timeline
@@ -60,6 +61,35 @@ def test_a_public_buyers_invoice_is_a_facturx_pdf_deposited_to_chorus_pro(
     assert "document" not in issued["payload"], "no event carries a path: the store resolves the number"
     assert issued["payload"]["due_on"] == "2024-11-10"
     assert deposited["payload"]["reference"].startswith("file-drop:2023-000001:")
+
+
+def test_killed_between_the_platforms_acceptance_and_its_commit_the_invoice_is_deposited_once(
+        settings: Settings, deps: Deps, consumers: RunningConsumers, tap: EventTap) -> None:
+    """The window the README names: the deposit made, the process killed (SIGKILL) before the acceptance commits.
+    The redelivered `invoice.issued` asks the platform first and records the deposit it holds, sending nothing."""
+    consumers.env["REGFLOW_CRASH_AT"] = "invoicing.after_deposit_before_commit"
+    consumers.kill("invoicing")
+    consumers.restart("invoicing")
+    with CommandClient(settings) as client:
+        client.submit_form(RegistrationForm.model_validate(load_form("aide-domicile-departement-october.json")),
+                           "gironde")
+    wait_until(lambda: consumers.processes["invoicing"].poll() is not None, "the crash after the deposit")
+    assert consumers.processes["invoicing"].returncode == -9
+    assert (settings.chorus_drop_dir / "2023-000001.json").is_file(), "the platform had accepted it"
+    with deps.sessions() as session:
+        pending = session.get(DepositRow, "2023-000001")
+        assert pending is not None
+        assert pending.status == "pending"
+    consumers.restart("invoicing")
+    wait_until(lambda: "invoice.deposited" in tap.types_for("gironde"), "invoice.deposited on the bus")
+    wait_until_idle(settings, deps.sessions)
+    assert "the platform already holds this deposit" in consumers.logs("invoicing")
+    assert [e["type"] for e in tap.seen].count("invoice.deposited") == 1
+    with deps.sessions() as session:
+        deposit = session.get(DepositRow, "2023-000001")
+        assert deposit is not None
+        assert (deposit.status, deposit.reference) == ("accepted", json.loads(
+            (settings.chorus_drop_dir / "2023-000001.json").read_text(encoding="utf-8"))["reference"])
 
 
 def test_a_cancelled_session_cancels_its_registrations_and_credits_their_invoices(
