@@ -3,16 +3,17 @@ a registration to *session held* (or straight to *paid*).
 
 The attendance is read from the database, as the payments consumer recorded it on each participant's access in
 the transaction that recorded service fait, not from the message. Per registration: one PDF
-per participant who followed something (`workflow.domain.certificate`), kept in the document store, then one
+per participant who followed something (`workflow.domain.certificate`), kept in the database with it (the store's
+copy is written after the commit, `consumers.deposits`), then one
 `certificate.issued` listing them and the participants without one (absent all day), which the notifications
 consumer turns into e-mails. Issued once: a seat's certificate number is derived from the session and the seat.
 """
 
 from __future__ import annotations
 
+from consumers.deposits import keep_pdf
 from schemas.messages import CertificateIssued, Envelope, IssuedCertificate, NoCertificate, RegistrationTransitioned
 from workflow.adapters.certificate_pdf import render_certificate
-from workflow.adapters.document_store import DocumentStore, document_name
 from workflow.domain.catalogue import Catalogue
 from workflow.domain.certificate import (
     NO_CERTIFICATE_ABSENT,
@@ -30,7 +31,7 @@ from workflow.settings import Settings
 
 
 def handle_session_held(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, *, clock: Clock,
-                        catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore) -> None:
+                        catalogue: Catalogue, settings: Settings, seller: Seller) -> None:
     """On `registration.session_held`, or `registration.paid` when service fait found it already settled: one
     registration's certificates, a small unit of work (a session of a thousand registrations is a thousand of
     them, shared among the replicas, each retried alone)."""
@@ -62,7 +63,7 @@ def handle_session_held(message: Envelope, event: RegistrationTransitioned, uow:
             number=number, seller=seller, signatory=settings.seller_signatory, trainee=trainee or access.email,
             client=registration.form.client.name or "", title=found[0].title, session_day=held_on,
             minutes_followed=minutes, place=seller.city, issued_on=paris_date(now))
-        documents.write(document_name("certificate", number), render_certificate(doc))
+        keep_pdf(uow, "certificate", number, render_certificate(doc), now)
         uow.certificates.add(CertificateRow(
             number=number, session_id=session_id, registration_id=registration.id, access_id=access.id,
             trainee=doc.trainee, minutes_followed=minutes, issued_on=doc.issued_on, created_at=now))

@@ -1,6 +1,11 @@
 """Invoicing consumer: invoices (gap-free number, Factur-X PDF, Chorus Pro deposit for public buyers) and
 credit notes (session cancelled or moved, invoice corrected). An issued invoice is never edited. It also makes
-the certificates of completion after service fait (`consumers.certificates`)."""
+the certificates of completion after service fait (`consumers.certificates`).
+
+Issuing touches nothing outside the database: the PDF is kept in the document's transaction (`document_files`)
+with the deposit it owes (`deposits`, pending). The copy in the document store and the deposit follow the
+committed `invoice.issued` / `credit_note.issued` / `certificate.issued`, each its own message on this consumer's
+queue, with its own retries and dead letter (`consumers.deposits`)."""
 
 from __future__ import annotations
 
@@ -8,17 +13,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from consumers.certificates import handle_session_held
+from consumers.deposits import (
+    PENDING,
+    PLATFORM,
+    handle_certificate_issued,
+    handle_credit_note_issued,
+    handle_invoice_issued,
+    keep_pdf,
+)
 from consumers.runner import ConsumerApp
 from schemas.messages import (
     CorrectInvoice,
     CreditNoteIssued,
     Envelope,
-    InvoiceDeposited,
     InvoiceIssued,
     RegistrationMoved,
     RegistrationTransitioned,
 )
-from workflow.adapters.document_store import ChorusDeposit, ChorusPro, DocumentStore
+from workflow.adapters.document_store import DocumentKind, DocumentStore, document_name
 from workflow.adapters.facturx_xml import cii_xml, facturx_pdf
 from workflow.adapters.invoice_pdf import render_pdf
 from workflow.domain.catalogue import Catalogue
@@ -29,7 +41,7 @@ from workflow.domain.invoice import InvoiceDocument, Seller, credit_note_documen
 from workflow.domain.machine import State
 from workflow.domain.payment_rules import due_date, paris_date
 from workflow.domain.registration import Registration
-from workflow.persistence.orm import CreditNoteRow, InvoiceRow
+from workflow.persistence.orm import CreditNoteRow, DepositRow, InvoiceRow
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
 
@@ -38,15 +50,14 @@ ACTOR = "invoicing"
 
 @dataclass(frozen=True)
 class _Desk:
-    """Where documents are issued, in this message's unit of work: what the seller prints, where the PDF goes,
-    the platform a public buyer's copy is deposited on."""
+    """Where documents are issued, in this message's unit of work: what the seller prints, where the PDF will be
+    kept, whether a public buyer's copy is owed to the platform. Nothing leaves the database here."""
 
     uow: UnitOfWork
     catalogue: Catalogue
     settings: Settings
     seller: Seller
     documents: DocumentStore
-    chorus: ChorusPro
 
     def document(self, registration: Registration, number: str, issued_on: date) -> InvoiceDocument:
         found = self.catalogue.session(registration.session_id or "")
@@ -67,13 +78,13 @@ class _Desk:
         sequence = self.uow.invoices.next_number(issued_on.year)
         doc = self.document(registration, invoice_number(issued_on.year, sequence), issued_on)
         pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Facture {doc.number}")
-        path = str(self.documents.write(f"facture-{doc.number}.pdf", pdf))
+        path = self._keep("invoice", doc.number, pdf, now)
         self.uow.invoices.add(InvoiceRow(
             number=doc.number, year=issued_on.year, sequence=sequence, registration_id=registration.id,
             issued_on=issued_on, lines=_lines(doc), quantity=doc.lines[0].quantity,
             unit_price=doc.lines[0].unit_price, total=doc.total, due_on=doc.due_on, document_path=path,
             created_at=now))
-        self._deposit_if_public(doc, pdf)
+        self._deposit_if_public(doc, "invoice", now)
         return InvoiceIssued(invoice_number=doc.number, issued_on=issued_on, total=doc.total, due_on=doc.due_on)
 
     def credit_note(self, registration: Registration, invoice: InvoiceRow, *, now: datetime,
@@ -84,25 +95,30 @@ class _Desk:
         doc = credit_note_document(original, number=invoice_number(issued_on.year, sequence), issued_on=issued_on,
                                    reason=reason)
         pdf = facturx_pdf(render_pdf(doc), cii_xml(doc), title=f"Avoir {doc.number}")
-        path = str(self.documents.write(f"avoir-{doc.number}.pdf", pdf))
+        path = self._keep("credit_note", doc.number, pdf, now)
         self.uow.credit_notes.add(CreditNoteRow(
             number=doc.number, year=issued_on.year, sequence=sequence, invoice_number=invoice.number,
             registration_id=registration.id, issued_on=issued_on, total=doc.total, lines=_lines(doc), reason=reason,
             document_path=path, created_at=now))
-        self._deposit_if_public(doc, pdf)
+        self._deposit_if_public(doc, "credit_note", now)
         return CreditNoteIssued(credit_note_number=doc.number, invoice_number=invoice.number, issued_on=issued_on,
                                 total=doc.total, reason=reason)
 
-    def _deposit_if_public(self, doc: InvoiceDocument, pdf: bytes) -> None:
-        """Every invoice or credit note to a public buyer goes through Chorus Pro."""
+    def _keep(self, kind: DocumentKind, number: str, pdf: bytes, now: datetime) -> str:
+        """The PDF kept with the document, in its transaction; returns where the store will keep its copy."""
+        keep_pdf(self.uow, kind, number, pdf, now)
+        return str(self.documents.path_of(document_name(kind, number)))
+
+    def _deposit_if_public(self, doc: InvoiceDocument, kind: DocumentKind, now: datetime) -> None:
+        """Every invoice or credit note to a public buyer goes through Chorus Pro: owed from this commit, made
+        after it (`consumers.deposits`)."""
         if not (doc.buyer.is_public and doc.buyer.siret):
             return
-        deposit = ChorusDeposit(doc.number, doc.buyer.siret, doc.buyer.chorus_service_code,
-                                doc.buyer.chorus_commitment_number)
-        reference = self.chorus.deposit(deposit, pdf)
-        self.uow.publish("invoice.deposited", InvoiceDeposited(
-            invoice_number=doc.number, platform="chorus-pro", reference=reference, buyer_siret=doc.buyer.siret,
-            service_code=deposit.service_code, commitment_number=deposit.commitment_number), doc.registration_id)
+        self.uow.deposits.add(DepositRow(
+            document_number=doc.number, kind=kind, registration_id=doc.registration_id, platform=PLATFORM,
+            buyer_siret=doc.buyer.siret, service_code=doc.buyer.chorus_service_code,
+            commitment_number=doc.buyer.chorus_commitment_number, status=PENDING, reference=None, created_at=now,
+            deposited_at=None))
 
 
 def _lines(doc: InvoiceDocument) -> list[dict[str, str | int]]:
@@ -118,15 +134,14 @@ def _registration(registration_id: str, uow: UnitOfWork) -> Registration:
 
 
 def handle_confirmed(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, *, clock: Clock,
-                     catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
-                     chorus: ChorusPro) -> None:
+                     catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore) -> None:
     registration = _registration(message.registration_id or "", uow)
     if uow.invoices.current_of(registration.id) is not None:
         return  # the same registration gets the same invoice, once
     if registration.state != State.CONFIRMED:
         raise GuardRefusedError(registration.id, "invoice", f"registration is {registration.state}")
     now = clock.now()
-    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
+    desk = _Desk(uow, catalogue, settings, seller, documents)
     registration.invoice(desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
     held_on = uow.session_records.held_on(registration.session_id or "")
     if held_on is not None:  # operations recorded the session as held before this invoice existed
@@ -136,22 +151,20 @@ def handle_confirmed(message: Envelope, event: RegistrationTransitioned, uow: Un
 
 
 def handle_cancelled(message: Envelope, event: RegistrationTransitioned, uow: UnitOfWork, *, clock: Clock,
-                     catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
-                     chorus: ChorusPro) -> None:
+                     catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore) -> None:
     """A cancelled registration's invoice is cancelled by a credit note that references it."""
     registration = _registration(message.registration_id or "", uow)
     invoice = uow.invoices.current_of(registration.id)
     if invoice is None or registration.state != State.CANCELLED:
         return  # nothing was invoiced, or already credited
     now = clock.now()
-    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
+    desk = _Desk(uow, catalogue, settings, seller, documents)
     credit = desk.credit_note(registration, invoice, now=now, reason=event.reason or "session annulée")
     registration.credit(credit, at=now, actor=ACTOR, cause=message.event_id)
 
 
 def handle_moved(message: Envelope, event: RegistrationMoved, uow: UnitOfWork, *, clock: Clock,
-                 catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
-                 chorus: ChorusPro) -> None:
+                 catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore) -> None:
     """An invoice that names the old date is credited and replaced by one with the new date. A settled
     (paid) invoice is kept: the amount does not change, and finance is not asked to refund and re-collect."""
     registration = _registration(message.registration_id or "", uow)
@@ -159,15 +172,14 @@ def handle_moved(message: Envelope, event: RegistrationMoved, uow: UnitOfWork, *
     if invoice is None or registration.state != State.INVOICED:
         return  # not invoiced yet: the invoice will carry the new date
     now = clock.now()
-    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
+    desk = _Desk(uow, catalogue, settings, seller, documents)
     reason = f"session déplacée au {event.to_session_id} ({event.reason})"
     credit = desk.credit_note(registration, invoice, now=now, reason=reason)
     registration.reinvoice(credit, desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
 
 
 def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, *, clock: Clock,
-                   catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore,
-                   chorus: ChorusPro) -> None:
+                   catalogue: Catalogue, settings: Settings, seller: Seller, documents: DocumentStore) -> None:
     """A wrong invoice: credit note + corrected invoice, never an edit."""
     invoice = uow.invoices.get(command.invoice_number)
     if invoice is None:
@@ -186,7 +198,7 @@ def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, 
             raise GuardRefusedError(registration.id, "reinvoice",
                                     "; ".join(f"{p.field}: {p.message_en}" for p in problems))
     now = clock.now()
-    desk = _Desk(uow, catalogue, settings, seller, documents, chorus)
+    desk = _Desk(uow, catalogue, settings, seller, documents)
     credit = desk.credit_note(registration, invoice, now=now, reason=command.reason)
     registration.form = form
     registration.reinvoice(credit, desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
@@ -199,4 +211,8 @@ APP = ConsumerApp(ACTOR, {
     "registration.cancelled": handle_cancelled,
     "registration.moved": handle_moved,
     "cmd.invoice.correct": handle_correct,
+    # after the commits above: each document's copy in the store and its deposit, once (consumers.deposits)
+    "invoice.issued": handle_invoice_issued,
+    "credit_note.issued": handle_credit_note_issued,
+    "certificate.issued": handle_certificate_issued,
 })

@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from schemas.limits import REGISTRATION_ID_MAX
-from workflow.adapters.document_store import DocumentKind, document_name
+from workflow.adapters.document_store import DocumentKind, DocumentNotFoundError, document_name
 from workflow.adapters.form_pdf import FilledForm, render_filled_form
 from workflow.bootstrap import seller_of
 from workflow.domain.access_links import token_for
@@ -123,15 +123,14 @@ class TrackingPages:
         """An invoice, credit note or certificate of this registration, read from the document store by number."""
         if not self._genuine(registration_id, token):
             return self.links.page(JoinOutcome.NOT_FOUND, 404)
+        found: DocumentKind = kind  # type: ignore[assignment]  # checked against the registration's, below
         with self.links.sessions() as session:
-            known = {(d.kind, d.number) for d in _documents(session, registration_id)}
-        if (kind, number) not in known:
-            return self.links.page(JoinOutcome.NOT_FOUND, 404)
-        found: DocumentKind = kind  # type: ignore[assignment]  # one of the kinds listed above
-        try:
-            pdf = self.links.mailroom.documents.read(found, number)
-        except OSError:
-            return self.links.page(JoinOutcome.NOT_FOUND, 404)
+            if (kind, number) not in {(d.kind, d.number) for d in _documents(session, registration_id)}:
+                return self.links.page(JoinOutcome.NOT_FOUND, 404)
+            try:  # the PDF kept with the document in the database (the store's copy follows the commit)
+                pdf = self.links.mailroom.document(session, found, number)
+            except (OSError, DocumentNotFoundError):
+                return self.links.page(JoinOutcome.NOT_FOUND, 404)
         return Response(pdf, 200, {"Content-Type": "application/pdf",
                                    "Content-Disposition": f'attachment; filename="{document_name(found, number)}"'})
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from producers.commands import CommandClient
 from schemas.form import RegistrationForm
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from tests.idle import wait_until_idle
 from workflow.bootstrap import Deps
-from workflow.persistence.orm import CreditNoteRow, InvoiceRow
+from workflow.persistence.orm import CreditNoteRow, DepositRow, InvoiceRow
 from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
@@ -26,6 +27,13 @@ def state_is(deps: Deps, registration_id: str, state: str) -> bool:
     return view is not None and view["state"] == state
 
 
+def stored(document_path: str | None) -> bytes:
+    """The store's copy, written once the invoice's commit came back as its event (consumers.deposits)."""
+    path = Path(document_path or "")
+    wait_until(path.is_file, f"{path.name} in the document store")
+    return path.read_bytes()
+
+
 def test_a_public_buyers_invoice_is_a_facturx_pdf_deposited_to_chorus_pro(
         settings: Settings, deps: Deps, consumers: RunningConsumers, tap: EventTap) -> None:
     form = RegistrationForm.model_validate(load_form("aide-domicile-departement-october.json"))
@@ -35,20 +43,53 @@ def test_a_public_buyers_invoice_is_a_facturx_pdf_deposited_to_chorus_pro(
     with deps.sessions() as session:
         invoice = session.scalars(select(InvoiceRow)).one()
     assert (invoice.number, invoice.total, str(invoice.due_on)) == ("2023-000001", 1875, "2024-11-10")
-    pdf = Path(invoice.document_path or "").read_bytes()
+    pdf = stored(invoice.document_path)
     name, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)
     assert name == "factur-x.xml"
     assert b"EJ-2023-000451" in xml
+    wait_until(lambda: "invoice.deposited" in tap.types_for("gironde"), "invoice.deposited on the bus")
     routing = json.loads((settings.chorus_drop_dir / "2023-000001.json").read_text(encoding="utf-8"))
     assert (routing["buyer_siret"], routing["service_code"], routing["commitment_number"]) == (
         "22330001300016", "DGAS-AUTONOMIE", "EJ-2023-000451")
     assert (settings.chorus_drop_dir / "2023-000001.pdf").read_bytes() == pdf
-    wait_until(lambda: "invoice.deposited" in tap.types_for("gironde"), "invoice.deposited on the bus")
+    with deps.sessions() as session:
+        deposit = session.get(DepositRow, "2023-000001")
+        assert deposit is not None
+        assert (deposit.status, deposit.buyer_siret) == ("accepted", "22330001300016")
     issued = next(e for e in tap.seen if e["type"] == "invoice.issued")
     deposited = next(e for e in tap.seen if e["type"] == "invoice.deposited")
     assert "document" not in issued["payload"], "no event carries a path: the store resolves the number"
     assert issued["payload"]["due_on"] == "2024-11-10"
     assert deposited["payload"]["reference"].startswith("file-drop:2023-000001:")
+
+
+def test_killed_between_the_platforms_acceptance_and_its_commit_the_invoice_is_deposited_once(
+        settings: Settings, deps: Deps, consumers: RunningConsumers, tap: EventTap) -> None:
+    """The window the README names: the deposit made, the process killed (SIGKILL) before the acceptance commits.
+    The redelivered `invoice.issued` asks the platform first and records the deposit it holds, sending nothing."""
+    consumers.env["REGFLOW_CRASH_AT"] = "invoicing.after_deposit_before_commit"
+    consumers.kill("invoicing")
+    consumers.restart("invoicing")
+    with CommandClient(settings) as client:
+        client.submit_form(RegistrationForm.model_validate(load_form("aide-domicile-departement-october.json")),
+                           "gironde")
+    wait_until(lambda: consumers.processes["invoicing"].poll() is not None, "the crash after the deposit")
+    assert consumers.processes["invoicing"].returncode == -9
+    assert (settings.chorus_drop_dir / "2023-000001.json").is_file(), "the platform had accepted it"
+    with deps.sessions() as session:
+        pending = session.get(DepositRow, "2023-000001")
+        assert pending is not None
+        assert pending.status == "pending"
+    consumers.restart("invoicing")
+    wait_until(lambda: "invoice.deposited" in tap.types_for("gironde"), "invoice.deposited on the bus")
+    wait_until_idle(settings, deps.sessions)
+    assert "the platform already holds this deposit" in consumers.logs("invoicing")
+    assert [e["type"] for e in tap.seen].count("invoice.deposited") == 1
+    with deps.sessions() as session:
+        deposit = session.get(DepositRow, "2023-000001")
+        assert deposit is not None
+        assert (deposit.status, deposit.reference) == ("accepted", json.loads(
+            (settings.chorus_drop_dir / "2023-000001.json").read_text(encoding="utf-8"))["reference"])
 
 
 def test_a_cancelled_session_cancels_its_registrations_and_credits_their_invoices(
@@ -69,7 +110,7 @@ def test_a_cancelled_session_cancels_its_registrations_and_credits_their_invoice
         credit = session.scalars(select(CreditNoteRow)).one()
     assert (credit.number, credit.invoice_number, credit.total, credit.reason) == (
         "2023-000002", "2023-000001", 1190, "intervenant indisponible")
-    assert b"2023-000001" in facturx.get_xml_from_pdf(Path(credit.document_path or "").read_bytes())[1]
+    assert b"2023-000001" in facturx.get_xml_from_pdf(stored(credit.document_path))[1]
     view = registration_timeline(deps.sessions, "dep-a")
     assert view is not None
     assert [(h["trigger"], h["to"]) for h in view["history"]][-2:] == [
@@ -114,7 +155,7 @@ def test_a_wrong_invoice_is_credited_and_replaced_never_edited(
     old, new = _invoices(deps)
     assert old.number == "2023-000001"  # kept as issued
     assert new.number == "2023-000003"
-    assert b"EJ-94-2023-77" in facturx.get_xml_from_pdf(Path(new.document_path or "").read_bytes())[1]
+    assert b"EJ-94-2023-77" in facturx.get_xml_from_pdf(stored(new.document_path))[1]
     view = registration_timeline(deps.sessions, "dep-94")
     assert view is not None
     assert view["history"][-1]["trigger"] == "reinvoice"

@@ -43,6 +43,8 @@ from workflow.persistence.orm import (
     AttendanceMarkRow,
     CertificateRow,
     CreditNoteRow,
+    DepositRow,
+    DocumentFileRow,
     EmailRow,
     InvoiceRow,
     ParticipantAccessRow,
@@ -322,6 +324,32 @@ class FakeEmails:
         self.rows.append(email)
 
 
+class FakeDocumentFiles:
+    def __init__(self) -> None:
+        self.rows: dict[str, DocumentFileRow] = {}
+
+    def add(self, document: DocumentFileRow) -> None:
+        if document.name in self.rows:
+            raise DuplicateKeyError(document.name)
+        self.rows[document.name] = document
+
+    def get(self, name: str) -> DocumentFileRow | None:
+        return self.rows.get(name)
+
+
+class FakeDeposits:
+    def __init__(self) -> None:
+        self.rows: dict[str, DepositRow] = {}
+
+    def add(self, deposit: DepositRow) -> None:
+        if deposit.document_number in self.rows:
+            raise DuplicateKeyError(deposit.document_number)
+        self.rows[deposit.document_number] = deposit
+
+    def get(self, document_number: str, *, for_update: bool = False) -> DepositRow | None:
+        return self.rows.get(document_number)
+
+
 # --- the unit of work ------------------------------------------------------------------------------------------
 
 
@@ -355,6 +383,8 @@ class FakeUnitOfWork:
         self.reminders = FakeReminders()
         self.emails = FakeEmails()
         self.catalogue = FakeCatalogue(self.registrations)
+        self.document_files = FakeDocumentFiles()
+        self.deposits = FakeDeposits()
         self.committed = False
         self.commits = 0
         self.published: list[Published] = []
@@ -441,21 +471,32 @@ class FakeDocumentStore:
     def __init__(self) -> None:
         self.written: dict[str, bytes] = {}
 
+    def path_of(self, name: str) -> Path:
+        return Path("/documents") / name
+
     def write(self, name: str, content: bytes) -> Path:
         self.written[name] = content
-        return Path("/documents") / name
+        return self.path_of(name)
 
     def read(self, kind: DocumentKind, number: str) -> bytes:
         return self.written[document_name(kind, number)]
 
 
 class FakeChorusPro:
+    """Every deposit it was sent, in order (a number twice is a duplicate the platform received); `deposited`
+    answers from them, as the platform's search by number would."""
+
     def __init__(self) -> None:
         self.deposits: list[ChorusDeposit] = []
+        self.received: dict[str, bytes] = {}
 
     def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
         self.deposits.append(deposit)
+        self.received[deposit.invoice_number] = facturx_pdf
         return f"fake-chorus:{deposit.invoice_number}"
+
+    def deposited(self, invoice_number: str) -> str | None:
+        return f"fake-chorus:{invoice_number}" if invoice_number in self.received else None
 
 
 # --- the harness -----------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ from workflow.domain.invoice import (
     payment_terms,
 )
 from workflow.domain.payment_rules import due_date
-from workflow.persistence.orm import EmailRow, ParticipantAccessRow
+from workflow.persistence.orm import DocumentFileRow, EmailRow, ParticipantAccessRow
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.slow  # two minutes of examples: started first on a worker
@@ -177,12 +177,15 @@ def serialised(message: EmailMessage) -> bytes:
 
 
 class Accesses:
-    """What Mailroom asks its database session for when it builds an `.ics`: a participant's access."""
+    """What Mailroom asks its database session for when it builds an `.ics`: a participant's access; and for a
+    document's PDF, none kept in the database (as before migration 0014): it reads the store's copy."""
 
     def __init__(self) -> None:
         self.rows: dict[str, ParticipantAccessRow] = {}
 
-    def get(self, model: type[ParticipantAccessRow], key: str) -> ParticipantAccessRow | None:
+    def get(self, model: type[ParticipantAccessRow | DocumentFileRow], key: str) -> ParticipantAccessRow | None:
+        if model is DocumentFileRow:
+            return None
         assert model is ParticipantAccessRow
         return self.rows.get(key)
 

@@ -15,6 +15,8 @@ from tests.unit.fakes import (
     FakeCatalogue,
     FakeCertificates,
     FakeCreditNotes,
+    FakeDeposits,
+    FakeDocumentFiles,
     FakeEmails,
     FakeInvoices,
     FakePayments,
@@ -44,6 +46,8 @@ PAIRS = [
     (protocols.Attendance, repositories.SqlAttendance, FakeAttendance),
     (protocols.Certificates, repositories.SqlCertificates, FakeCertificates),
     (protocols.Surveys, repositories.SqlSurveys, FakeSurveys),
+    (protocols.DocumentFiles, repositories.SqlDocumentFiles, FakeDocumentFiles),
+    (protocols.Deposits, repositories.SqlDeposits, FakeDeposits),
 ]
 
 

@@ -1,5 +1,6 @@
 """The invoicing consumer's handlers, in memory: invoiced once, credited on cancellation, re-invoiced on a move or
-a correction, every document to a public buyer deposited on Chorus Pro."""
+a correction, every document to a public buyer deposited on Chorus Pro after the commit that issued it (the
+deposit step itself: test_handlers_deposits.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 import facturx
 import pytest
 
-from consumers import invoicing
+from consumers import deposits, invoicing
 from schemas.form import ClientCategory
 from schemas.messages import (
     CorrectInvoice,
@@ -43,6 +44,15 @@ def office(monkeypatch: pytest.MonkeyPatch) -> Office:
 def drawing_office() -> Office:
     """The real PDF and its Factur-X XML, checked against the EN 16931 XSD."""
     return Office(invoicing.ACTOR)
+
+
+def after_commit(office: Office) -> None:
+    """The issued documents' events back from the bus to the invoicing consumer: each one delivered (again)."""
+    steps = {"invoice.issued": deposits.handle_invoice_issued, "credit_note.issued": deposits.handle_credit_note_issued}
+    for published in list(office.uow.published):
+        if published.type in steps:
+            office.handle(steps[published.type], published.type, published.payload,
+                          registration_id=published.registration_id)
 
 
 def confirmed(office: Office, registration_id: str = "r-1") -> None:
@@ -84,15 +94,21 @@ def test_a_confirmed_registration_is_invoiced_once_with_a_gap_free_number(drawin
     [invoice] = office.uow.invoices.rows
     assert (invoice.number, invoice.quantity, invoice.unit_price, invoice.total) == (
         "2023-000001", 2, Decimal("595.00"), Decimal("1190.00"))
-    assert list(office.documents.written) == ["facture-2023-000001.pdf"]
-    assert facturx.get_xml_from_pdf(office.documents.written["facture-2023-000001.pdf"])[0] == "factur-x.xml"
+    assert office.documents.written == {}, "nothing leaves the database before the invoice commits"
+    kept = office.uow.document_files.get("facture-2023-000001.pdf")
+    assert kept is not None
+    assert facturx.get_xml_from_pdf(kept.content)[0] == "factur-x.xml"
     assert invoice.document_path == "/documents/facture-2023-000001.pdf"
+    after_commit(office)
+    assert office.documents.written == {"facture-2023-000001.pdf": kept.content}
 
 
 def test_a_public_buyers_invoice_is_deposited_on_chorus_pro_with_its_routing_codes(office: Office) -> None:
     office.given("r-1", State.CONFIRMED, GIRONDE)
 
     confirmed(office)
+    assert office.chorus.deposits == []
+    after_commit(office)
 
     [deposit] = office.chorus.deposits
     assert (deposit.invoice_number, deposit.buyer_siret, deposit.service_code, deposit.commitment_number) == (
@@ -106,9 +122,11 @@ def test_a_private_clients_invoice_is_payable_on_receipt_and_not_deposited(offic
     office.given("r-1", State.CONFIRMED, PRIVATE)
 
     confirmed(office)
+    after_commit(office)
 
     [issued] = office.uow.events("invoice.issued")
     assert (issued.total, issued.due_on) == (Decimal("625.00"), date(2023, 9, 1))
+    assert office.uow.deposits.rows == {}
     assert office.chorus.deposits == []
     assert office.uow.events("invoice.deposited") == []
 
@@ -143,6 +161,7 @@ def test_a_cancelled_registrations_invoice_is_cancelled_by_a_credit_note_deposit
     confirmed(office)
 
     cancelled(office)
+    after_commit(office)
 
     assert office.registration("r-1").state == State.CREDITED
     [credit] = office.uow.events("credit_note.issued")

@@ -32,12 +32,17 @@ def document_name(kind: DocumentKind, number: str) -> str:
 class DocumentStore:
     """PDFs on disk, written atomically, addressed by kind and number, never by a path from outside.
 
-    Rewriting the same name is harmless: a number that a rolled-back transaction gave back is reissued with
-    a new document under the same name. Reading resolves the name inside the store's own root and refuses
-    anything else (a link, `..`, another shape of name): no message can make a process open a file."""
+    The copy of a document whose issue committed (`consumers.deposits`, after the `*.issued` event): writing it
+    again, on a redelivery, writes the same bytes under the same name. Reading resolves the name inside the
+    store's own root and refuses anything else (a link, `..`, another shape of name): no message can make a
+    process open a file."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+
+    def path_of(self, name: str) -> Path:
+        """Where the document of that name is (or will be) kept; nothing is written."""
+        return self._inside(name)
 
     def write(self, name: str, content: bytes) -> Path:
         path = self._inside(name)
@@ -80,16 +85,24 @@ class ChorusDeposit:
 
 
 class ChorusPro(Protocol):
-    """The deposit of an e-invoice to a public buyer (mandatory since 1 January 2020)."""
+    """The deposit of an e-invoice to a public buyer (mandatory since 1 January 2020), keyed by the document's
+    number: an adapter deposits a number once, and answers whether it already holds one."""
 
     def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
         """Deposit the Factur-X PDF; returns the platform's deposit reference."""
         ...
 
+    def deposited(self, invoice_number: str) -> str | None:
+        """The reference of the deposit the platform already holds for this number, if any: asked before
+        depositing, so that a deposit whose acceptance was not recorded (a crash before our commit) is not
+        sent again."""
+        ...
+
 
 class FileDropChorusPro:
     """Writes what would be deposited (the Factur-X PDF and its routing data) to a folder, for a
-    batch upload or an API client to pick up. Idempotent: the reference is derived from the content."""
+    batch upload or an API client to pick up. Keyed by number: a number deposited again overwrites its
+    own files, and the routing file, written last, is the record that the deposit was made."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -97,9 +110,26 @@ class FileDropChorusPro:
     def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(facturx_pdf).hexdigest()
-        (self.folder / f"{deposit.invoice_number}.pdf").write_bytes(facturx_pdf)
-        (self.folder / f"{deposit.invoice_number}.json").write_text(json.dumps({
+        reference = f"file-drop:{deposit.invoice_number}:{digest[:12]}"
+        _write_atomically(self.folder / f"{deposit.invoice_number}.pdf", facturx_pdf)
+        _write_atomically(self.folder / f"{deposit.invoice_number}.json", json.dumps({
             "invoice_number": deposit.invoice_number, "format": "FACTURX", "buyer_siret": deposit.buyer_siret,
             "service_code": deposit.service_code, "commitment_number": deposit.commitment_number,
-            "sha256": digest}, indent=2), encoding="utf-8")
-        return f"file-drop:{deposit.invoice_number}:{digest[:12]}"
+            "sha256": digest, "reference": reference}, indent=2).encode("utf-8"))
+        return reference
+
+    def deposited(self, invoice_number: str) -> str | None:
+        routing = self.folder / f"{invoice_number}.json"
+        if not _NUMBER["invoice"].fullmatch(invoice_number) or not routing.is_file():
+            return None
+        try:
+            reference = json.loads(routing.read_text(encoding="utf-8")).get("reference")
+        except ValueError:
+            return None  # damaged: deposited again, which overwrites it
+        return reference if isinstance(reference, str) else None
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.messages import EmailFailed, EmailSent
 from workflow.adapters.calendar_invite import Invite, invitation_ics
-from workflow.adapters.document_store import DocumentStore, document_name
+from workflow.adapters.document_store import DocumentKind, DocumentStore, document_name
 from workflow.adapters.email_message import Attachment, MailTemplates, Rendered, build_message, message_id_for
 from workflow.adapters.smtp import MailDeliveryError, SmtpMailer
 from workflow.domain.access_links import join_link, token_for
@@ -40,7 +40,7 @@ from workflow.domain.clock import Clock
 from workflow.domain.identifiers import normalise_email
 from workflow.domain.invoice import Seller
 from workflow.ops.faults import crash_point
-from workflow.persistence.orm import EmailRow, ParticipantAccessRow
+from workflow.persistence.orm import DocumentFileRow, EmailRow, ParticipantAccessRow
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
@@ -133,11 +133,19 @@ class Mailroom:
                              reply_to=self.seller.email,
                              headers={"X-Regflow-Kind": row.kind, "X-Regflow-Registration": row.registration_id})
 
+    def document(self, session: Session, kind: DocumentKind, number: str) -> bytes:
+        """An issued document's PDF by number: the one kept with it in the database (there from its commit on, before
+        the store's copy is written), or the store's for a document issued before migration 0014."""
+        kept = session.get(DocumentFileRow, document_name(kind, number))
+        return kept.content if kept is not None else self.documents.read(kind, number)
+
     def _attachment(self, session: Session, spec: dict[str, Any], now: datetime) -> Attachment:
-        """Documents come from the document store by number (never from a path); the `.ics` from the access."""
+        """Documents by number (never from a path): the PDF kept with the issued document in the database, so the
+        e-mail never waits for the store's copy (written after the commit); the store for a document issued before
+        migration 0014. The `.ics` from the access."""
         if spec["type"] in ("invoice", "credit_note", "certificate"):
             name = document_name(spec["type"], str(spec["number"]))
-            return Attachment(name, self.documents.read(spec["type"], str(spec["number"])), "application", "pdf")
+            return Attachment(name, self.document(session, spec["type"], str(spec["number"])), "application", "pdf")
         if spec["type"] == "document":  # queued before 0008: the name is checked by the store, the path ignored
             name = str(spec.get("filename", ""))
             return Attachment(name, self.documents.read_named(name), "application", "pdf")

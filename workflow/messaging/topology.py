@@ -17,7 +17,9 @@ from pika.adapters.blocking_connection import BlockingChannel
 CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
     "validation": ("cmd.registration.submit", "cmd.registration.sign", "cmd.registration.replace_participant"),
     "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct",
-                  "registration.session_held", "registration.paid"),
+                  "registration.session_held", "registration.paid",
+                  # its own documents, once committed: the store's copy and the Chorus Pro deposit (consumers.deposits)
+                  "invoice.issued", "credit_note.issued", "certificate.issued"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued",
                       "registration.moved", "registration.cancelled", "registration.participant_replaced",
                       "certificate.issued"),

@@ -37,6 +37,8 @@ from workflow.persistence.repositories import (
     Catalogues,
     Certificates,
     CreditNotes,
+    Deposits,
+    DocumentFiles,
     Emails,
     Invoices,
     Payments,
@@ -49,6 +51,8 @@ from workflow.persistence.repositories import (
     SqlCatalogue,
     SqlCertificates,
     SqlCreditNotes,
+    SqlDeposits,
+    SqlDocumentFiles,
     SqlEmails,
     SqlInvoices,
     SqlPayments,
@@ -65,8 +69,8 @@ class UnitOfWork:
 
     The repositories, built on entering, are all a handler reads and writes through: `registrations` (domain
     objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`, `session_records`,
-    `accesses`, `attendance`, `certificates`, `surveys`, `reminders`, `emails` and `catalogue` (rows of
-    `workflow.persistence.orm`).
+    `accesses`, `attendance`, `certificates`, `surveys`, `reminders`, `emails`, `catalogue`, `document_files` and
+    `deposits` (rows of `workflow.persistence.orm`).
     """
 
     session: Session
@@ -83,6 +87,8 @@ class UnitOfWork:
     reminders: Reminders
     emails: Emails
     catalogue: Catalogues
+    document_files: DocumentFiles
+    deposits: Deposits
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, *, actor: str,
                  message: Envelope | None = None, body: bytes | None = None) -> None:
@@ -109,6 +115,8 @@ class UnitOfWork:
         self.reminders = SqlReminders(self.session)
         self.emails = SqlEmails(self.session)
         self.catalogue = SqlCatalogue(self.session)
+        self.document_files = SqlDocumentFiles(self.session)
+        self.deposits = SqlDeposits(self.session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -18,6 +18,7 @@ from workflow.persistence.orm.attendance import (
 )
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
+from workflow.persistence.orm.documents import DepositRow, DocumentFileRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
 from workflow.persistence.orm.registrations import (
     CommandDecisionRow,
@@ -40,6 +41,8 @@ __all__ = [
     "CertificateRow",
     "CommandDecisionRow",
     "CreditNoteRow",
+    "DepositRow",
+    "DocumentFileRow",
     "EmailRow",
     "HistoryRow",
     "InboxRow",

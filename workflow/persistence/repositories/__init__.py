@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflow.persistence.repositories.attendance import SqlAttendance, SqlCertificates
 from workflow.persistence.repositories.catalogue import SqlCatalogue
+from workflow.persistence.repositories.documents import SqlDeposits, SqlDocumentFiles
 from workflow.persistence.repositories.invoices import SqlCreditNotes, SqlInvoices
 from workflow.persistence.repositories.notifications import SqlAccesses, SqlEmails, SqlReminders
 from workflow.persistence.repositories.payments import SqlPayments, SqlReceivables, SqlSessionRecords
@@ -13,6 +14,8 @@ from workflow.persistence.repositories.protocols import (
     Catalogues,
     Certificates,
     CreditNotes,
+    Deposits,
+    DocumentFiles,
     Emails,
     Invoices,
     Payments,
@@ -26,8 +29,9 @@ from workflow.persistence.repositories.registrations import RegistrationReposito
 from workflow.persistence.repositories.surveys import SqlSurveys
 
 __all__ = [
-    "Accesses", "Attendance", "Catalogues", "Certificates", "CreditNotes", "Emails", "Invoices", "Payments",
-    "Receivables", "RegistrationRepository", "Registrations", "Reminders", "SessionRecords", "SqlAccesses",
-    "SqlAttendance", "SqlCatalogue", "SqlCertificates", "SqlCreditNotes", "SqlEmails", "SqlInvoices", "SqlPayments",
-    "SqlReceivables", "SqlReminders", "SqlSessionRecords", "SqlSurveys", "Surveys",
+    "Accesses", "Attendance", "Catalogues", "Certificates", "CreditNotes", "Deposits", "DocumentFiles", "Emails",
+    "Invoices", "Payments", "Receivables", "RegistrationRepository", "Registrations", "Reminders", "SessionRecords",
+    "SqlAccesses", "SqlAttendance", "SqlCatalogue", "SqlCertificates", "SqlCreditNotes", "SqlDeposits",
+    "SqlDocumentFiles", "SqlEmails", "SqlInvoices", "SqlPayments", "SqlReceivables", "SqlReminders",
+    "SqlSessionRecords", "SqlSurveys", "Surveys",
 ]

@@ -17,6 +17,8 @@ from workflow.persistence.orm import (
     AttendanceMarkRow,
     CertificateRow,
     CreditNoteRow,
+    DepositRow,
+    DocumentFileRow,
     EmailRow,
     InvoiceRow,
     ParticipantAccessRow,
@@ -183,3 +185,22 @@ class Emails(Protocol):
     def is_queued(self, idempotency_key: str) -> bool: ...
 
     def add(self, email: EmailRow) -> None: ...
+
+
+class DocumentFiles(Protocol):
+    """Issued PDFs, by their store name (`workflow.adapters.document_store.document_name`), kept in the
+    transaction that issued them."""
+
+    def add(self, document: DocumentFileRow) -> None: ...
+
+    def get(self, name: str) -> DocumentFileRow | None: ...
+
+
+class Deposits(Protocol):
+    """The Chorus Pro deposit each public buyer's document owes, one per number."""
+
+    def add(self, deposit: DepositRow) -> None: ...
+
+    def get(self, document_number: str, *, for_update: bool = False) -> DepositRow | None:
+        """The deposit of that number; `for_update` locks it until this transaction ends."""
+        ...

@@ -1,0 +1,100 @@
+"""After the commit that issued a document: its copy in the document store, and for a public buyer its deposit on
+Chorus Pro, once. Run by the invoicing consumer on the committed `invoice.issued`, `credit_note.issued` and
+`certificate.issued`, each its own message: a failed deposit is retried, then parked, on its own, and never
+redoes the invoice; an invoice rolled back has no event, so no file and no deposit.
+
+Once per number, whatever is redelivered or retried:
+- the copy is the PDF the issuing transaction kept (`document_files`), written under its store name: writing it
+  again writes the same bytes;
+- the deposit row (`deposits`, written *pending* with the document) is locked, and an *accepted* one is not sent
+  again; before sending, the platform is asked whether it already holds that number (`ChorusPro.deposited`);
+- `invoice.deposited` goes through the outbox in the transaction that records the acceptance.
+
+The window left: the platform accepts, then this process dies (or the database fails) before the acceptance
+commits. The message is redelivered and the platform is asked first: the file drop finds its routing file, and
+the Chorus Pro API's search by invoice number answers the same, while the platform itself refuses a second
+invoice with a number the supplier already deposited (its duplicate check). A deposit can be sent twice only
+if the platform does not yet show one it accepted a moment before, and then its duplicate check refuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import structlog
+
+from schemas.messages import CertificateIssued, CreditNoteIssued, Envelope, InvoiceDeposited, InvoiceIssued
+from workflow.adapters.document_store import ChorusDeposit, ChorusPro, DocumentKind, DocumentStore, document_name
+from workflow.domain.clock import Clock
+from workflow.domain.errors import InconsistentMessageError
+from workflow.ops.faults import crash_point
+from workflow.persistence.orm import DocumentFileRow
+from workflow.persistence.unit_of_work import UnitOfWork
+
+PLATFORM = "chorus-pro"
+PENDING, ACCEPTED = "pending", "accepted"  # DepositRow.status
+
+log = structlog.get_logger("deposits")
+
+
+def keep_pdf(uow: UnitOfWork, kind: DocumentKind, number: str, pdf: bytes, now: datetime) -> None:
+    """An issued document's PDF, in the database with it: the e-mails attach these bytes, and the document store
+    gets its copy once the issue committed."""
+    uow.document_files.add(DocumentFileRow(
+        name=document_name(kind, number), kind=kind, number=number, content=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(), created_at=now, stored_at=None))
+
+
+def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWork, *, clock: Clock,
+                          documents: DocumentStore, chorus: ChorusPro) -> None:
+    invoice = uow.invoices.get(event.invoice_number)
+    if invoice is None or invoice.registration_id != message.registration_id:
+        raise InconsistentMessageError(f"no invoice {event.invoice_number} issued for {message.registration_id}")
+    _store_and_deposit(uow, "invoice", invoice.number, clock=clock, documents=documents, chorus=chorus)
+
+
+def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, *, clock: Clock,
+                              documents: DocumentStore, chorus: ChorusPro) -> None:
+    credit = uow.credit_notes.get(event.credit_note_number)
+    if credit is None or credit.registration_id != message.registration_id:
+        raise InconsistentMessageError(
+            f"no credit note {event.credit_note_number} issued for {message.registration_id}")
+    _store_and_deposit(uow, "credit_note", credit.number, clock=clock, documents=documents, chorus=chorus)
+
+
+def handle_certificate_issued(message: Envelope, event: CertificateIssued, uow: UnitOfWork, *, clock: Clock,
+                              documents: DocumentStore, chorus: ChorusPro) -> None:
+    """The certificates' copies in the store (nothing is deposited: they go to the client by e-mail)."""
+    for issued in event.certificates:
+        certificate = uow.certificates.get(issued.number)
+        if certificate is None or certificate.registration_id != message.registration_id:
+            raise InconsistentMessageError(f"no certificate {issued.number} issued for {message.registration_id}")
+        _store_and_deposit(uow, "certificate", certificate.number, clock=clock, documents=documents, chorus=chorus)
+
+
+def _store_and_deposit(uow: UnitOfWork, kind: DocumentKind, number: str, *, clock: Clock, documents: DocumentStore,
+                       chorus: ChorusPro) -> None:
+    name = document_name(kind, number)
+    kept = uow.document_files.get(name)
+    if kept is None:  # issued before migration 0014, which wrote and deposited it in the issuing transaction
+        log.info("document issued before its PDF was kept in the database: nothing to do", document=name)
+        return
+    now = clock.now()
+    documents.write(name, kept.content)
+    kept.stored_at = kept.stored_at or now
+    deposit = uow.deposits.get(number, for_update=True)
+    if deposit is None or deposit.status == ACCEPTED:
+        return  # a private client's, a certificate, or already deposited: not sent again
+    reference = chorus.deposited(number)
+    if reference is not None:
+        log.warning("the platform already holds this deposit: its acceptance is recorded, nothing is sent again",
+                    document=name, reference=reference)
+    else:
+        reference = chorus.deposit(ChorusDeposit(number, deposit.buyer_siret, deposit.service_code,
+                                                 deposit.commitment_number), kept.content)
+    crash_point("invoicing.after_deposit_before_commit")
+    deposit.status, deposit.reference, deposit.deposited_at = ACCEPTED, reference, now
+    uow.publish("invoice.deposited", InvoiceDeposited(
+        invoice_number=number, platform=deposit.platform, reference=reference, buyer_siret=deposit.buyer_siret,
+        service_code=deposit.service_code, commitment_number=deposit.commitment_number), deposit.registration_id)
