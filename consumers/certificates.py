@@ -11,7 +11,7 @@ consumer turns into e-mails. Issued once: a seat's certificate number is derived
 
 from __future__ import annotations
 
-from consumers.deposits import keep_pdf
+from consumers.deposits import keep_pdf, owe_evidence
 from schemas.messages import CertificateIssued, Envelope, IssuedCertificate, NoCertificate, RegistrationTransitioned
 from workflow.adapters.certificate_pdf import render_certificate
 from workflow.domain.catalogue import Catalogue
@@ -69,5 +69,6 @@ def handle_session_held(message: Envelope, event: RegistrationTransitioned, uow:
             trainee=doc.trainee, minutes_followed=minutes, issued_on=doc.issued_on, created_at=now))
         issued.append(IssuedCertificate(number=number, participant_id=access.id, minutes_followed=minutes))
     if issued:  # and tells nobody again
+        owe_evidence(uow, registration.id, wanted=registration.form.client.chorus_attach_evidence, now=now)
         uow.publish("certificate.issued", CertificateIssued(
             session_id=session_id, certificates=issued, without_certificate=without), registration.id)

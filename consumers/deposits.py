@@ -20,6 +20,7 @@ if the platform does not yet show one it accepted a moment before, and then its 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
 import structlog
@@ -27,13 +28,14 @@ import structlog
 from schemas.messages import CertificateIssued, CreditNoteIssued, Envelope, InvoiceDeposited, InvoiceIssued
 from workflow.adapters.document_store import ChorusDeposit, ChorusPro, DocumentKind, DocumentStore, document_name
 from workflow.domain.clock import Clock
-from workflow.domain.errors import InconsistentMessageError
+from workflow.domain.errors import DependencyNotReadyError, InconsistentMessageError
 from workflow.ops.faults import crash_point
-from workflow.persistence.orm import DocumentFileRow
+from workflow.persistence.orm import DepositRow, DocumentFileRow
 from workflow.persistence.unit_of_work import UnitOfWork
 
 PLATFORM = "chorus-pro"
 PENDING, ACCEPTED = "pending", "accepted"  # DepositRow.status
+EVIDENCE = "dossier-de-preuves"  # the evidence pack's name beside its invoice on the platform
 
 log = structlog.get_logger("deposits")
 
@@ -64,13 +66,49 @@ def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: U
 
 
 def handle_certificate_issued(message: Envelope, event: CertificateIssued, uow: UnitOfWork, *, clock: Clock,
-                              documents: DocumentStore, chorus: ChorusPro) -> None:
-    """The certificates' copies in the store (nothing is deposited: they go to the client by e-mail)."""
+                              documents: DocumentStore, chorus: ChorusPro, evidence: Callable[[str], bytes]) -> None:
+    """The certificates' copies in the store (they go to the client by e-mail), then the session's evidence pack
+    beside the invoice on Chorus Pro when the buyer asked for it (`owe_evidence`)."""
     for issued in event.certificates:
         certificate = uow.certificates.get(issued.number)
         if certificate is None or certificate.registration_id != message.registration_id:
             raise InconsistentMessageError(f"no certificate {issued.number} issued for {message.registration_id}")
         _store_and_deposit(uow, "certificate", certificate.number, clock=clock, documents=documents, chorus=chorus)
+    _attach_evidence(uow, message.registration_id or "", event.session_id, clock=clock, chorus=chorus,
+                     evidence=evidence)
+
+
+def evidence_number(invoice_number: str) -> str:
+    """The evidence pack's deposit key: one per invoice (`2023-000001-PJ`)."""
+    return f"{invoice_number}-PJ"
+
+
+def owe_evidence(uow: UnitOfWork, registration_id: str, *, wanted: bool, now: datetime) -> None:
+    """With the certificates, in their transaction: the evidence pack owed beside the current invoice, when the
+    buyer asks for it (`client.chorus_attach_evidence`) and the invoice goes through Chorus Pro."""
+    invoice = uow.invoices.current_of(registration_id)
+    owed = uow.deposits.get(invoice.number) if wanted and invoice is not None else None
+    if invoice is None or owed is None or uow.deposits.get(evidence_number(invoice.number)) is not None:
+        return
+    uow.deposits.add(DepositRow(
+        document_number=evidence_number(invoice.number), kind="evidence", registration_id=registration_id,
+        platform=owed.platform, buyer_siret=owed.buyer_siret, service_code=owed.service_code,
+        commitment_number=owed.commitment_number, status=PENDING, reference=None, created_at=now, deposited_at=None))
+
+
+def _attach_evidence(uow: UnitOfWork, registration_id: str, session_id: str, *, clock: Clock, chorus: ChorusPro,
+                     evidence: Callable[[str], bytes]) -> None:
+    invoice = uow.invoices.current_of(registration_id)
+    owed = uow.deposits.get(evidence_number(invoice.number), for_update=True) if invoice is not None else None
+    if invoice is None or owed is None or owed.status == ACCEPTED:
+        return
+    deposited = uow.deposits.get(invoice.number)
+    if deposited is None or deposited.status != ACCEPTED:  # the invoice's own deposit first: retried until then
+        raise DependencyNotReadyError(f"invoice {invoice.number} not yet on the platform: its evidence waits")
+    reference = chorus.attached(invoice.number, EVIDENCE) or chorus.attach(invoice.number, EVIDENCE,
+                                                                           evidence(session_id))
+    owed.status, owed.reference, owed.deposited_at = ACCEPTED, reference, clock.now()
+    log.info("evidence pack attached to the invoice on the platform", invoice=invoice.number, reference=reference)
 
 
 def _store_and_deposit(uow: UnitOfWork, kind: DocumentKind, number: str, *, clock: Clock, documents: DocumentStore,

@@ -247,7 +247,9 @@ def _story(  # noqa: PLR0915 (a story)
         print("1 September 2023: three forms arrive: two as JSON, the association's on the online form (unsigned)")
         client.submit_form(form("handicap-departement.json"), handicap)
         saad = register_online(settings, form("aide-domicile-association-unsigned.json"))
-        client.submit_form(form("aide-domicile-departement-october.json"), gironde)
+        october = form("aide-domicile-departement-october.json")  # the Gironde asks for the evidence on Chorus Pro
+        client.submit_form(october.model_copy(update={"client": october.client.model_copy(
+            update={"chorus_attach_evidence": True})}), gironde)
         wait(handicap, "invoiced")
         wait(gironde, "invoiced")
         wait(saad, "received")

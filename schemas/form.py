@@ -68,6 +68,9 @@ class ClientOrganisation(Contract):
     siret: str | None = Field(default=None, description="14 digits; required for public-law clients")
     chorus_service_code: str | None = Field(default=None, description="Chorus Pro 'code service'")
     chorus_commitment_number: str | None = Field(default=None, description="Numéro d'engagement")
+    chorus_attach_evidence: bool = Field(
+        default=False, description="The buyer asks for the session's evidence pack (attendance, signed attestation, "
+                                   "certificates) beside its invoice on Chorus Pro, once service fait is recorded")
 
 
 class Gestionnaire(Contract):

@@ -23,6 +23,7 @@ from workflow.domain.clock import Clock
 from workflow.domain.invoice import Seller
 from workflow.domain.payment_rules import ReferenceRates
 from workflow.messaging.topology import ALL, Topology
+from workflow.ops.evidence import evidence_pdf
 from workflow.persistence.db import make_engine, session_factory
 from workflow.settings import Settings
 
@@ -39,6 +40,7 @@ class Deps:
     seller: Seller
     rates: ReferenceRates
     mail: Mailroom
+    evidence: Callable[[str], bytes]  # a session's evidence pack as a PDF (workflow.ops.evidence)
 
 
 def seller_of(settings: Settings) -> Seller:
@@ -55,10 +57,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, r
     settings = settings or Settings()
     schedule = load_catalogue(settings.catalogue_path).schedule
     seller = seller_of(settings)
+    sessions = session_factory(make_engine(settings.database_url))
+    clock = clock or clock_from_spec(settings.clock)
     return Deps(
         settings=settings,
-        sessions=session_factory(make_engine(settings.database_url)),
-        clock=clock or clock_from_spec(settings.clock),
+        sessions=sessions,
+        clock=clock,
         schedule=schedule,
         topology=Topology(settings.namespace, scope=role if settings.broker_declare == "own" else ALL),
         documents=DocumentStore(settings.documents_dir),
@@ -66,6 +70,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, r
         seller=seller,
         rates=load_reference_rates(settings.ecb_rates_path),
         mail=Mailroom(settings, seller, schedule),
+        evidence=evidence_pdf(sessions, clock, schedule, settings.attendance_present_minutes),
     )
 
 

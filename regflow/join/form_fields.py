@@ -104,6 +104,8 @@ def form_data(sent: Mapping[str, str], rows: list[Row], *, training_id: str, ses
     category = sent.get("client.category", "")
     if category:
         data.setdefault("client", {})["category"] = category
+    if sent.get("client.chorus_attach_evidence") == "1":
+        data.setdefault("client", {})["chorus_attach_evidence"] = True
     participants = [{k: v for k, v in r.items() if v.strip()} for r in filled(rows)]
     data["participants"] = participants
     data["declared_participant_count"] = len(participants)

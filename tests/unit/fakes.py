@@ -488,6 +488,7 @@ class FakeChorusPro:
 
     def __init__(self) -> None:
         self.deposits: list[ChorusDeposit] = []
+        self.attachments: list[tuple[str, str]] = []
         self.received: dict[str, bytes] = {}
 
     def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
@@ -497,6 +498,15 @@ class FakeChorusPro:
 
     def deposited(self, invoice_number: str) -> str | None:
         return f"fake-chorus:{invoice_number}" if invoice_number in self.received else None
+
+    def attach(self, invoice_number: str, name: str, pdf: bytes) -> str:
+        self.attachments.append((invoice_number, name))
+        self.received[f"{invoice_number}/{name}"] = pdf
+        return f"fake-chorus:{invoice_number}/{name}"
+
+    def attached(self, invoice_number: str, name: str) -> str | None:
+        key = f"{invoice_number}/{name}"
+        return f"fake-chorus:{key}" if key in self.received else None
 
 
 # --- the harness -----------------------------------------------------------------------------------------------
@@ -519,7 +529,7 @@ class Office:
             settings=self.settings, sessions=sessionmaker(), clock=self.clock, schedule=CATALOGUE.schedule,
             topology=Topology("unit-tests"), documents=self.documents,  # type: ignore[arg-type]
             chorus=self.chorus, seller=seller_of(self.settings), rates=load_reference_rates(),
-            mail=self.mail)  # type: ignore[arg-type]
+            mail=self.mail, evidence=lambda session_id: b"%PDF-1.4 evidence pack of " + session_id.encode())  # type: ignore[arg-type]
 
     def handle(self, handler: Any, message_type: str, payload: Contract, *, registration_id: str | None = None
                ) -> Accepted | Refused | None:

@@ -76,6 +76,9 @@ class DocumentStore:
         return path
 
 
+_ATTACHMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")  # an attachment's name in the drop
+
+
 @dataclass(frozen=True)
 class ChorusDeposit:
     invoice_number: str
@@ -96,6 +99,15 @@ class ChorusPro(Protocol):
         """The reference of the deposit the platform already holds for this number, if any: asked before
         depositing, so that a deposit whose acceptance was not recorded (a crash before our commit) is not
         sent again."""
+        ...
+
+    def attach(self, invoice_number: str, name: str, pdf: bytes) -> str:
+        """Add a supporting document (a "pièce jointe complémentaire": the evidence pack) to a deposited invoice;
+        returns its reference. Keyed by (number, name): attached again, it replaces itself."""
+        ...
+
+    def attached(self, invoice_number: str, name: str) -> str | None:
+        """The reference of that supporting document if the platform holds it already (asked before attaching)."""
         ...
 
 
@@ -126,6 +138,29 @@ class FileDropChorusPro:
             reference = json.loads(routing.read_text(encoding="utf-8")).get("reference")
         except ValueError:
             return None  # damaged: deposited again, which overwrites it
+        return reference if isinstance(reference, str) else None
+
+
+    def attach(self, invoice_number: str, name: str, pdf: bytes) -> str:
+        if not (_NUMBER["invoice"].fullmatch(invoice_number) and _ATTACHMENT.fullmatch(name)):
+            raise ValueError(f"not an attachment of the drop: {invoice_number[:20]!r} {name[:40]!r}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(pdf).hexdigest()
+        reference = f"file-drop:{invoice_number}:{name}:{digest[:12]}"
+        _write_atomically(self.folder / f"{invoice_number}-pj-{name}.pdf", pdf)
+        _write_atomically(self.folder / f"{invoice_number}-pj-{name}.json", json.dumps({
+            "invoice_number": invoice_number, "attachment": name, "sha256": digest, "reference": reference},
+            indent=2).encode("utf-8"))
+        return reference
+
+    def attached(self, invoice_number: str, name: str) -> str | None:
+        if not (_NUMBER["invoice"].fullmatch(invoice_number) and _ATTACHMENT.fullmatch(name)):
+            return None
+        routing = self.folder / f"{invoice_number}-pj-{name}.json"
+        try:
+            reference = json.loads(routing.read_text(encoding="utf-8")).get("reference") if routing.is_file() else None
+        except ValueError:
+            return None
         return reference if isinstance(reference, str) else None
 
 

@@ -8,13 +8,16 @@ session is the same pack whenever it is drawn (its data says which sheet, by dig
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from workflow.domain.catalogue import Schedule
 from workflow.domain.certificate import hours_text
+from workflow.domain.clock import Clock
 from workflow.ops.attendance import attendance_sheet
 from workflow.ops.attendance_sheet import SheetDesk
 from workflow.persistence.orm import CertificateRow, SessionRecordRow
@@ -64,3 +67,15 @@ def _participant(person: dict[str, Any], evidence: dict[str, Any]) -> dict[str, 
             "link_openings": evidence.get("joins", []),
             "report_lines": len(evidence.get("report_lines", [])),
             "connected_minutes": [p["connected_minutes"] for p in evidence.get("parts", [])]}
+
+
+def evidence_pdf(sessions: sessionmaker[Session], clock: Clock, schedule: Schedule,
+                 present_minutes: int | None) -> Callable[[str], bytes]:
+    """The evidence pack of a session as a PDF, drawn on demand from the committed records: what the invoicing
+    consumer attaches beside a public buyer's invoice (`consumers.deposits`)."""
+    from workflow.adapters.evidence_pdf import render_evidence
+
+    def draw(session_id: str) -> bytes:
+        return render_evidence(EvidencePack(SheetDesk(sessions, clock, schedule, present_minutes)).data(session_id))
+
+    return draw
