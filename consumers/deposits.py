@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
+from sqlalchemy.orm import Session
 
 from schemas.messages import CertificateIssued, CreditNoteIssued, Envelope, InvoiceDeposited, InvoiceIssued
 from workflow.adapters.document_store import ChorusDeposit, ChorusPro, DocumentKind, DocumentStore, document_name
@@ -36,6 +37,7 @@ from workflow.persistence.unit_of_work import UnitOfWork
 PLATFORM = "chorus-pro"
 PENDING, ACCEPTED = "pending", "accepted"  # DepositRow.status
 EVIDENCE = "dossier-de-preuves"  # the evidence pack's name beside its invoice on the platform
+EvidencePdf = Callable[[Session, str], bytes]  # a session's evidence pack drawn through the unit of work's session
 
 log = structlog.get_logger("deposits")
 
@@ -66,7 +68,7 @@ def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: U
 
 
 def handle_certificate_issued(message: Envelope, event: CertificateIssued, uow: UnitOfWork, *, clock: Clock,
-                              documents: DocumentStore, chorus: ChorusPro, evidence: Callable[[str], bytes]) -> None:
+                              documents: DocumentStore, chorus: ChorusPro, evidence: EvidencePdf) -> None:
     """The certificates' copies in the store (they go to the client by e-mail), then the session's evidence pack
     beside the invoice on Chorus Pro when the buyer asked for it (`owe_evidence`)."""
     for issued in event.certificates:
@@ -97,7 +99,7 @@ def owe_evidence(uow: UnitOfWork, registration_id: str, *, wanted: bool, now: da
 
 
 def _attach_evidence(uow: UnitOfWork, registration_id: str, session_id: str, *, clock: Clock, chorus: ChorusPro,
-                     evidence: Callable[[str], bytes]) -> None:
+                     evidence: EvidencePdf) -> None:
     invoice = uow.invoices.current_of(registration_id)
     owed = uow.deposits.get(evidence_number(invoice.number), for_update=True) if invoice is not None else None
     if invoice is None or owed is None or owed.status == ACCEPTED:
@@ -106,7 +108,7 @@ def _attach_evidence(uow: UnitOfWork, registration_id: str, session_id: str, *, 
     if deposited is None or deposited.status != ACCEPTED:  # the invoice's own deposit first: retried until then
         raise DependencyNotReadyError(f"invoice {invoice.number} not yet on the platform: its evidence waits")
     reference = chorus.attached(invoice.number, EVIDENCE) or chorus.attach(invoice.number, EVIDENCE,
-                                                                           evidence(session_id))
+                                                                           evidence(uow.session, session_id))
     owed.status, owed.reference, owed.deposited_at = ACCEPTED, reference, clock.now()
     log.info("evidence pack attached to the invoice on the platform", invoice=invoice.number, reference=reference)
 

@@ -158,7 +158,10 @@ def _report(settings: Settings, ids: list[str], clock: FileClock, received: list
     for message in received:
         attached = [str(part.get_filename()) for part in message.iter_attachments()]
         print(f"  {message['To']!s:<32} {message['Subject']}" + (f"  [+ {', '.join(attached)}]" if attached else ""))
-    print(f"\ninvoice PDFs (Factur-X) in {var / 'demo-documents'}, Chorus Pro deposits in {var / 'demo-chorus-pro'}")
+    drop = var / "demo-chorus-pro"
+    deposited = sorted(p.name for p in drop.glob("*.pdf")) if drop.is_dir() else []
+    print(f"\ninvoice PDFs (Factur-X) in {var / 'demo-documents'}, Chorus Pro deposits in {drop}: "
+          + ", ".join(deposited) + " (the Gironde asked for its evidence pack beside its invoice)")
 
 
 DEMO_TRAINER = "Jean-François LE TROQUIER"  # every session's trainer in the demo: `tom` signs their sheets

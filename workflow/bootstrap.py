@@ -40,7 +40,7 @@ class Deps:
     seller: Seller
     rates: ReferenceRates
     mail: Mailroom
-    evidence: Callable[[str], bytes]  # a session's evidence pack as a PDF (workflow.ops.evidence)
+    evidence: Callable[[Session, str], bytes]  # a session's evidence pack as a PDF (workflow.ops.evidence)
 
 
 def seller_of(settings: Settings) -> Seller:
@@ -70,7 +70,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, r
         seller=seller,
         rates=load_reference_rates(settings.ecb_rates_path),
         mail=Mailroom(settings, seller, schedule),
-        evidence=evidence_pdf(sessions, clock, schedule, settings.attendance_present_minutes),
+        evidence=evidence_pdf(clock, schedule, settings.attendance_present_minutes),
     )
 
 

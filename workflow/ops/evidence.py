@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,13 +69,31 @@ def _participant(person: dict[str, Any], evidence: dict[str, Any]) -> dict[str, 
             "connected_minutes": [p["connected_minutes"] for p in evidence.get("parts", [])]}
 
 
-def evidence_pdf(sessions: sessionmaker[Session], clock: Clock, schedule: Schedule,
-                 present_minutes: int | None) -> Callable[[str], bytes]:
-    """The evidence pack of a session as a PDF, drawn on demand from the committed records: what the invoicing
-    consumer attaches beside a public buyer's invoice (`consumers.deposits`)."""
+def evidence_pdf(clock: Clock, schedule: Schedule, present_minutes: int | None) -> Callable[[Session, str], bytes]:
+    """The evidence pack of a session as a PDF, drawn on demand from the committed records through the caller's own
+    session (a handler's unit of work: a second connection would wait on its write lock under SQLite): what the
+    invoicing consumer attaches beside a public buyer's invoice (`consumers.deposits`)."""
     from workflow.adapters.evidence_pdf import render_evidence
 
-    def draw(session_id: str) -> bytes:
-        return render_evidence(EvidencePack(SheetDesk(sessions, clock, schedule, present_minutes)).data(session_id))
+    def draw(session: Session, session_id: str) -> bytes:
+        lent = cast("sessionmaker[Session]", _Lent(session))
+        return render_evidence(EvidencePack(SheetDesk(lent, clock, schedule, present_minutes)).data(session_id))
 
     return draw
+
+
+class _Lent:
+    """A session lent to code that opens its own (`with sessions() as session`): entered, it is the lender's;
+    left, it stays open, its transaction the lender's to commit."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __call__(self) -> _Lent:
+        return self
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *exc: object) -> None:
+        return None
