@@ -1,6 +1,7 @@
 """What the intake API's three operations do (`regflow.api` routes them): every input hostile until checked, in
-this order: the API key (401), the size (413, from Content-Length, before reading), the media type (415), the
-`Idempotency-Key` (400), the body as UTF-8 JSON (400); then a key already used answers what it answered (or 409 for
+this order: the API key (401), for a signature the registration (404 unless this client submitted it), the size
+(413, from Content-Length, before reading), the media type (415), the `Idempotency-Key` (400), the body as UTF-8
+JSON (400); then a key already used answers what it answered (or 409 for
 another request), and only a new request is checked against the schema and every rule of the form (422, every
 error named) before it is recorded.
 
@@ -31,6 +32,7 @@ from regflow.api.keys import ApiKeyStore
 from regflow.api.problems import ApiError, schema_errors
 from schemas.api import IDEMPOTENCY_KEY_PATTERN, Accepted, FieldError
 from schemas.form import Contract, RegistrationForm, Signature
+from schemas.limits import REGISTRATION_ID_PATTERN
 from schemas.messages import Envelope, RecordSignature, SubmitRegistration
 from workflow.domain.clock import PARIS
 from workflow.domain.form_normalisation import normalise_form
@@ -49,6 +51,7 @@ SUBMIT, SIGN = "cmd.registration.submit", "cmd.registration.sign"
 RETRY_AFTER_SECONDS = 10
 BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+_REGISTRATION = re.compile(REGISTRATION_ID_PATTERN)
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -138,6 +141,8 @@ class IntakeApi:
         if replayed is not None:
             return replayed
         signature = self.parsed(Signature, text)
+        if submitted.published_at is None:  # the form itself waits for the broker: it goes first (or 503)
+            self._publish(submitted)
         with self.links.sessions() as session:
             recorded = RegistrationRepository(session).get(registration_id)
             catalogue = SqlCatalogue(session).current(self.links.schedule)
@@ -161,13 +166,15 @@ class IntakeApi:
 
     def submitted(self, client: str, registration_id: str) -> ApiRequestRow:
         """The request by which `client` submitted the registration: another client's, or none, is a 404."""
-        with self.links.sessions() as session:
-            row = session.scalars(select(ApiRequestRow).where(
-                ApiRequestRow.client == client, ApiRequestRow.registration_id == registration_id,
-                ApiRequestRow.command == SUBMIT).limit(1)).one_or_none()
+        row = None
+        if _REGISTRATION.fullmatch(registration_id):  # a NUL or a surrogate never reaches the database
+            with self.links.sessions() as session:
+                row = session.scalars(select(ApiRequestRow).where(
+                    ApiRequestRow.client == client, ApiRequestRow.registration_id == registration_id,
+                    ApiRequestRow.command == SUBMIT).limit(1)).one_or_none()
         if row is None:
-            raise ApiError(404, f"no registration {registration_id[:64]} submitted by this client",
-                           f"aucune inscription {registration_id[:64]} envoyée par ce client")
+            raise ApiError(404, "no such registration submitted by this client",
+                           "aucune inscription de ce numéro envoyée par ce client")
         return row
 
     def _check_rules(self, form: RegistrationForm) -> None:

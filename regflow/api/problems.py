@@ -70,8 +70,12 @@ def problem(status: int, detail_en: str, detail_fr: str, *, kind: str = "about:b
     title_en, title_fr = TITLES.get(status, TITLES[500 if status >= 500 else 400])
     body = Problem(type=kind, title=title_en, status=status, detail=detail_en, title_fr=title_fr, detail_fr=detail_fr,
                    errors=list(errors))
-    return Response(json.dumps(body.model_dump(mode="json"), ensure_ascii=False), status,
-                    {**(headers or {}), "Content-Type": PROBLEM_JSON})
+    document = body.model_dump(mode="json")
+    try:
+        text = json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate quoted from the request: escaped, as JSON allows
+        text = json.dumps(document).encode()
+    return Response(text, status, {**(headers or {}), "Content-Type": PROBLEM_JSON})
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

@@ -264,6 +264,8 @@ def test_a_registration_is_seen_only_by_the_client_that_submitted_it(api: FlaskC
     problem_of(api.get(location, headers=headers(keys, "erp", key=None)), 404)
     problem_of(api.get(f"{URL}/no-such-registration", headers=headers(keys, key=None)), 404)
     problem_of(api.get(f"{URL}/" + "x" * 200, headers=headers(keys, key=None)), 404)
+    problem_of(api.get(f"{URL}/dep%0094", headers=headers(keys, key=None)), 404)  # a NUL never reaches PostgreSQL
+    problem_of(api.get(f"{URL}/%ED%A0%80", headers=headers(keys, key=None)), 404)
 
 
 def test_the_api_s_own_404_and_405_are_problem_documents(api: FlaskClient, keys: dict[str, str]) -> None:
@@ -299,3 +301,20 @@ def test_a_form_sent_unsigned_is_signed_through_the_api(api: FlaskClient, keys: 
 
     already = post(api, keys, load_form("handicap-departement.json"), key="signed-form-0001").get_json()["id"]
     problem_of(post(api, keys, signature, path=f"{URL}/{already}/signature", key="sign-key-0002"), 409)
+
+
+
+def test_a_signature_for_a_form_the_broker_has_not_taken_yet_sends_the_form_first(
+        app_for: Callable[..., Flask], keys: dict[str, str], settings: Settings, deps: Deps) -> None:
+    form = load_form("handicap-departement.json")
+    signature = form.pop("signature")
+    away, back = app_for(broker_url=NOWHERE).test_client(), app_for().test_client()
+    problem_of(post(away, keys, form), 503)
+    with deps.sessions() as session:
+        registration = session.scalars(select(ApiRequestRow.registration_id)).one()
+    sign_path = f"{URL}/{registration}/signature"
+    problem_of(post(away, keys, signature, path=sign_path, key="sign-key-0003"), 503)
+    assert post(back, keys, signature, path=sign_path, key="sign-key-0003").status_code == 202
+    assert [c["type"] for c in published(settings)] == ["cmd.registration.submit", "cmd.registration.sign"]
+    assert post(back, keys, form).status_code == 202, "the form's own retry: already sent"
+    assert published(settings) == []
