@@ -210,11 +210,16 @@ class CommandClient:
         """Publish a command; its `event_id` is the command id its decision is recorded under."""
         envelope = build_envelope(message_type, payload, registration_id, producer=self.producer,
                                   occurred_at=self._clock.now())
+        self.publish(envelope)
+        return envelope
+
+    def publish(self, envelope: Envelope) -> None:
+        """Publish an envelope built before: the HTTP intake API stores it, commits, then publishes it, and a retry
+        publishes the very same one again (same event id: the consumer's inbox drops the duplicate)."""
         size = envelope_size(envelope)
         if size > self._max_bytes:  # the consumers would park it: say so before sending
-            raise MessageTooLargeError(too_large_message(message_type, size, self._max_bytes))
+            raise MessageTooLargeError(too_large_message(envelope.type, size, self._max_bytes))
         self._publisher.publish(envelope, mandatory=True)
-        return envelope
 
     def submit_form(self, form: RegistrationForm, registration_id: str | None = None) -> Envelope:
         """A new form (a new id is made when none is given) or a corrected one (same id)."""

@@ -152,6 +152,10 @@ class Settings(BaseSettings):
         default=5, ge=1, le=100, description="Failed logins allowed per user name and per client address in "
                                              "`web_login_window_seconds` before further attempts are refused")
     web_login_window_seconds: float = Field(default=900, gt=0, description="The window of that count (15 min)")
+    # --- the HTTP intake API (`regflow join-server`, /api/v1) ------------------------------------------
+    api_keys_file: Path = Field(default=Path("var/api-keys.json"),
+                                description="The client systems of the intake API: names and the SHA-256 of their "
+                                            "keys (`regflow api-keys add NAME`)")
     # --- development ----------------------------------------------------------------------------------
     development: bool = Field(
         default=False, description="Development or test run (the demo and the tests set it): the default link "

@@ -6,7 +6,8 @@ during the session records the join then redirects (302) to the session's video-
 satisfaction survey after service fait (`regflow.join.survey`). `/inscription` is the online registration form
 (`regflow.join.form_pages`, which publishes `cmd.registration.submit` as the intake's broker user) and
 `/suivi/<registration>/<token>` the gestionnaire's tracking page with the pre-filled form (`regflow.join.tracking`);
-`POST /webhooks/signature` the e-signature platform's callback (`regflow.join.webhooks`).
+`POST /webhooks/signature` the e-signature platform's callback (`regflow.join.webhooks`);
+`/api/v1` the HTTP intake API for upstream systems (`regflow.api`).
 
 What it guards: a token is 43 URL-safe characters or a 404 without a query; the access found by the token's
 SHA-256 is confirmed by comparing the HMAC in constant time; each client address has
@@ -30,8 +31,10 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from regflow.api import http_problem, is_api_request, register_api
 from regflow.join.form_pages import FORM_BYTES, FormPages
 from regflow.join.replacement import ReplacementRequest
 from regflow.join.seance import sent_to, session_view
@@ -241,9 +244,11 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     def metrics() -> ResponseReturnValue:
         return Response(generate_latest(), 200, {"Content-Type": CONTENT_TYPE_LATEST})
 
+    register_api(app, links)  # the HTTP intake API, /api/v1 (regflow.api)
+
     @app.errorhandler(404)
-    def not_found(error: object) -> ResponseReturnValue:
-        return links.page(JoinOutcome.NOT_FOUND, 404)
+    def not_found(error: NotFound) -> ResponseReturnValue:
+        return http_problem(error) if is_api_request() else links.page(JoinOutcome.NOT_FOUND, 404)
 
     return app
 

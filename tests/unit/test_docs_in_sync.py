@@ -40,3 +40,10 @@ def test_the_readme_places_every_folder_of_the_tree() -> None:
     missing = [package for package in packages if f"`{package}`" not in readme
                and f"`{package.rsplit('/', 2)[-2]}/`" not in readme]
     assert missing == [], f"README.md's module map does not place: {missing}"
+
+
+def test_the_intake_api_s_openapi_document_is_up_to_date() -> None:
+    from regflow.api.openapi import openapi_document
+
+    on_disk = json.loads((DOCS / "openapi.json").read_text(encoding="utf-8"))
+    assert on_disk == openapi_document(), "docs/openapi.json is stale: run python -m regflow.api.openapi"

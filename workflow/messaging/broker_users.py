@@ -71,7 +71,7 @@ COMMANDS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "web": ("cmd.registration.replace_participant", "cmd.registration.sign", "cmd.session.hold",
             "cmd.payment.record"),
     # the public process (`regflow join-server`): the online form, the e-signature webhook, the tracking page's
-    # replacement request
+    # replacement request, the HTTP intake API (`regflow.api`: submit and sign)
     "public": ("cmd.registration.submit", "cmd.registration.sign", "cmd.registration.replace_participant"),
 }
 # The role whose user a `CommandClient(producer=...)` of the command line logs in as.

@@ -19,6 +19,7 @@ from workflow.persistence.orm.attendance import (
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.documents import DepositRow, DocumentFileRow
+from workflow.persistence.orm.intake_api import ApiRequestRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
 from workflow.persistence.orm.registrations import (
     CommandDecisionRow,
@@ -35,6 +36,7 @@ from workflow.persistence.orm.webhooks import SignatureCallbackRow
 
 __all__ = [
     "NAMING",
+    "ApiRequestRow",
     "AttendanceLineRow",
     "AttendanceMarkRow",
     "Base",
