@@ -24,7 +24,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy.orm import Session
 
 from schemas.messages import CertificateIssued, CreditNoteIssued, Envelope, InvoiceDeposited, InvoiceIssued
 from workflow.adapters.document_store import ChorusDeposit, ChorusPro, DocumentKind, DocumentStore, document_name
@@ -37,7 +36,7 @@ from workflow.persistence.unit_of_work import UnitOfWork
 PLATFORM = "chorus-pro"
 PENDING, ACCEPTED = "pending", "accepted"  # DepositRow.status
 EVIDENCE = "dossier-de-preuves"  # the evidence pack's name beside its invoice on the platform
-EvidencePdf = Callable[[Session, str], bytes]  # a session's evidence pack drawn through the unit of work's session
+EvidencePdf = Callable[[UnitOfWork, str], bytes]  # a session's evidence pack, drawn through the unit of work
 
 log = structlog.get_logger("deposits")
 
@@ -108,7 +107,7 @@ def _attach_evidence(uow: UnitOfWork, registration_id: str, session_id: str, *, 
     if deposited is None or deposited.status != ACCEPTED:  # the invoice's own deposit first: retried until then
         raise DependencyNotReadyError(f"invoice {invoice.number} not yet on the platform: its evidence waits")
     reference = chorus.attached(invoice.number, EVIDENCE) or chorus.attach(invoice.number, EVIDENCE,
-                                                                           evidence(uow.session, session_id))
+                                                                           evidence(uow, session_id))
     owed.status, owed.reference, owed.deposited_at = ACCEPTED, reference, clock.now()
     log.info("evidence pack attached to the invoice on the platform", invoice=invoice.number, reference=reference)
 

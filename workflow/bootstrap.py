@@ -10,7 +10,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,9 @@ from workflow.ops.evidence import evidence_pdf
 from workflow.persistence.db import make_engine, session_factory
 from workflow.settings import Settings
 
+if TYPE_CHECKING:
+    from workflow.persistence.unit_of_work import UnitOfWork
+
 
 @dataclass(frozen=True)
 class Deps:
@@ -40,7 +43,7 @@ class Deps:
     seller: Seller
     rates: ReferenceRates
     mail: Mailroom
-    evidence: Callable[[Session, str], bytes]  # a session's evidence pack as a PDF (workflow.ops.evidence)
+    evidence: Callable[[UnitOfWork, str], bytes]  # a session's evidence pack as a PDF (workflow.ops.evidence)
 
 
 def seller_of(settings: Settings) -> Seller:

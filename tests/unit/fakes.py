@@ -530,7 +530,7 @@ class Office:
             settings=self.settings, sessions=sessionmaker(), clock=self.clock, schedule=CATALOGUE.schedule,
             topology=Topology("unit-tests"), documents=self.documents,  # type: ignore[arg-type]
             chorus=self.chorus, seller=seller_of(self.settings), rates=load_reference_rates(),
-            mail=self.mail, evidence=lambda session, session_id: b"%PDF-1.4 evidence pack of " + session_id.encode())  # type: ignore[arg-type]
+            mail=self.mail, evidence=lambda uow, session_id: b"%PDF-1.4 evidence pack of " + session_id.encode())  # type: ignore[arg-type]
 
     def handle(self, handler: Any, message_type: str, payload: Contract, *, registration_id: str | None = None
                ) -> Accepted | Refused | None:

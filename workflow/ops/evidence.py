@@ -21,6 +21,7 @@ from workflow.domain.clock import Clock
 from workflow.ops.attendance import attendance_sheet
 from workflow.ops.attendance_sheet import SheetDesk
 from workflow.persistence.orm import CertificateRow, SessionRecordRow
+from workflow.persistence.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,14 @@ def _participant(person: dict[str, Any], evidence: dict[str, Any]) -> dict[str, 
             "connected_minutes": [p["connected_minutes"] for p in evidence.get("parts", [])]}
 
 
-def evidence_pdf(clock: Clock, schedule: Schedule, present_minutes: int | None) -> Callable[[Session, str], bytes]:
-    """The evidence pack of a session as a PDF, drawn on demand from the committed records through the caller's own
-    session (a handler's unit of work: a second connection would wait on its write lock under SQLite): what the
-    invoicing consumer attaches beside a public buyer's invoice (`consumers.deposits`)."""
+def evidence_pdf(clock: Clock, schedule: Schedule, present_minutes: int | None) -> Callable[[UnitOfWork, str], bytes]:
+    """The evidence pack of a session as a PDF, drawn on demand from the committed records through the handler's
+    own unit of work (a second connection would wait on its write lock under SQLite): what the invoicing consumer
+    attaches beside a public buyer's invoice (`consumers.deposits`)."""
     from workflow.adapters.evidence_pdf import render_evidence
 
-    def draw(session: Session, session_id: str) -> bytes:
-        lent = cast("sessionmaker[Session]", _Lent(session))
+    def draw(uow: UnitOfWork, session_id: str) -> bytes:
+        lent = cast("sessionmaker[Session]", _Lent(uow.session))
         return render_evidence(EvidencePack(SheetDesk(lent, clock, schedule, present_minutes)).data(session_id))
 
     return draw
