@@ -58,6 +58,8 @@ from workflow.settings import Settings
 
 log = structlog.get_logger("join")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Scripts from this origin only (the online form's enhancement, regflow/join/static); no inline script
+CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'"
 PUBLIC = ("/j/", "/inscription", "/suivi/")  # the pages a stranger may try: rate-limited per address
 ANSWERS = Counter("regflow_join_requests", "Personal links opened, by outcome", ["outcome"])
 STATUS = {JoinOutcome.NOT_FOUND: 404, JoinOutcome.TRANSFERRED: 410, JoinOutcome.TOO_EARLY: 200,
@@ -217,7 +219,7 @@ def create_join_app(settings: Settings, *, clock: Clock | None = None) -> Flask:
     def headers(response: Response) -> Response:
         response.headers.update({"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                                  "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+                                 "Content-Security-Policy": CONTENT_SECURITY_POLICY})
         return response
 
     app.add_url_rule("/j/<token>", "join", links.join)

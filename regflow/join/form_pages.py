@@ -24,6 +24,7 @@ from producers.commands import CommandClient, MessageTooLargeError
 from regflow.join.form_fields import CATEGORIES, CLIENT, GESTIONNAIRE, apply_action, form_data, rows_of
 from regflow.join.tracking import tracking_path
 from schemas.form import RegistrationForm
+from schemas.limits import MAX_PARTICIPANTS
 from workflow.domain.catalogue import Catalogue, SessionDate, SessionState, Training
 from workflow.domain.clock import PARIS
 from workflow.domain.form_normalisation import normalise_form
@@ -123,7 +124,8 @@ class FormPages:
         return render_template(
             "inscription.html", outcome="inscription_form", offer=offer, sent=sent, rows=rows,
             submission=submission, errors=errors, client_fields=CLIENT, gestionnaire_fields=GESTIONNAIRE,
-            categories=CATEGORIES, count=count, price=euros(price), total=euros(price * count),
+            categories=CATEGORIES, count=count, price=euros(price), total=euros(price * count), price_value=price,
+            max_participants=MAX_PARTICIPANTS,
             contact=self.links.contact, day=offer.session.date.strftime("%d/%m/%Y")), status
 
 

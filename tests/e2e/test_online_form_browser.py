@@ -64,6 +64,11 @@ def test_a_gestionnaire_registers_online_and_support_accepts_the_stamped_scan(
     page.select_option("[name='participants[1].civilite']", "M.")
     for field, value in (("first_name", "Paul"), ("last_name", "LEROY"), ("email", "paul.leroy@valdemarne.fr")):
         page.fill(f"[name='participants[1].{field}']", value)
+    # The page's script added the row and keeps the total line as the brochure computes it, without a round trip
+    assert (page.inner_text("#count"), page.inner_text("#total-amount")) == ("2", "1 190,00 €")
+    page.click("text=Ajouter un participant")
+    page.locator("#participant-2 button[name=action]").click()  # a spare row taken out again
+    assert page.locator("tr[id^='participant-']").count() == 2
     page.click("#send")
 
     assert "SIRET" in page.inner_text("[id='error-client.siret']")
