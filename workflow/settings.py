@@ -95,6 +95,8 @@ class Settings(BaseSettings):
         default="none", description="'starttls' (port 587), 'tls' (implicit TLS, port 465) or 'none' (local sink)")
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    mailbox_password: SecretStr | None = Field(
+        default=None, description="The password of the IMAP mailbox of returned forms (`regflow intake mailbox imaps://...`)")
     smtp_ca_file: Path | None = Field(default=None, description="Extra CA to trust (a private relay)")
     smtp_timeout_seconds: float = Field(default=15, gt=0)
     mail_from: str | None = Field(default=None, description="Sender address; the seller's e-mail if unset")

@@ -102,23 +102,35 @@ def awaiting_signature(settings: Settings, *, hours: float | None, as_json: bool
                  "or PNG attachments (judged by content) become scans on the back office's 'Signatures à "
                  "vérifier'. Every message is listed with its outcome and marked read; run it again, nothing is "
                  "read twice.")
-@click.argument("maildir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", metavar="MAILDIR|imaps://USER@HOST/FOLDER")
 @json_option
-def mailbox(settings: Settings, *, maildir: Path, as_json: bool) -> int:
+def mailbox(settings: Settings, *, source: str, as_json: bool) -> int:
+    import imaplib
+    import mailbox as maildir
     from dataclasses import asdict
 
     from workflow.adapters.clocks import clock_from_spec
-    from workflow.ops.returned_forms import MaildirBox, take_returned_forms
+    from workflow.ops.returned_forms import Mailbox, MaildirBox, take_returned_forms
     from workflow.persistence.db import make_engine, session_factory
 
+    box: Mailbox
     try:
-        box = MaildirBox(maildir)
-    except OSError as exc:
-        print(both(f"{maildir} n'est pas un Maildir lisible ({exc})", f"{maildir} is no readable Maildir"),
-              file=sys.stderr)
+        if source.startswith(("imap://", "imaps://")):
+            from workflow.adapters.imap_mailbox import ImapBox
+
+            password = settings.mailbox_password.get_secret_value() if settings.mailbox_password else ""
+            box = ImapBox(source, password)
+        else:
+            box = MaildirBox(Path(source))
+    except (OSError, ValueError, maildir.Error, imaplib.IMAP4.error) as exc:
+        print(both(f"{printable(source)[:200]} : boîte illisible ({type(exc).__name__})",
+                   f"{printable(source)[:200]}: unreadable mailbox ({exc})"), file=sys.stderr)
         return 2
-    outcomes = take_returned_forms(session_factory(make_engine(settings.database_url)),
-                                   clock_from_spec(settings.clock), box)
+    try:
+        outcomes = take_returned_forms(session_factory(make_engine(settings.database_url)),
+                                       clock_from_spec(settings.clock), box)
+    finally:
+        getattr(box, "close", lambda: None)()  # the IMAP session's logout
     if as_json:
         print(to_json([asdict(o) for o in outcomes]))
         return 0

@@ -4,6 +4,7 @@ what it could not match with why, and reads nothing twice."""
 
 from __future__ import annotations
 
+import imaplib
 import mailbox
 from email.message import EmailMessage
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.integration.imap_server import Folder, imap_server
 from tests.integration.test_bpf_figures import regflow
 from tests.integration.test_signature_scans import PDF, png, waiting
 from workflow.bootstrap import Deps
@@ -71,3 +73,25 @@ def test_the_command_lists_the_outcomes_in_french_and_english(settings: Settings
     missing = regflow(settings, "intake", "mailbox", str(box / "nowhere"))
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
+
+
+def test_over_imap_the_same_messages_are_matched_and_marked_seen_once(deps: Deps, box: Path) -> None:
+    """The IMAP adapter against a server of the test's own: the same outcomes as the Maildir, each message read
+    with BODY.PEEK[] and flagged \\Seen after its commit, nothing read twice, a wrong password refused."""
+    from workflow.adapters.imap_mailbox import ImapBox
+
+    waiting(deps)
+    folder = Folder("ipp", "s3cret", {n + 1: bytes(mail) for n, mail in enumerate(
+        mailbox.Maildir(box, create=False))})
+    with imap_server(folder) as port:
+        url = f"imap://ipp@127.0.0.1:{port}/INBOX"
+        reader = ImapBox(url, "s3cret")
+        outcomes = take_returned_forms(deps.sessions, deps.clock, reader)
+        assert sorted(o.kept for o in outcomes) == [0, 0, 1, 1]
+        assert folder.seen == {1, 2, 3, 4}
+        assert take_returned_forms(deps.sessions, deps.clock, reader) == []
+        reader.close()
+        with pytest.raises(imaplib.IMAP4.error):
+            ImapBox(url, "wrong")
+    with deps.sessions() as session:
+        assert len(session.scalars(select(SignatureScanRow)).all()) == 2
