@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Self
 from uuid import uuid4
 
+import pika.exceptions
 from pydantic import ValidationError
 
 from schemas.form import ClientOrganisation, Contract, Participant, RegistrationForm, Signature
@@ -77,6 +78,11 @@ class FormFileError(ValueError):
 
 class MessageTooLargeError(ValueError):
     """A command over `max_message_bytes`: refused at the source rather than parked by a consumer."""
+
+
+# What sending a command may fail with, as a page or an entry point says "not sent, try again" for it: the broker
+# away or refusing, or a message over the limit (refused before it is sent)
+NOT_SENT: tuple[type[Exception], ...] = (pika.exceptions.AMQPError, OSError, MessageTooLargeError)
 
 
 UTF8_BOM = b"\xef\xbb\xbf"

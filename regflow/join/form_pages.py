@@ -14,13 +14,13 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pika.exceptions
 import structlog
 from flask import redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 
-from producers.commands import CommandClient, MessageTooLargeError
+from producers.commands import NOT_SENT, CommandClient
+from regflow.api.problems import schema_errors as named_schema_errors
 from regflow.join.form_fields import CATEGORIES, CLIENT, GESTIONNAIRE, apply_action, form_data, rows_of
 from regflow.join.tracking import tracking_path
 from schemas.form import RegistrationForm
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("join")
 FORM_BYTES = 512 * 1024  # 200 participants of four full fields, URL-encoded, with room to spare
-BROKER_ERRORS = (pika.exceptions.AMQPError, OSError, MessageTooLargeError)
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ class FormPages:
         try:
             with CommandClient(self.links.mailroom.settings, role="public", clock=self.links.clock) as client:
                 client.submit_form(form, submission)
-        except BROKER_ERRORS as exc:
+        except NOT_SENT as exc:
             log.warning("online form not sent: broker unavailable", error=type(exc).__name__)
             return self._render(offer, sent, rows, submission, status=503, errors={"_": (
                 "Le formulaire n'a pas pu être transmis (service momentanément indisponible) : rien n'est perdu "
@@ -138,12 +137,9 @@ def _submission(sent: str) -> str:
 
 
 def schema_errors(exc: ValidationError) -> dict[str, tuple[str, str]]:
-    """pydantic's errors keyed by the field's path as the rules write it (`participants[0].email`)."""
+    """The schema's errors, named as the API names them (`regflow.api.problems`), keyed by the field's path."""
     errors: dict[str, tuple[str, str]] = {}
-    for error in exc.errors():
-        path = ""
-        for part in error["loc"]:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        errors.setdefault(path or "_", ("Valeur non reconnue : choisissez dans la liste ou corrigez la saisie.",
-                                        f"{path}: {error['msg']}"))
+    for error in named_schema_errors(exc):
+        errors.setdefault(error.field, ("Valeur non reconnue : choisissez dans la liste ou corrigez la saisie.",
+                                        error.message_en))
     return errors

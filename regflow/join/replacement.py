@@ -13,8 +13,7 @@ import structlog
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from producers.commands import CommandClient
-from regflow.join.form_pages import BROKER_ERRORS
+from producers.commands import NOT_SENT, CommandClient
 from schemas.form import Participant
 from schemas.limits import MAX_ACTOR_LENGTH
 from workflow.domain.clock import PARIS
@@ -67,7 +66,7 @@ class ReplacementRequest:
             with CommandClient(links.mailroom.settings, role="public", producer="intake", clock=links.clock) as client:
                 envelope = client.replace_participant(registration_id, sent["replaced"], newcomer,
                                                       requested_by=requested_by)
-        except BROKER_ERRORS as exc:
+        except NOT_SENT as exc:
             log.warning("replacement not sent: broker unavailable", error=type(exc).__name__)
             return self.pages.page(registration_id, token, status=503, replacement=(sent, {"_": (
                 "La demande n'a pas pu être transmise : réessayez dans un instant.",

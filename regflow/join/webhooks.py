@@ -16,8 +16,8 @@ from flask import request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
-from producers.commands import CommandClient
-from regflow.join.form_pages import BROKER_ERRORS
+from producers.commands import NOT_SENT, CommandClient
+from regflow.api.problems import problem as api_problem
 from schemas.form import Signature, SignatureMethod
 from workflow.adapters.yousign import DONE, PLATFORM, SIGNATURE_HEADER, Callback, CallbackError, read_callback
 from workflow.domain.clock import PARIS
@@ -33,8 +33,8 @@ PENDING, PUBLISHED, IGNORED = "pending", "published", "ignored"
 
 
 def problem(status: int, code: str, fr: str, en: str) -> ResponseReturnValue:
-    return ({"type": f"urn:regflow:problem:{code}", "title": en, "status": status, "detail_fr": fr},
-            status, {"Content-Type": "application/problem+json"})
+    """The API's problem details (`regflow.api.problems`), typed by the webhook's named refusal."""
+    return api_problem(status, en, fr, kind=f"urn:regflow:problem:{code}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class SignatureWebhook:
         try:
             with CommandClient(settings, role="public", producer="signature", clock=self.links.clock) as client:
                 client.record_signature(str(row.registration_id), signature)
-        except BROKER_ERRORS as exc:
+        except NOT_SENT as exc:
             log.warning("signature callback kept, not yet published", error=type(exc).__name__)
             return problem(503, "broker_unavailable", "Rappel enregistré ; la signature sera transmise à la "
                            "prochaine tentative.", "Callback kept; the signature goes out on the next retry.")

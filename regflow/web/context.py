@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pika.exceptions
 from flask import Blueprint, current_app, g
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from producers.commands import MessageTooLargeError
+from producers.commands import NOT_SENT
 from regflow.web.guards import LiveSessions, LoginThrottle
 from regflow.web.users import UserStore, WebUser
 from workflow.domain.catalogue import Catalogue, Schedule
@@ -18,7 +17,7 @@ from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.settings import Settings
 
 pages = Blueprint("backoffice", __name__)
-BROKER_ERRORS = (pika.exceptions.AMQPError, OSError, MessageTooLargeError)
+BROKER_ERRORS = NOT_SENT
 
 
 @dataclass(frozen=True)
