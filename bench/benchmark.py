@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +32,19 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench import measures
-from bench.measures import STAGE_OUTPUT, Tap, first, latencies, peak_memory_mb, percentiles, plot, timeline
+from bench.framework_alone import framework_alone
+from bench.library_costs import library_costs
+from bench.measures import (
+    STAGE_OUTPUT,
+    Tap,
+    cpu_seconds,
+    first,
+    latencies,
+    peak_memory_mb,
+    percentiles,
+    plot,
+    timeline,
+)
 from bench.raw_limit import ScratchDatabase, raw_limit
 from producers.commands import CommandClient
 from regflow.processes import stop_processes
@@ -96,8 +109,10 @@ def project(broker_url: str, server_url: str, *, registrations: int, replicas: i
         processes = start(env, replicas, work / "logs")
         time.sleep(1.5)  # every process connected and consuming
         try:
+            idle = {name: cpu_seconds(p.pid) for name, p in processes.items()}  # start-up (imports) left out
             result = _drive(settings, clock, tap, smtp, registrations, steady_rate=steady_rate,
-                            steady_seconds=steady_seconds)
+                            steady_seconds=steady_seconds,
+                            cpu=lambda: {name: cpu_seconds(p.pid) - idle[name] for name, p in processes.items()})
             result["peak_memory_mb"] = {name: peak_memory_mb(p.pid) for name, p in processes.items()}
         finally:
             stop_processes(processes)
@@ -116,10 +131,8 @@ def project(broker_url: str, server_url: str, *, registrations: int, replicas: i
 
 
 def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count: int, *, steady_rate: float,
-           steady_seconds: float) -> dict[str, Any]:
+           steady_seconds: float, cpu: Callable[[], dict[str, float]]) -> dict[str, Any]:
     form = RegistrationForm.model_validate_json((FORMS / "handicap-departement.json").read_text(encoding="utf-8"))
-    october = RegistrationForm.model_validate_json(
-        (FORMS / "aide-domicile-departement-october.json").read_text(encoding="utf-8"))
     ids = [f"bench-{n:06d}" for n in range(count)]
     submitted: dict[str, float] = {}
     started = time.perf_counter()
@@ -147,6 +160,7 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
     emails_expected = 4 * count
     wait_for(lambda: tap.count("email.sent") >= emails_expected, f"{emails_expected} e-mails", timeout)
     finished = time.perf_counter()
+    burst_cpu = cpu()  # process CPU (user + system) of each consumer and the relay over the burst
     burst_events = len(tap.seen)
 
     with tap.lock:
@@ -161,12 +175,28 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
         "registrations_invoiced_per_second": round(count / (invoiced_at - started), 1),
         "events_per_second": round(burst_events / (finished - started), 1),
         "emails_received": len(smtp.received),
+        "cpu_ms_per_registration": round(sum(burst_cpu.values()) / count * 1000, 1),
+        "cpu_ms_per_unit": _cpu_per_unit(burst_cpu, seen, set(submitted)),
         "latency_ms": {"submitted_to_confirmed": percentiles(latencies(first_seen, submitted,
                                                                         "registration.confirmed")),
                        "submitted_to_invoiced": percentiles(latencies(first_seen, submitted,
                                                                        "registration.invoiced"))},
     }
-    # Steady offered load: the October session, one registration every 1/rate seconds.
+    steady, steady_submitted, steady_first = _steady(settings, clock, tap, count, steady_rate=steady_rate,
+                                                          steady_seconds=steady_seconds)
+    origin = min(submitted.values())
+    points = [(at - origin, first_seen[(rid, "registration.confirmed")] - at) for rid, at in submitted.items()
+              if (rid, "registration.confirmed") in first_seen]
+    points += [(at - origin, steady_first[(rid, "registration.confirmed")] - at) for rid, at in steady_submitted.items()
+               if (rid, "registration.confirmed") in steady_first]
+    return {"burst": burst, "steady": steady, "stage_per_second": stage_rates, "_confirm_points": points}
+
+
+def _steady(settings: Settings, clock: FileClock, tap: Tap, count: int, *, steady_rate: float, steady_seconds: float
+            ) -> tuple[dict[str, Any], dict[str, float], dict[tuple[str, str], float]]:
+    """Steady offered load: the October session, one registration every 1/rate seconds."""
+    october = RegistrationForm.model_validate_json(
+        (FORMS / "aide-domicile-departement-october.json").read_text(encoding="utf-8"))
     clock.set(datetime(2023, 10, 12, 11, tzinfo=PARIS))
     steady_ids = [f"steady-{n:05d}" for n in range(int(steady_rate * steady_seconds))]
     steady_submitted: dict[str, float] = {}
@@ -187,12 +217,21 @@ def _drive(settings: Settings, clock: FileClock, tap: Tap, smtp: MailSink, count
                                                                               "registration.confirmed")),
                              "submitted_to_invoiced": percentiles(latencies(steady_first, steady_submitted,
                                                                              "registration.invoiced"))}}
-    origin = min(submitted.values())
-    points = [(at - origin, first_seen[(rid, "registration.confirmed")] - at) for rid, at in submitted.items()
-              if (rid, "registration.confirmed") in first_seen]
-    points += [(at - origin, steady_first[(rid, "registration.confirmed")] - at) for rid, at in steady_submitted.items()
-               if (rid, "registration.confirmed") in steady_first]
-    return {"burst": burst, "steady": steady, "stage_per_second": stage_rates, "_confirm_points": points}
+    return steady, steady_submitted, steady_first
+
+
+def _cpu_per_unit(burst_cpu: dict[str, float], seen: list[tuple[float, str, str | None, str]],
+                  burst: set[str]) -> dict[str, float]:
+    """Each stage's CPU over the burst divided by the units it turned out (`STAGE_OUTPUT`), its replicas summed;
+    the relay's per event it published."""
+    units = {stage: sum(1 for _, kind, rid, _ in seen if kind == output and rid in burst)
+             for stage, output in STAGE_OUTPUT.items()}
+    units["relay"] = len(seen)
+    per_stage: dict[str, float] = {}
+    for name, seconds in burst_cpu.items():
+        stage = name.split("-")[0]
+        per_stage[stage] = per_stage.get(stage, 0.0) + seconds
+    return {stage: round(seconds / units[stage] * 1000, 2) for stage, seconds in per_stage.items() if units.get(stage)}
 
 
 def _unique(form: RegistrationForm, registration_id: str) -> RegistrationForm:
@@ -214,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steady-seconds", type=float, default=20)
     parser.add_argument("--scaling", action="store_true", help="also 2 and 4 replicas, 1,000 and 10,000 registrations")
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--scratch", action="store_true",
+                        help="a trial run: leave bench/results/latest.json and docs/benchmark.json as they are")
     args = parser.parse_args(argv)
     broker_url = os.environ.get("REGFLOW_BROKER_URL", Settings().broker_url)
     server_url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -225,18 +266,47 @@ def main(argv: list[str] | None = None) -> int:
     raw = raw_limit(broker_url, server_url, args.raw_messages, prefetch)
     print(f"raw limit (consume -> 1 PostgreSQL transaction -> confirmed publish -> ack, prefetch {prefetch}): "
           f"{raw['per_second']} messages/s")
+    alone = framework_alone(broker_url, server_url, args.raw_messages, args.output / "logs")
+    print(f"framework alone (a no-op handler through the runner, inbox, decision, outbox and relay): "
+          f"{alone['per_second']} messages/s = {alone['per_second'] / raw['per_second']:.2f} of raw; "
+          f"{alone['cpu_ms_per_message']['total']} ms CPU per message")
+    with MailSink(port=0) as smtp:
+        libraries = library_costs(Settings(smtp_port=smtp.port), FORMS / "handicap-departement.json")
     run = project(broker_url, server_url, registrations=args.registrations, replicas=args.replicas,
                   steady_rate=args.steady_rate, steady_seconds=args.steady_seconds, output=args.output)
-    result: dict[str, Any] = {"machine": machine, "raw": raw, "project": run}
+    result: dict[str, Any] = {"machine": machine, "raw": raw, "framework_alone": alone, "libraries": libraries,
+                              "project": run}
     _print(result)
     if args.scaling:
         result["scaling"] = _scaling(broker_url, server_url, args)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     plot(result, args.output / "benchmark.png")
     result["project"].pop("_confirm_points")
-    (args.output / f"benchmark-{stamp}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    print(f"\nfigures: {args.output / f'benchmark-{stamp}.json'}; plot: {args.output / 'benchmark.png'}")
+    result = {**summary(result), **result}
+    text = json.dumps(result, indent=2, default=str)
+    (args.output / f"benchmark-{stamp}.json").write_text(text, encoding="utf-8")
+    for kept in () if args.scratch else (ROOT / "bench" / "results" / "latest.json", ROOT / "docs" / "benchmark.json"):
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(text + "\n", encoding="utf-8")
+    print(f"\nfigures: {args.output / f'benchmark-{stamp}.json'}, bench/results/latest.json, docs/benchmark.json; "
+          f"plot: {args.output / 'benchmark.png'}")
     return 0
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures, under the keys the README and issue #21 read."""
+    run, burst = result["project"], result["project"]["burst"]
+    stages = {stage: {"cpu_ms_per_unit": cpu_ms,
+                      "library_ms_per_unit": result["libraries"].get(stage, {}).get("total")}
+              for stage, cpu_ms in burst["cpu_ms_per_unit"].items()}
+    memory = {str(run["registrations"]): run["peak_memory_mb"]}
+    for row in result.get("scaling", []):
+        if row["replicas"] == 1:
+            memory[str(row["registrations"])] = row["peak_memory_mb"]
+    return {"registrations_per_second": burst["registrations_per_second"],
+            "cpu_ms_per_registration": burst["cpu_ms_per_registration"],
+            "framework_to_raw_ratio": round(result["framework_alone"]["per_second"] / result["raw"]["per_second"], 2),
+            "stages": stages, "peak_memory_mb": memory}
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -258,6 +328,10 @@ def _print(result: dict[str, Any]) -> None:
         unit = STAGE_OUTPUT[consumer]
         print(f"  {consumer:<14} {rate:>8}/s {unit:<24} {rate / raw['per_second']:>6.0%} of raw  "
               f"({run['messages_handled'].get(consumer, 0)} messages handled in all)")
+    print(f"CPU per registration, every process: {burst['cpu_ms_per_registration']} ms; per unit of each stage "
+          "(and its library calls alone): " + ", ".join(
+              f"{stage} {ms} ms ({result['libraries'].get(stage, {}).get('total', '-')})"
+              for stage, ms in burst["cpu_ms_per_unit"].items()))
     print("peak memory (VmHWM): " + ", ".join(f"{k} {v} MB" for k, v in run["peak_memory_mb"].items()))
 
 

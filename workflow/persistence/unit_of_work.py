@@ -9,12 +9,13 @@ the broker redelivers the unacknowledged message.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.form import Contract, RegistrationForm
@@ -98,7 +99,7 @@ class UnitOfWork:
         self.message = message
         self.body_sha256 = hashlib.sha256(body).hexdigest() if body is not None else None
         self._loose_events: list[tuple[str | None, DomainEvent]] = []
-        self._claim: InboxRow | None = None
+        self._claimed = False  # this transaction holds the message's inbox row (`already_handled`)
 
     def __enter__(self) -> Self:
         self.session = self._sessions()
@@ -137,21 +138,17 @@ class UnitOfWork:
         if self.message is None:
             return False
         key = (self.actor, str(self.message.event_id))
+        # One statement, not a read then a guarded insert: `INSERT … ON CONFLICT DO NOTHING RETURNING` waits on a
+        # copy being handled by another replica like the insert did, and answers nothing once that one committed.
+        claimed = self.session.execute(_statements(self.session).claim, {
+            "consumer": self.actor, "message_id": key[1], "message_type": self.message.type,
+            "processed_at": self.clock.now(), "body_sha256": self.body_sha256}).first()
+        if claimed is not None:
+            self._claimed = True
+            return False
         if (handled := self.session.get(InboxRow, key)) is not None:
             self._same_body_or_conflict(handled)
-            return True
-        self._claim = InboxRow(consumer=self.actor, message_id=key[1], message_type=self.message.type,
-                               processed_at=self.clock.now(), body_sha256=self.body_sha256)
-        try:
-            with self.session.begin_nested():
-                self.session.add(self._claim)
-        except IntegrityError:  # the other copy committed while we waited on its row
-            self._claim = None
-            handled = self.session.get(InboxRow, key)
-            if handled is not None:
-                self._same_body_or_conflict(handled)
-            return True
-        return False
+        return True
 
     def _same_body_or_conflict(self, handled: InboxRow) -> None:
         """Same id and same body: a duplicate. Same id, another body: another message reusing an id."""
@@ -181,10 +178,12 @@ class UnitOfWork:
         refused = isinstance(decision, Refused)
         reason_fr = decision.reason_fr if isinstance(decision, Refused) else None
         reason_en = decision.reason_en if isinstance(decision, Refused) else None
-        self.session.merge(CommandDecisionRow(
-            command_id=str(self.message.event_id), command_type=self.message.type, consumer=self.actor,
-            outcome=REFUSED if refused else ACCEPTED, registration_id=self.message.registration_id,
-            reason_fr=reason_fr, reason_en=reason_en, decided_at=self.clock.now()))
+        decided = {"command_type": self.message.type, "consumer": self.actor,
+                   "outcome": REFUSED if refused else ACCEPTED, "registration_id": self.message.registration_id,
+                   "reason_fr": reason_fr, "reason_en": reason_en, "decided_at": self.clock.now()}
+        # Written again when a refusal follows a first decision (`consumers.runner._decide_refused`): an upsert,
+        # one statement where a merge read the row first.
+        self.session.execute(_statements(self.session).decide, {"command_id": str(self.message.event_id), **decided})
         self.publish("command.refused" if refused else "command.accepted", CommandDecided(
             command_id=self.message.event_id, command_type=self.message.type,
             outcome="refused" if refused else "accepted", reason_fr=reason_fr, reason_en=reason_en,
@@ -224,7 +223,7 @@ class UnitOfWork:
             row.updated_at = now
         for registration_id, event in self._loose_events:
             self.session.add(self._outbox_row(registration_id, event))
-        if mark_handled and self.message is not None and cause is not None and self._claim is None:
+        if mark_handled and self.message is not None and cause is not None and not self._claimed:
             self.session.add(InboxRow(consumer=self.actor, message_id=cause, message_type=self.message.type,
                                       processed_at=now, body_sha256=self.body_sha256))
         self.session.commit()
@@ -269,6 +268,31 @@ class UnitOfWork:
             outcome="refused", reason=str(error),
             cause_event_id=str(self.message.event_id) if self.message else None,
             actor=self.actor, at=self.clock.now()))
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """Built once per dialect and executed with parameters: compiled once, then taken from SQLAlchemy's cache."""
+
+    claim: Any
+    decide: Any
+
+
+_BUILT: dict[str, _Statements] = {}
+_DECIDED = ("command_type", "consumer", "outcome", "registration_id", "reason_fr", "reason_en", "decided_at")
+
+
+def _statements(session: Session) -> _Statements:
+    """The dialect's own INSERT, which knows ON CONFLICT (PostgreSQL, and SQLite since 3.24)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _BUILT:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        decide = insert(CommandDecisionRow)
+        _BUILT[dialect] = _Statements(
+            claim=insert(InboxRow).on_conflict_do_nothing().returning(InboxRow.message_id),
+            decide=decide.on_conflict_do_update(index_elements=[CommandDecisionRow.command_id],
+                                                set_={name: decide.excluded[name] for name in _DECIDED}))
+    return _BUILT[dialect]
 
 
 def _enrolment(form: RegistrationForm) -> set[tuple[str, str]]:
