@@ -199,7 +199,8 @@ class CommandClient:
         """`role`: the command line's broker user (intake, support, finance, operations), whose topic permissions
         allow exactly its commands (`REGFLOW_BROKER_URL_<ROLE>`, else `REGFLOW_BROKER_URL`)."""
         scope = "intake" if settings.broker_declare == "own" else ALL
-        self._publisher = Publisher(settings.broker_url_for(role), Topology(settings.namespace, scope=scope))
+        topology = Topology(settings.namespace, scope=scope, queue_type=settings.queue_type)
+        self._publisher = Publisher(settings.broker_url_for(role), topology)
         self._clock = clock or clock_from_spec(settings.clock)
         self.producer = producer
         self._max_bytes = settings.max_message_bytes

@@ -205,7 +205,7 @@ def _reset_broker(settings: Settings) -> None:
     from workflow.messaging.topology import Topology
 
     connection = connect(settings.broker_url)
-    topology = Topology(settings.namespace)
+    topology = Topology(settings.namespace, queue_type=settings.queue_type)
     topology.delete(connection.channel())  # a previous demo's leftovers must not leak in
     connection.close()
 

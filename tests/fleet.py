@@ -55,7 +55,8 @@ def consumer_env(settings: Settings, crash_once_file: Path, http_port_base: int 
     """The environment of the consumer processes: the test's settings, JSON logs, checks every 0.5 s."""
     return {**os.environ, "REGFLOW_HTTP_PORT": str(http_port_base), "REGFLOW_DATABASE_URL": settings.database_url,
             "REGFLOW_BROKER_URL": settings.broker_url, "REGFLOW_NAMESPACE": settings.namespace,
-            "REGFLOW_CLOCK": settings.clock, "REGFLOW_RETRY_BASE_MS": str(settings.retry_base_ms),
+            "REGFLOW_QUEUE_TYPE": settings.queue_type, "REGFLOW_CLOCK": settings.clock,
+            "REGFLOW_RETRY_BASE_MS": str(settings.retry_base_ms),
             "REGFLOW_MAX_ATTEMPTS": str(settings.max_attempts), "REGFLOW_LOG_FORMAT": "json",
             "REGFLOW_DOCUMENTS_DIR": str(settings.documents_dir),
             "REGFLOW_CHORUS_DROP_DIR": str(settings.chorus_drop_dir), "REGFLOW_PERIODIC_CHECK_SECONDS": "0.5",

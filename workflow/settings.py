@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     broker_url_public: str | None = Field(default=None, description="The public process's (join-server): the online "
                                                                     "form's submit, sign and replace requests")
     namespace: str = Field(default="regflow", description="Prefix of the exchange and queue names")
+    queue_type: Literal["classic", "quorum"] = Field(
+        default="classic", description="'quorum': the consumers' queues replicated across a RabbitMQ cluster (3.10+); "
+                                       "fixed for a namespace once declared")
     broker_declare: Literal["all", "own"] = Field(
         default="all", description="'own': each process declares only its part of the topology, for a broker "
                                    "user with least privilege (`regflow broker-users`); 'all': everything")

@@ -189,7 +189,7 @@ def broker_users(settings: Settings, *, action: str, vhost: str, passwords_file:
     )
     from workflow.messaging.topology import Topology
 
-    topology = Topology(settings.namespace)
+    topology = Topology(settings.namespace, queue_type=settings.queue_type)
     if action == "show":
         print(describe(topology))
         return 0
@@ -237,7 +237,8 @@ def dead_letters(settings: Settings, *, action: str, message_id: str | None, con
     from workflow.messaging.topology import Topology
 
     scope = "operations" if settings.broker_declare == "own" else "all"
-    letters = DeadLetters(settings.broker_url, Topology(settings.namespace, scope=scope))
+    topology = Topology(settings.namespace, scope=scope, queue_type=settings.queue_type)
+    letters = DeadLetters(settings.broker_url, topology)
     consumers = [consumer] if consumer else list(CONSUMERS)
     if action == "list":
         return _letters_list(letters, consumers, as_json=as_json)

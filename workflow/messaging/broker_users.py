@@ -193,13 +193,8 @@ def definitions(topology: Topology, vhost: str, passwords: dict[str, str], *, wi
     bindings: list[dict[str, Any]] = []
     for consumer, keys in CONSUMER_BINDINGS.items():
         work = topology.work_queue(consumer)
-        queues += [
-            {"name": work, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": {
-                "x-dead-letter-exchange": topology.dead_letter_exchange, "x-dead-letter-routing-key": consumer}},
-            {"name": topology.retry_queue(consumer), "vhost": vhost, "durable": True, "auto_delete": False,
-             "arguments": {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": work}},
-            {"name": topology.dead_letter_queue(consumer), "vhost": vhost, "durable": True, "auto_delete": False,
-             "arguments": {}}]
+        queues += [{"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": arguments}
+                   for name, arguments in topology.queues(consumer).items()]
         bindings += [{"source": topology.exchange, "vhost": vhost, "destination": work, "destination_type": "queue",
                       "routing_key": key, "arguments": {}} for key in keys]
         bindings.append({"source": topology.dead_letter_exchange, "vhost": vhost,

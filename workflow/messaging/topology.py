@@ -6,6 +6,11 @@
 - per consumer a dead-letter queue `<ns>.<consumer>.dead-letter` that operations inspect and replay;
 - per consumer a retry queue `<ns>.<consumer>.retry` with no reader: a message waits there for its
   per-message TTL, then dead-letters back to the work queue (exponential backoff without a timer).
+
+The queues are classic by default; `REGFLOW_QUEUE_TYPE=quorum` declares the three queues of every consumer as quorum
+queues (Raft-replicated across a cluster's nodes; RabbitMQ 3.10 or later, which brought them message TTL, the retry
+queue's mechanism). The type of an existing queue cannot change: a namespace is declared with one type for good
+(`regflow setup` in a new namespace, or the queues drained and deleted first).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Topology:
 
     namespace: str
     scope: str = ALL
+    queue_type: str = "classic"  # Settings.queue_type: "classic" or "quorum"
 
     @property
     def exchange(self) -> str:
@@ -74,20 +80,25 @@ class Topology:
         for consumer, keys in CONSUMER_BINDINGS.items():
             if self.scope not in (ALL, consumer):
                 continue
-            work = self.work_queue(consumer)
-            channel.queue_declare(work, durable=True, arguments={
-                "x-dead-letter-exchange": self.dead_letter_exchange,
-                "x-dead-letter-routing-key": consumer,
-            })
+            for queue, arguments in self.queues(consumer).items():
+                channel.queue_declare(queue, durable=True, arguments=arguments or None)
             for key in keys:
-                channel.queue_bind(work, self.exchange, routing_key=key)
-            channel.queue_declare(self.retry_queue(consumer), durable=True, arguments={
-                "x-dead-letter-exchange": "",  # the default exchange routes by queue name
-                "x-dead-letter-routing-key": work,
-            })
-            channel.queue_declare(self.dead_letter_queue(consumer), durable=True)
+                channel.queue_bind(self.work_queue(consumer), self.exchange, routing_key=key)
             channel.queue_bind(self.dead_letter_queue(consumer), self.dead_letter_exchange,
                                routing_key=consumer)
+
+    def queues(self, consumer: str) -> dict[str, dict[str, str]]:
+        """A consumer's three queues and their arguments (declared here, and written by `regflow broker-users
+        definitions`). The type is named only for quorum: a classic queue declared before the setting existed has
+        no such argument, and a redeclaration must name the same arguments."""
+        typed = {"x-queue-type": "quorum"} if self.queue_type == "quorum" else {}
+        work = self.work_queue(consumer)
+        return {
+            work: {**typed, "x-dead-letter-exchange": self.dead_letter_exchange, "x-dead-letter-routing-key": consumer},
+            # the default exchange routes by queue name: back to the work queue once the message's TTL is over
+            self.retry_queue(consumer): {**typed, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": work},
+            self.dead_letter_queue(consumer): typed,
+        }
 
     def delete(self, channel: BlockingChannel) -> None:
         """Remove everything (test clean-up)."""

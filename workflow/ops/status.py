@@ -92,7 +92,7 @@ def status_of(settings: Settings, sessions: sessionmaker[Session], clock: Clock,
     """The status over a process's own database sessions (the back-office page keeps its pool)."""
     now = clock.now()
     problems: list[str] = []
-    topology = Topology(settings.namespace)
+    topology = Topology(settings.namespace, queue_type=settings.queue_type)
     try:
         queues = _queues(settings.broker_url, topology, now, problems)
         broker = "up"
