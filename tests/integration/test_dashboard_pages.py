@@ -1,0 +1,102 @@
+"""The dashboards through Flask's test client over the real database: finance reads the receivables by age as a
+chart and as the table beneath it, in euros written the French way, and downloads the CSV; support sees the
+e-mails and not the receivables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from html import unescape
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from regflow.web import create_app
+from regflow.web.users import UserStore
+from tests.conftest import load_form
+from tests.integration.test_backoffice_pages import NOWHERE, PASSWORD, login
+from workflow.bootstrap import Deps
+from workflow.persistence.orm import EmailRow, InvoiceRow, ReceivableRow, RegistrationRow
+from workflow.settings import Settings
+
+pytestmark = pytest.mark.integration
+AT = datetime.fromisoformat("2023-09-01T08:00:00+00:00")  # the tests' clock starts on 1 September 2023, Paris
+
+
+def _owed(deps: Deps, number: str, *, category: str, total: str, paid: str, due_on: date, status: str = "open") -> None:
+    form = load_form("handicap-departement.json")
+    with deps.sessions() as session, session.begin():
+        session.add(RegistrationRow(id=f"r-{number}", state="invoiced", version=1, training_id=form["training_id"],
+                                    session_id=form["session_id"], client_name="Client", client_is_public=True,
+                                    form=form, errors=[], warnings=[], created_at=AT, updated_at=AT))
+        session.flush()
+        session.add(InvoiceRow(number=number, year=2023, sequence=int(number[-6:]), issued_on=date(2023, 7, 1),
+                               lines=[], total=Decimal(total), document_path=None, registration_id=f"r-{number}",
+                               quantity=1, unit_price=Decimal(total), due_on=due_on, created_at=AT))
+        session.flush()
+        session.add(ReceivableRow(invoice_number=number, registration_id=f"r-{number}", client_name="Client",
+                                  client_category=category, total=Decimal(total), paid=Decimal(paid),
+                                  sent_on=date(2023, 7, 1), received_on=None, service_fait_on=None, due_on=due_on,
+                                  status=status, updated_at=AT))
+
+
+@pytest.fixture
+def client(settings: Settings, tmp_path: Path) -> FlaskClient:
+    users = UserStore(tmp_path / "users.json")
+    users.add("alice", PASSWORD, ["support"])
+    users.add("fanny", PASSWORD, ["finance"])
+    app = create_app(settings.model_copy(update={"web_users_file": users.path, "broker_url": NOWHERE,
+                                                 "development": True}))
+    return app.test_client()
+
+
+def _table(page: str, key: str) -> list[list[str]]:
+    section = page.split(f'id="chart-{key}"', 1)[1].split("</section>", 1)[0]
+    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [[unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
+            for row in body.split("</tr>") if "<td>" in row]
+
+
+def test_finance_reads_the_receivables_by_age_and_downloads_them(client: FlaskClient, deps: Deps) -> None:
+    # on 1 September 2023: one not due, one 10 days late, one 45 days late, one settled (owes nothing)
+    _owed(deps, "2023-000001", category="local_authority", total="1190.00", paid="0.00", due_on=date(2023, 9, 30))
+    _owed(deps, "2023-000002", category="local_authority", total="1190.00", paid="595.00", due_on=date(2023, 8, 22))
+    _owed(deps, "2023-000003", category="association", total="595.00", paid="0.00", due_on=date(2023, 7, 18))
+    _owed(deps, "2023-000004", category="association", total="595.00", paid="595.00", due_on=date(2023, 6, 1),
+          status="settled")
+    login(client, name="fanny")
+    page = client.get("/tableau-de-bord").get_data(as_text=True)
+    assert "Créances par ancienneté" in page
+    assert '<svg role="img" aria-labelledby="title-creances"' in page
+    assert _table(page, "creances") == [
+        ["Non échu", "1", "1 190,00 €", "1 190,00 €", "0,00 €"],
+        ["Retard de 1 à 30 jours", "1", "595,00 €", "595,00 €", "0,00 €"],
+        ["Retard de 31 à 60 jours", "1", "595,00 €", "0,00 €", "595,00 €"],
+        ["Retard de plus de 60 jours", "0", "0,00 €", "0,00 €", "0,00 €"],
+        ["Total", "3", "2 380,00 €", "1 785,00 €", "595,00 €"]]
+    assert _table(page, "encaissements") == [["07/2023", "1", "595,00 €", "oui"], ["08/2023", "1", "595,00 €", "oui"],
+                                             ["09/2023", "1", "1 190,00 €", "non"]]
+    answer = client.get("/tableau-de-bord/creances.csv")
+    assert answer.status_code == 200
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0] == ["Ancienneté", "Factures", "Montant dû", "Collectivités", "Associations"]
+    assert rows[-1] == ["Total", "3", "2 380,00 €", "1 785,00 €", "595,00 €"]
+
+
+def test_support_sees_the_emails_not_the_receivables(client: FlaskClient, deps: Deps) -> None:
+    with deps.sessions() as session, session.begin():
+        for n, status in enumerate(["sent", "sent", "pending", "failed"]):
+            session.add(EmailRow(idempotency_key=f"k-{n}", kind="confirmation", registration_id="r-1",
+                                 recipient=f"p{n}@example.org", subject="Confirmation", template="confirmation",
+                                 context={}, attachments=[], status=status, attempts=0, next_attempt_at=AT,
+                                 message_id=f"<k-{n}@example.org>", created_at=AT))
+    login(client)
+    page = client.get("/tableau-de-bord").get_data(as_text=True)
+    assert _table(page, "emails") == [["Envoyés", "2"], ["En attente", "1"], ["En échec", "1"]]
+    assert "Créances par ancienneté" not in page
+    assert client.get("/tableau-de-bord/creances.csv").status_code == 403
+    assert client.get("/tableau-de-bord/nothing.csv").status_code == 404
