@@ -27,6 +27,7 @@ from regflow.web import (
     bpf_pages,
     catalogue_pages,
     dashboard_pages,
+    document_pages,
     routes,
     sheet_pages,
     signature_pages,
@@ -43,8 +44,8 @@ from workflow.settings import Settings
 log = structlog.get_logger("web")
 SESSION_LIFETIME = timedelta(hours=10)
 # imported for their routes and hooks on `pages`
-__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "routes", "sheet_pages",
-           "signature_pages", "survey_pages"]
+__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "document_pages", "routes",
+           "sheet_pages", "signature_pages", "survey_pages"]
 
 
 def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,

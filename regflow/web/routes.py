@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from datetime import datetime
+from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,8 +31,10 @@ from schemas.messages import HoldSession, RecordPayment
 from workflow.domain.clock import PARIS
 from workflow.domain.machine import State
 from workflow.domain.payment_rules import paris_date
+from workflow.ops.surveys import spreadsheet_safe
 from workflow.persistence.decisions import wait_for_decision
 from workflow.persistence.views import (
+    SEARCH_MAX,
     decision_on,
     invoice_list,
     payment_list,
@@ -47,18 +52,41 @@ def home() -> ResponseReturnValue:
     return redirect(url_for("backoffice.registrations"))
 
 
-@pages.get("/registrations")
-def registrations() -> ResponseReturnValue:
-    office = back_office()
+def _registration_rows() -> tuple[list[dict[str, Any]], str | None, str | None, str, str | None]:
+    """The list as the query string narrows it: `state`, `session`, `q` (a search); an unknown state is said."""
     state = request.args.get("state") or None
     session_id = request.args.get("session") or None
+    search = (request.args.get("q") or "")[:SEARCH_MAX]
     error = None
     if state is not None and state not in {s.value for s in State}:
-        error, state = f"state: unknown state {state!r}", None
-    rows = registration_list(office.sessions, state=state, session_id=session_id)
-    session_ids = [s["id"] for s in catalogue_sessions(office.catalogue())]
-    return render_template("registrations.html", rows=rows, state=state, session_id=session_id, error=error,
-                           states=[s.value for s in State], session_ids=session_ids)
+        error, state = f"état inconnu / unknown state: {state[:40]!r}", None
+    rows = registration_list(back_office().sessions, state=state, session_id=session_id, search=search)
+    return rows, state, session_id, search, error
+
+
+@pages.get("/registrations")
+def registrations() -> ResponseReturnValue:
+    rows, state, session_id, search, error = _registration_rows()
+    session_ids = [s["id"] for s in catalogue_sessions(back_office().catalogue())]
+    return render_template("registrations.html", rows=rows, state=state, session_id=session_id, search=search,
+                           error=error, states=[s.value for s in State], session_ids=session_ids)
+
+
+REGISTRATION_CSV = (("id", "Inscription"), ("state", "État"), ("session_id", "Séance"), ("client", "Client"),
+                    ("participants", "Participants"), ("updated_at", "Dernier changement"))
+
+
+@pages.get("/registrations.csv")
+def registrations_csv() -> ResponseReturnValue:
+    """The list as shown (same filters), for a spreadsheet: `;` separated, UTF-8 with its BOM, formula-safe."""
+    rows = _registration_rows()[0]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([label for _, label in REGISTRATION_CSV])
+    writer.writerows([spreadsheet_safe(str(row[key] if row[key] is not None else "")) for key, _ in REGISTRATION_CSV]
+                     for row in rows)
+    return Response("\ufeff" + out.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                                      "Content-Disposition": 'attachment; filename="inscriptions.csv"'})
 
 
 @pages.get("/registrations/<registration_id>")

@@ -20,7 +20,7 @@ from regflow.web.users import UserStore
 from tests.conftest import load_form
 from tests.integration.test_backoffice_pages import NOWHERE, PASSWORD, login
 from workflow.bootstrap import Deps
-from workflow.persistence.orm import EmailRow, InvoiceRow, ReceivableRow, RegistrationRow
+from workflow.persistence.orm import DocumentFileRow, EmailRow, InvoiceRow, ReceivableRow, RegistrationRow
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -100,3 +100,42 @@ def test_support_sees_the_emails_not_the_receivables(client: FlaskClient, deps: 
     assert "Créances par ancienneté" not in page
     assert client.get("/tableau-de-bord/creances.csv").status_code == 403
     assert client.get("/tableau-de-bord/nothing.csv").status_code == 404
+
+
+def test_support_finds_a_registration_by_participant_siret_or_invoice_and_opens_its_invoice(
+        client: FlaskClient, deps: Deps, settings: Settings) -> None:
+    _owed(deps, "2023-000007", category="local_authority", total="1190.00", paid="0.00", due_on=date(2023, 9, 30))
+    form = load_form("handicap-departement.json")
+    participant = form["participants"][0]
+    siret = form["client"]["siret"]
+    with deps.sessions() as session, session.begin():
+        session.add(DocumentFileRow(name="facture-2023-000007.pdf", kind="invoice", number="2023-000007",
+                                    content=b"%PDF-1.7 the issued invoice", sha256="0" * 64, created_at=AT,
+                                    stored_at=None))
+    login(client)
+    for words in (participant["last_name"].upper(), participant["email"], f"{siret[:3]} {siret[3:6]} {siret[6:]}",
+                  "000007", "r-2023-000007"):
+        page = client.get("/registrations", query_string={"q": words}).get_data(as_text=True)
+        assert "r-2023-000007" in page, words
+        assert "1 registration(s)." in page, words
+    for words in ("100%", "r_2023", "personne-inconnue@example.org"):  # % and _ are not wildcards
+        assert "0 registration(s)." in client.get("/registrations", query_string={"q": words}).get_data(as_text=True)
+    exported = client.get("/registrations.csv", query_string={"q": participant["email"]}).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][:2] == ["Inscription", "État"]
+    assert [row[0] for row in rows[1:]] == ["r-2023-000007"]
+    timeline = client.get("/registrations/r-2023-000007").get_data(as_text=True)
+    assert '/documents/facture-2023-000007.pdf' in timeline
+    opened = client.get("/documents/facture-2023-000007.pdf")
+    assert (opened.status_code, opened.mimetype) == (200, "application/pdf")
+    assert opened.data == b"%PDF-1.7 the issued invoice"
+    missing = client.get("/documents/facture-2023-000099.pdf")
+    assert missing.status_code == 404
+    assert "Le document facture-2023-000099.pdf est introuvable" in unescape(missing.get_data(as_text=True))
+    for name in ("..%2F..%2Fetc%2Fpasswd", "facture-2023-000007.pdf.exe", "facture-x.pdf"):
+        assert client.get(f"/documents/{name}").status_code == 404
+
+
+def test_a_certificate_is_not_opened_by_finance(client: FlaskClient) -> None:
+    login(client, name="fanny")
+    assert client.get("/documents/certificat-2023-0123456789AB.pdf").status_code == 403

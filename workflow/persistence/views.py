@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Text, cast, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.domain.access_links import ACTIVE, LinkCheck, LinkStatus, token_from, token_hash
@@ -94,10 +96,17 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
 REGISTRATION_COLUMNS = ["id", "state", "session_id", "client", "public_client", "participants", "updated_at"]
 
 
-def registration_list(sessions: sessionmaker[Session], state: str | None = None, session_id: str | None = None
-                      ) -> list[dict[str, Any]]:
+SEARCH_MAX = 100  # characters of a search: longer is cut, not refused
+
+
+def registration_list(sessions: sessionmaker[Session], state: str | None = None, session_id: str | None = None,
+                      search: str | None = None) -> list[dict[str, Any]]:
     """Support's and operations' list: registrations by session, then most recently changed first;
-    `state` and `session_id` narrow it (the back-office page and `regflow registrations`)."""
+    `state`, `session_id` and `search` narrow it (the back-office page and `regflow registrations`).
+
+    `search` finds a registration by its id, its client's name, anything its form holds (SIRET, a participant's
+    or the gestionnaire's name or e-mail; case ignored, spaces of a SIRET too) or one of its invoice or credit note
+    numbers. The words are data: `%` and `_` match themselves."""
     with sessions() as session:
         query = select(RegistrationRow).order_by(RegistrationRow.session_id, RegistrationRow.updated_at.desc(),
                                                  RegistrationRow.id)
@@ -105,9 +114,28 @@ def registration_list(sessions: sessionmaker[Session], state: str | None = None,
             query = query.where(RegistrationRow.state == state)
         if session_id:
             query = query.where(RegistrationRow.session_id == session_id)
+        if search and search.strip():
+            query = query.where(_matching(search.strip()[:SEARCH_MAX]))
         return [{"id": r.id, "state": r.state, "session_id": r.session_id, "client": r.client_name,
                  "public_client": r.client_is_public, "participants": len(r.form.get("participants", [])),
                  "updated_at": r.updated_at.astimezone(PARIS).isoformat()} for r in session.scalars(query)]
+
+
+def _matching(words: str) -> ColumnElement[bool]:
+    variants = {words, json.dumps(words)[1:-1]}  # as typed, and as the form's JSON writes an accent (\u00e9)
+    if re.fullmatch(r"[0-9 ]+", words):
+        variants.add(words.replace(" ", ""))  # a SIRET typed in groups
+    conditions: list[ColumnElement[bool]] = []
+    for variant in variants:
+        pattern = "%" + variant.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions += [RegistrationRow.id.ilike(pattern, escape="\\"),
+                       RegistrationRow.client_name.ilike(pattern, escape="\\"),
+                       cast(RegistrationRow.form, Text).ilike(pattern, escape="\\"),
+                       RegistrationRow.id.in_(select(InvoiceRow.registration_id).where(
+                           InvoiceRow.number.ilike(pattern, escape="\\"))),
+                       RegistrationRow.id.in_(select(CreditNoteRow.registration_id).where(
+                           CreditNoteRow.number.ilike(pattern, escape="\\")))]
+    return or_(*conditions)
 
 
 def registration_participants(sessions: sessionmaker[Session], registration_id: str) -> list[dict[str, str]]:
