@@ -63,8 +63,12 @@ def test_a_public_invoice_states_every_mandatory_mention() -> None:
         # description, quantity, unit price, total
         "Etablissements et services \"Handicap\" : les outils de construction d'un CPOM", "session du 15/09/2023",
         "595,00 €", "1 190,00 €", "Mme Claire DURAND, M. Paul LEROY",
-        # VAT exemption and its basis
-        "TVA non applicable – article 261-4-4° a du CGI",
+        # VAT exemption and its basis, in the exemption's words (not the small-business franchise's)
+        "Exonération de TVA – article 261-4-4° a du CGI",
+        # the e-invoicing reform's mentions: the client's SIREN, the category of the operation
+        "SIREN 229400288", "Catégorie d'opération : prestation de services",
+        # how to pay by transfer
+        "Règlement par virement", "IBAN : FR76 3000 6000 0112 3456 7890 189", "BIC : AGRIFRPP",
         # public payment terms, late interest and the 40 € indemnity
         "délai global de paiement de 30 jours", "R2192-10", "intérêts moratoires au taux BCE + 8 points",
         "indemnité forfaitaire pour frais de recouvrement de 40 €",
