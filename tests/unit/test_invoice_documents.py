@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import date
@@ -74,6 +75,16 @@ def test_a_public_invoice_states_every_mandatory_mention() -> None:
         "indemnité forfaitaire pour frais de recouvrement de 40 €",
     ]:
         assert expected in text, f"missing on the invoice: {expected}"
+    assert "TVA non applicable" not in text  # the small-business franchise's wording, another regime
+
+
+def test_a_long_account_holders_name_wraps_and_the_iban_stays_on_one_line() -> None:
+    seller = dataclasses.replace(seller_of(SETTINGS), name="Institut " * 30 + "de la Performance Publique",
+                                 iban="MT84MALT011000012345MTLCAST001S", bic="MALTMTMTXXX")
+    doc = dataclasses.replace(document("aide-domicile-association-unsigned.json"), seller=seller)
+    lines = [line for page in PdfReader(io.BytesIO(render_pdf(doc))).pages for line in page.extract_text().splitlines()]
+    assert "IBAN : MT84 MALT 0110 0001 2345 MTLC AST0 01S" in lines  # the longest IBAN of SEPA, 31 characters
+    assert "BIC : MALTMTMTXXX" in lines
 
 
 def test_an_invoice_that_stands_as_the_training_agreement_says_so_with_the_agreements_mentions() -> None:
@@ -122,6 +133,8 @@ def test_a_credit_note_references_the_invoice_it_cancels() -> None:
     text = pdf_text(pdf)
     assert "AVOIR N° 2023-000007" in text
     assert "Avoir se rapportant à la facture n° 2023-000001. Motif : session annulée par l'organisateur" in text
+    assert "Exonération de TVA – article 261-4-4° a du CGI" in text
+    assert "Règlement par virement" not in text  # nothing to pay on a credit note
     assert "-1 190,00 €" in text
     root = embedded_xml(pdf)
     assert root.xpath("string(//rsm:ExchangedDocument/ram:TypeCode)", namespaces=NS) == "381"

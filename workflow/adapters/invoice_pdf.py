@@ -90,11 +90,11 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
                            style=TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                              ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)])))
     story += [_p("Conditions de paiement", _HEAD), _p(doc.payment_terms), _p(doc.late_payment_terms)]
-    if doc.seller.iban:  # what a client paying by transfer types into its bank's form (EN 16931 BG-17)
+    if doc.seller.iban and doc.kind == "invoice":  # what a client paying by transfer types in (EN 16931 BG-17)
         story += [_p("Règlement par virement", _HEAD), _p(f"Titulaire du compte : {s.name}"),
                   _p(f"IBAN : {grouped_by_four(doc.seller.iban)}"),
                   *([_p(f"BIC : {doc.seller.bic}")] if doc.seller.bic else []),
-                  _p(f"Référence à rappeler : {doc.title.lower()} n° {doc.number}")]
+                  _p(f"Référence à rappeler : facture n° {doc.number}")]
     # The reform's mentions; no delivery address: a webinar is delivered at a distance, where the client follows it.
     story.append(_p(f"{OPERATION_CATEGORY}. {VAT_EXEMPTION}.", _SMALL))
     story += [Spacer(1, 5 * mm), _p(s.activity_declaration + " (cet enregistrement ne vaut pas agrément de l'État).",
