@@ -36,7 +36,7 @@ def cii_xml(doc: InvoiceDocument) -> bytes:
     xml = Document()
     xml.context.guideline_parameter.id = EN16931
     if not doc.buyer.is_public:
-        # Chorus Pro reads BT-23 as its own "cadre de facturation" (A1...): for public buyers it is left to the deposit.
+        # Chorus Pro's "cadre de facturation" codes (A1...) may be read from BT-23: public buyers' left to the deposit.
         xml.context.business_parameter.id = SERVICES_FRAMEWORK
     xml.header.id = doc.number
     xml.header.type_code = TYPE_CODES[doc.kind]
