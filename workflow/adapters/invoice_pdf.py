@@ -96,7 +96,7 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
                   *([_p(f"BIC : {doc.seller.bic}")] if doc.seller.bic else []),
                   _p(f"Référence à rappeler : facture n° {doc.number}")]
     # The reform's mentions; no delivery address: a webinar is delivered at a distance, where the client follows it.
-    story.append(_p(f"{OPERATION_CATEGORY}. {VAT_EXEMPTION}.", _SMALL))
+    story += [Spacer(1, 2 * mm), _p(f"{OPERATION_CATEGORY}. {VAT_EXEMPTION}.", _SMALL)]
     story += [Spacer(1, 5 * mm), _p(s.activity_declaration + " (cet enregistrement ne vaut pas agrément de l'État).",
                                     _SMALL)]
     pdf.build(story)
