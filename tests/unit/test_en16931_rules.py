@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from schemas.form import RegistrationForm
@@ -17,7 +19,7 @@ from workflow.adapters.en16931 import NS, RULES, violations
 from workflow.adapters.facturx_xml import cii_xml
 from workflow.bootstrap import seller_of
 from workflow.domain.errors import InvoiceRulesError
-from workflow.domain.invoice import InvoiceDocument, credit_note_document, invoice_document
+from workflow.domain.invoice import InvoiceDocument, Line, credit_note_document, invoice_document
 from workflow.settings import Settings
 
 FORMS = Path(__file__).parent.parent / "forms" / "valid"
@@ -162,6 +164,22 @@ def test_a_document_that_breaks_the_rule_fails_with_its_id(rule_id: str) -> None
     broken = [v.rule for v in violations(etree.tostring(root))]
     assert rule_id in broken
     assert all(v.text for v in violations(etree.tostring(root)))
+
+
+lines = st.lists(st.builds(Line, st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
+                                         max_size=80).filter(str.strip),
+                            st.integers(min_value=1, max_value=200),
+                            st.decimals(min_value=0, max_value=100000, places=2, allow_nan=False)),
+                  min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines)
+def test_whatever_the_lines_the_invoice_and_its_credit_note_pass_every_rule(drawn: list[Line]) -> None:
+    doc = dataclasses.replace(PRIVATE, lines=drawn)
+    credit = credit_note_document(doc, number="2023-000002", issued_on=date(2023, 9, 2), reason="erreur")
+    assert violations(cii_xml(doc)) == []
+    assert violations(cii_xml(credit)) == []
 
 
 def test_an_invoice_without_the_payees_account_is_not_issued_and_says_which_rules() -> None:
