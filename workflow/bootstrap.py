@@ -51,7 +51,7 @@ def seller_of(settings: Settings) -> Seller:
         name=settings.seller_name, street=settings.seller_street, postal_code=settings.seller_postal_code,
         city=settings.seller_city, siret=settings.seller_siret, activity_number=settings.seller_activity_number,
         activity_region=settings.seller_activity_region, email=settings.seller_email, phone=settings.seller_phone,
-        iban=settings.seller_iban)
+        iban=settings.seller_iban, bic=settings.seller_bic)
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, role: str = ALL) -> Deps:

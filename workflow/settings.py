@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflow.domain.identifiers import is_valid_bic, is_valid_iban, normalise_iban
 
 DEVELOPMENT_LINK_SECRET = "regflow-development-link-secret-change-me"
 MIN_SECRET_LENGTH = 32
@@ -15,6 +17,11 @@ MIN_SECRET_LENGTH = 32
 class InsecureSecretError(ValueError):
     """A process that makes or checks personal links, or signs the page's cookies, met a default, empty or
     short secret outside development: anyone with a copy of the database could mint valid links."""
+
+
+class InvalidBankAccountError(ValueError):
+    """The payee's IBAN or BIC does not pass its own check: every invoice would send the clients' transfers to an
+    account that does not exist (EN 16931 BT-84/BT-86), so the process refuses to start."""
 
 
 class Settings(BaseSettings):
@@ -72,7 +79,10 @@ class Settings(BaseSettings):
     seller_activity_region: str = "Île-de-France"
     seller_email: str = "ipp@ipp.fr"
     seller_phone: str = "01 55 74 83 00"
-    seller_iban: str | None = None
+    # The account clients pay into by transfer (EN 16931 BG-17: BT-84 IBAN, BT-86 BIC), printed on every invoice.
+    # The demo's is a test IBAN common in examples (right check digits; not the training body's account): set yours.
+    seller_iban: str = Field(default="FR7630006000011234567890189", description="IBAN (ISO 13616, spaces allowed)")
+    seller_bic: str = Field(default="AGRIFRPP", description="BIC of the IBAN's bank (ISO 9362, 8 or 11 characters)")
     # Who signs the certificates of completion: the training body's legal representative (the Ministry's model).
     seller_signatory: str = Field(default="Le directeur de l'IPP Formation", max_length=200)
     private_payment_term_days: int = Field(default=0, ge=0, le=60, description="0: payable on receipt")
@@ -165,6 +175,25 @@ class Settings(BaseSettings):
     development: bool = Field(
         default=False, description="Development or test run (the demo and the tests set it): the default link "
                                    "secret and a missing page secret are accepted. Never in production")
+
+    @field_validator("seller_iban")
+    @classmethod
+    def _iban_checked(cls, value: str) -> str:
+        if not is_valid_iban(value):
+            raise InvalidBankAccountError(
+                f"REGFLOW_SELLER_IBAN « {value} » n'est pas un IBAN valide (longueur du pays et clé ISO 13616 "
+                f"mod 97) / is not a valid IBAN (country length and ISO 13616 mod-97 check digits)")
+        return normalise_iban(value)
+
+    @field_validator("seller_bic")
+    @classmethod
+    def _bic_checked(cls, value: str) -> str:
+        bic = value.strip().upper()
+        if not is_valid_bic(bic):
+            raise InvalidBankAccountError(
+                f"REGFLOW_SELLER_BIC « {value} » n'est pas un BIC valide (8 ou 11 caractères, ISO 9362) / is not "
+                "a valid BIC (8 or 11 characters, ISO 9362)")
+        return bic
 
     def broker_url_for(self, role: str | None) -> str:
         """The broker URL of a command-line role (its own RabbitMQ user, topic permissions), else the common one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from datetime import date
@@ -63,13 +64,27 @@ def test_a_public_invoice_states_every_mandatory_mention() -> None:
         # description, quantity, unit price, total
         "Etablissements et services \"Handicap\" : les outils de construction d'un CPOM", "session du 15/09/2023",
         "595,00 €", "1 190,00 €", "Mme Claire DURAND, M. Paul LEROY",
-        # VAT exemption and its basis
-        "TVA non applicable – article 261-4-4° a du CGI",
+        # VAT exemption and its basis, in the exemption's words (not the small-business franchise's)
+        "Exonération de TVA – article 261-4-4° a du CGI",
+        # the e-invoicing reform's mentions: the client's SIREN, the category of the operation
+        "SIREN 229400288", "Catégorie d'opération : prestation de services",
+        # how to pay by transfer
+        "Règlement par virement", "IBAN : FR76 3000 6000 0112 3456 7890 189", "BIC : AGRIFRPP",
         # public payment terms, late interest and the 40 € indemnity
         "délai global de paiement de 30 jours", "R2192-10", "intérêts moratoires au taux BCE + 8 points",
         "indemnité forfaitaire pour frais de recouvrement de 40 €",
     ]:
         assert expected in text, f"missing on the invoice: {expected}"
+    assert "TVA non applicable" not in text  # the small-business franchise's wording, another regime
+
+
+def test_a_long_account_holders_name_wraps_and_the_iban_stays_on_one_line() -> None:
+    seller = dataclasses.replace(seller_of(SETTINGS), name="Institut " * 30 + "de la Performance Publique",
+                                 iban="MT84MALT011000012345MTLCAST001S", bic="MALTMTMTXXX")
+    doc = dataclasses.replace(document("aide-domicile-association-unsigned.json"), seller=seller)
+    lines = [line for page in PdfReader(io.BytesIO(render_pdf(doc))).pages for line in page.extract_text().splitlines()]
+    assert "IBAN : MT84 MALT 0110 0001 2345 MTLC AST0 01S" in lines  # the longest IBAN of SEPA, 31 characters
+    assert "BIC : MALTMTMTXXX" in lines
 
 
 def test_an_invoice_that_stands_as_the_training_agreement_says_so_with_the_agreements_mentions() -> None:
@@ -118,6 +133,8 @@ def test_a_credit_note_references_the_invoice_it_cancels() -> None:
     text = pdf_text(pdf)
     assert "AVOIR N° 2023-000007" in text
     assert "Avoir se rapportant à la facture n° 2023-000001. Motif : session annulée par l'organisateur" in text
+    assert "Exonération de TVA – article 261-4-4° a du CGI" in text
+    assert "Règlement par virement" not in text  # nothing to pay on a credit note
     assert "-1 190,00 €" in text
     root = embedded_xml(pdf)
     assert root.xpath("string(//rsm:ExchangedDocument/ram:TypeCode)", namespaces=NS) == "381"

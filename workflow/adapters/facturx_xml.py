@@ -1,8 +1,11 @@
 """The EN 16931 (Factur-X, profile EN16931) XML of an invoice or credit note, and the Factur-X PDF.
 
-drafthorse builds the Cross Industry Invoice XML and checks it against the Factur-X XSD; factur-x
-embeds it into the PDF as PDF/A-3 and checks it again. Chorus Pro mapping: the buyer's "code service"
-is the buyer reference (BT-10), the "numéro d'engagement" the purchase order reference (BT-13).
+drafthorse builds the Cross Industry Invoice XML and checks it against the Factur-X XSD; the EN 16931
+business rules the XSD cannot see (totals, exempt VAT, the payee's account...) are checked next
+(`workflow.adapters.en16931`), and a document that breaks one is never issued. factur-x embeds the XML into
+the PDF as PDF/A-3 and checks it again. Chorus Pro mapping: the buyer's "code service" is the buyer
+reference (BT-10), the "numéro d'engagement" the purchase order reference (BT-13), its SIRET the legal
+registration (BT-47, scheme 0009). Each party's SIREN is its identifier (BT-29, BT-46, scheme 0002).
 """
 
 from __future__ import annotations
@@ -17,32 +20,43 @@ from drafthorse.models.party import TaxRegistration
 from drafthorse.models.payment import PaymentMeans, PaymentTerms
 from drafthorse.models.tradelines import LineItem
 
-from workflow.domain.invoice import VAT_EXEMPTION, InvoiceDocument
+from workflow.adapters.en16931 import require_compliant
+from workflow.domain.invoice import OPERATION_CATEGORY, VAT_EXEMPTION, VAT_EXEMPTION_CODE, InvoiceDocument
 
 EN16931 = "urn:cen.eu:en16931:2017"
 TYPE_CODES = {"invoice": "380", "credit_note": "381"}  # UNTDID 1001: commercial invoice, credit note
 SIRET_SCHEME = "0009"  # ISO 6523 ICD for SIRET
+SIREN_SCHEME = "0002"  # ISO 6523 ICD for SIREN (the French CIUS's identifier of a company)
+SERVICES_FRAMEWORK = "S1"  # BT-23, French CIUS billing framework: an invoice for services
+CREDIT_TRANSFER = "30"  # UNTDID 4461; Chorus Pro reads 30 as "virement" (58, SEPA transfer, is as valid in EN 16931)
 ZERO = Decimal("0.00")
 
 
 def cii_xml(doc: InvoiceDocument) -> bytes:
     xml = Document()
     xml.context.guideline_parameter.id = EN16931
+    if not doc.buyer.is_public:
+        # Chorus Pro's "cadre de facturation" codes (A1...) may be read from BT-23: public buyers' left to the deposit.
+        xml.context.business_parameter.id = SERVICES_FRAMEWORK
     xml.header.id = doc.number
     xml.header.type_code = TYPE_CODES[doc.kind]
     xml.header.issue_date_time = doc.issued_on
     xml.header.notes.add(IncludedNote(content=f"{doc.training_title} – {doc.session_label}"))
     xml.header.notes.add(IncludedNote(content=doc.late_payment_terms, subject_code="PMD"))
     xml.header.notes.add(IncludedNote(content=doc.seller.activity_declaration, subject_code="REG"))
+    xml.header.notes.add(IncludedNote(content=OPERATION_CATEGORY))
     _parties(xml, doc)
     _lines(xml, doc)
     _settlement(xml, doc)
-    return bytes(xml.serialize(schema="FACTUR-X_EN16931"))
+    built = bytes(xml.serialize(schema="FACTUR-X_EN16931"))
+    require_compliant(built, doc.number)
+    return built
 
 
 def _parties(xml: Document, doc: InvoiceDocument) -> None:
     seller = xml.trade.agreement.seller
     seller.name = doc.seller.name
+    seller.global_id.add((SIREN_SCHEME, doc.seller.siren))
     seller.legal_organization.id = (SIRET_SCHEME, doc.seller.siret)
     seller.address.line_one = doc.seller.street
     seller.address.postcode = doc.seller.postal_code
@@ -53,7 +67,8 @@ def _parties(xml: Document, doc: InvoiceDocument) -> None:
 
     buyer = xml.trade.agreement.buyer
     buyer.name = doc.buyer.name
-    if doc.buyer.siret:
+    if doc.buyer.siret and doc.buyer.siren:
+        buyer.global_id.add((SIREN_SCHEME, doc.buyer.siren))  # the reform's mention of the client's SIREN
         buyer.legal_organization.id = (SIRET_SCHEME, doc.buyer.siret)
     buyer.address.line_one = doc.buyer.street
     if doc.buyer.complement:
@@ -86,24 +101,29 @@ def _settlement(xml: Document, doc: InvoiceDocument) -> None:
     settlement = xml.trade.settlement
     settlement.currency_code = "EUR"
     means = PaymentMeans()
-    means.type_code = "30"  # credit transfer
-    if doc.seller.iban:
+    means.type_code = CREDIT_TRANSFER
+    if doc.seller.iban:  # BT-84; without it CII-SR-470 and BR-61 refuse the document
         means.payee_account.iban = doc.seller.iban
+    if doc.seller.bic:
+        means.payee_institution.bic = doc.seller.bic  # BT-86
     settlement.payment_means.add(means)
     tax = ApplicableTradeTax()
     tax.calculated_amount = ZERO
     tax.basis_amount = doc.total
     tax.type_code = "VAT"
     tax.category_code = "E"
-    tax.exemption_reason = VAT_EXEMPTION
+    tax.exemption_reason = VAT_EXEMPTION  # BT-120
+    tax.exemption_reason_code = VAT_EXEMPTION_CODE  # BT-121
     tax.rate_applicable_percent = ZERO
     settlement.trade_tax.add(tax)
     terms = PaymentTerms()
     terms.description = doc.payment_terms[:500]
     terms.due = doc.due_on
     settlement.terms.add(terms)
-    if doc.credited_invoice:
+    if doc.credited_invoice:  # BG-3: BT-25 the credited invoice, BT-26 its issue date
         settlement.invoice_referenced_document.issuer_assigned_id = doc.credited_invoice
+        if doc.credited_invoice_issued_on:
+            settlement.invoice_referenced_document.issue_date_time = doc.credited_invoice_issued_on
     totals = settlement.monetary_summation
     totals.line_total = doc.total
     totals.charge_total = ZERO

@@ -26,7 +26,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from workflow.domain.form_rules import euros
-from workflow.domain.invoice import InvoiceDocument
+from workflow.domain.identifiers import grouped_by_four
+from workflow.domain.invoice import OPERATION_CATEGORY, VAT_EXEMPTION, InvoiceDocument
 
 log = structlog.get_logger("invoice_pdf")
 
@@ -89,8 +90,13 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
                            style=TableStyle([("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                              ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)])))
     story += [_p("Conditions de paiement", _HEAD), _p(doc.payment_terms), _p(doc.late_payment_terms)]
-    if doc.seller.iban:
-        story.append(_p(f"IBAN : {doc.seller.iban}"))
+    if doc.seller.iban and doc.kind == "invoice":  # what a client paying by transfer types in (EN 16931 BG-17)
+        story += [_p("Règlement par virement", _HEAD), _p(f"Titulaire du compte : {s.name}"),
+                  _p(f"IBAN : {grouped_by_four(doc.seller.iban)}"),
+                  *([_p(f"BIC : {doc.seller.bic}")] if doc.seller.bic else []),
+                  _p(f"Référence à rappeler : facture n° {doc.number}")]
+    # The reform's mentions; no delivery address: a webinar is delivered at a distance, where the client follows it.
+    story += [Spacer(1, 2 * mm), _p(f"{OPERATION_CATEGORY}. {VAT_EXEMPTION}.", _SMALL)]
     story += [Spacer(1, 5 * mm), _p(s.activity_declaration + " (cet enregistrement ne vaut pas agrément de l'État).",
                                     _SMALL)]
     pdf.build(story)
@@ -111,8 +117,8 @@ def _parties(doc: InvoiceDocument) -> Table:
     buyer = [b.name, b.street, *([b.complement] if b.complement else []), f"{b.postal_code} {b.city}"]
     if b.country != "FR":
         buyer.append(b.country)
-    if b.siret:
-        buyer.append(f"SIRET {b.siret}")
+    if b.siren and b.siret:
+        buyer.append(f"SIREN {b.siren} – SIRET {b.siret}")
     if b.chorus_service_code:
         buyer.append(f"Code service Chorus Pro : {b.chorus_service_code}")
     if b.chorus_commitment_number:
@@ -134,7 +140,7 @@ def _lines_table(doc: InvoiceDocument) -> Table:
     rows += [[_p(line.description), str(line.quantity), euros(line.unit_price * sign), euros(line.total * sign)]
              for line in doc.lines]
     rows += [["", "", "Total net", euros(doc.total * sign)],
-             [_p("TVA non applicable – article 261-4-4° a du CGI", _SMALL), "", "TVA", euros(Decimal("0.00"))],
+             [_p(VAT_EXEMPTION, _SMALL), "", "TVA", euros(Decimal("0.00"))],
              ["", "", "Net à payer" if doc.kind == "invoice" else "Montant de l'avoir", euros(doc.total * sign)]]
     return Table(rows, colWidths=[96 * mm, 18 * mm, 30 * mm, 30 * mm], style=TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTNAME", (0, 0), (-1, 0), BOLD), ("FONTSIZE", (0, 0), (-1, -1), 9),

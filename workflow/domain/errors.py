@@ -85,3 +85,15 @@ class ConcurrentUpdateError(RegflowError):
     """Another process changed the same registration first (optimistic versioning): retry."""
 
     permanent = False
+
+
+class InvoiceRulesError(RegflowError):
+    """An invoice or credit note built breaks an EN 16931 business rule (`workflow.adapters.en16931`): it is not
+    issued, the message is parked, and the rules broken are named for the developer who fixes the builder."""
+
+    def __init__(self, number: str, rules: list[str]) -> None:
+        super().__init__(f"document {number} breaks the EN 16931 rules {', '.join(rules)}: not issued")
+        self.reason_fr = (f"Le document {number} enfreint les règles EN 16931 {', '.join(rules)} : il n'est pas "
+                          "émis.")
+        self.number = number
+        self.rules = rules

@@ -1,4 +1,4 @@
-"""French identifiers and contact formats: SIREN/SIRET keys, phone numbers, e-mails, names. Pure functions.
+"""French identifiers and contact formats: SIREN/SIRET keys, IBAN and BIC, phone numbers, e-mails, names. Pure.
 
 Digits are ASCII digits only: `str.isdigit` also accepts '²' or full-width digits, which no register
 or switchboard knows.
@@ -16,6 +16,19 @@ _DIGITS = re.compile(r"[0-9]+")
 _SPACES = re.compile(r"\s+")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-/]")
 _APOSTROPHES = ("'", "’")
+_IBAN_BODY = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]+")
+# ISO 9362:2014: a 4-character institution code, a 2-letter country, a 2-character location, an optional
+# 3-character branch: 8 or 11 characters. The shape only: whether the bank exists is SWIFT's directory's to say.
+_BIC = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
+
+# IBAN length by country, SWIFT's IBAN registry (ISO 13616), for the SEPA countries a French training body is
+# paid from. The overseas departments use FR. Outside it: refused, never guessed.
+IBAN_LENGTHS = {
+    "AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "EE": 20,
+    "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GI": 23, "GR": 27, "HR": 21, "HU": 28, "IE": 22, "IS": 26,
+    "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18, "NO": 15, "PL": 28,
+    "PT": 25, "RO": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "VA": 22,
+}
 
 
 def is_digits(value: str) -> bool:
@@ -62,6 +75,39 @@ def is_valid_siret(value: str) -> bool:
     if siret.startswith(LA_POSTE_SIREN):
         return sum(int(d) for d in siret) % 5 == 0
     return luhn_valid(siret)
+
+
+def normalise_iban(value: str) -> str:
+    """The electronic form of an IBAN (ISO 13616-1): no spaces, capitals ('FR76 3000 6000 ...' as printed)."""
+    return _SPACES.sub("", value).upper()
+
+
+def iban_check_value(iban: str) -> int:
+    """ISO 13616 / ISO 7064 MOD 97-10: the country and check digits moved to the end, letters as 10..35."""
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(char, 36)) for char in rearranged)) % 97
+
+
+def is_valid_iban(value: str) -> bool:
+    """An IBAN of a SEPA country with its registered length and check digits making MOD 97-10 equal 1.
+
+    Spaces and lower case are accepted (people copy it from a RIB); anything else outside [A-Z0-9] is not.
+    """
+    iban = normalise_iban(value)
+    if not iban.isascii() or _IBAN_BODY.fullmatch(iban) is None:
+        return False
+    return IBAN_LENGTHS.get(iban[:2]) == len(iban) and iban_check_value(iban) == 1
+
+
+def is_valid_bic(value: str) -> bool:
+    """A BIC (ISO 9362): 8 or 11 ASCII capitals and digits, its 5th and 6th letters a country code."""
+    return value.isascii() and _BIC.fullmatch(value) is not None
+
+
+def grouped_by_four(iban: str) -> str:
+    """The paper form of an IBAN (ISO 13616-1: groups of four): 'FR76 3000 6000 0112 3456 7890 189'."""
+    compact = normalise_iban(iban)
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
 
 
 def normalise_french_phone(value: str) -> str | None:

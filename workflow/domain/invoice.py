@@ -17,7 +17,17 @@ from workflow.domain.catalogue import Catalogue, SessionDate, Training
 from workflow.domain.form_rules import euros
 from workflow.domain.payment_rules import PRIVATE_PENALTY_MARGIN, PUBLIC_INTEREST_MARGIN, payment_deadline_days
 
-VAT_EXEMPTION = "TVA non applicable – article 261-4-4° a du CGI (formation professionnelle continue)"
+# CGI art. 261-4-4° a exempts continuing vocational training: the invoice states the exemption and its basis
+# (CGI annexe II art. 242 nonies A, I-12°). "TVA non applicable, art. 293 B" is the small-business franchise,
+# another regime. EN 16931 BT-120 carries the text, BT-121 the code: VAT Directive 2006/112/EC art. 132-1 (i)
+# (vocational training), in the CEF VATEX list; the list's VATEX-FR codes are for the franchise, not for this.
+VAT_EXEMPTION = "Exonération de TVA – article 261-4-4° a du CGI"
+VAT_EXEMPTION_CODE = "VATEX-EU-132-1I"
+# One of the mentions the e-invoicing reform adds to CGI annexe II art. 242 nonies A (with the client's SIREN,
+# the delivery address when it differs and the option for VAT on debits): the category of the operation, goods,
+# services or both. A webinar is a service. The French CIUS codes it as the
+# first letter of the billing framework BT-23 ("S1": an invoice for services).
+OPERATION_CATEGORY = "Catégorie d'opération : prestation de services"
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,13 @@ class Seller:
     activity_region: str
     email: str
     phone: str
-    iban: str | None = None
+    iban: str | None = None  # the payee's account (EN 16931 BT-84), checked by the settings
+    bic: str | None = None  # its bank (BT-86)
+
+    @property
+    def siren(self) -> str:
+        """The first 9 digits of a SIRET are the company's SIREN (INSEE)."""
+        return self.siret[:9]
 
     @property
     def activity_declaration(self) -> str:
@@ -66,6 +82,11 @@ class Buyer:
     complement: str | None = None  # the address's second line (bâtiment, BP, service...)
     country: str = "FR"  # ISO 3166-1 alpha-2, as the form's address gives it
 
+    @property
+    def siren(self) -> str | None:
+        """The reform's mention of the client's SIREN: the first 9 digits of its SIRET, when it gave one."""
+        return self.siret[:9] if self.siret else None
+
 
 @dataclass(frozen=True)
 class InvoiceDocument:
@@ -85,6 +106,7 @@ class InvoiceDocument:
     agreement: list[tuple[str, str]] = field(default_factory=list)
     agreement_mention: str | None = None
     credited_invoice: str | None = None
+    credited_invoice_issued_on: date | None = None  # EN 16931 BT-26, beside BT-25 the credited invoice's number
     reason: str | None = None
 
     @property
@@ -97,8 +119,9 @@ class InvoiceDocument:
 
     def mentions(self) -> list[str]:
         """Every legal mention, in the order the PDF prints them (tests read the PDF against this)."""
-        return [self.seller.activity_declaration, f"SIRET {self.seller.siret}", VAT_EXEMPTION,
-                self.payment_terms, self.late_payment_terms]
+        buyer_siren = [f"SIREN du client : {self.buyer.siren}"] if self.buyer.siren else []
+        return [self.seller.activity_declaration, f"SIRET {self.seller.siret}", *buyer_siren, OPERATION_CATEGORY,
+                VAT_EXEMPTION, self.payment_terms, self.late_payment_terms]
 
 
 def buyer_of(form: RegistrationForm) -> Buyer:
@@ -188,7 +211,7 @@ def credit_note_document(invoice: InvoiceDocument, *, number: str, issued_on: da
         due_on=issued_on, payment_terms=f"Avoir sur la facture n° {invoice.number} du {invoice.issued_on:%d/%m/%Y} : "
                                         "montant remboursé ou déduit, sans pénalité.",
         late_payment_terms=invoice.late_payment_terms, participants=invoice.participants,
-        credited_invoice=invoice.number, reason=reason)
+        credited_invoice=invoice.number, credited_invoice_issued_on=invoice.issued_on, reason=reason)
 
 
 def invoice_number(year: int, sequence: int) -> str:
