@@ -43,11 +43,11 @@ from bench.measures import (
     peak_memory_mb,
     percentiles,
     plot,
+    stop_all,
     timeline,
 )
 from bench.raw_limit import ScratchDatabase, raw_limit
 from producers.commands import CommandClient
-from regflow.processes import stop_processes
 from schemas.form import RegistrationForm
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
@@ -115,12 +115,7 @@ def project(broker_url: str, server_url: str, *, registrations: int, replicas: i
                             cpu=lambda: {name: cpu_seconds(p.pid) - idle[name] for name, p in processes.items()})
             result["peak_memory_mb"] = {name: peak_memory_mb(p.pid) for name, p in processes.items()}
         finally:
-            stop_processes(processes)
-            tap.stopping = True
-            tap.join(5)
-            connection = connect(broker_url)
-            Topology(namespace).delete(connection.channel())
-            connection.close()
+            stop_all(processes, tap, broker_url, Topology(namespace))
         sessions = session_factory(make_engine(database.url))
         with sessions() as session:
             handled = dict(session.execute(select(InboxRow.consumer, func.count()).group_by(InboxRow.consumer)).all())

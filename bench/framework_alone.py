@@ -21,11 +21,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.measures import Tap, cpu_seconds
+from bench.measures import Tap, cpu_seconds, stop_all
 from bench.raw_limit import ScratchDatabase
 from consumers.runner import ConsumerApp, StopFlag, run_consumer
 from producers.commands import CommandClient
-from regflow.processes import stop_processes
 from schemas.form import Signature
 from schemas.messages import Envelope, RecordSignature
 from workflow.bootstrap import bootstrap
@@ -86,12 +85,7 @@ def framework_alone(broker_url: str, server_url: str, messages: int, log_dir: Pa
             _wait(lambda: tap.count(ACCEPTED) >= messages, f"{messages} decisions", 60 + messages * 0.05)
             cpu_after = {name: cpu_seconds(p.pid) for name, p in processes.items()}
         finally:
-            stop_processes(processes)
-            tap.stopping = True
-            tap.join(5)
-            connection = connect(broker_url)
-            Topology(namespace).delete(connection.channel())
-            connection.close()
+            stop_all(processes, tap, broker_url, Topology(namespace))
     with tap.lock:
         times = [at for at, kind, _, _ in tap.seen if kind == ACCEPTED]
     span = max(times) - min(times)

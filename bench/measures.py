@@ -156,3 +156,15 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_all(processes: dict[str, Any], tap: Tap, broker_url: str, topology: Any) -> None:
+    """The end of a run: its processes stopped, the tap closed, its namespace removed from the broker."""
+    from regflow.processes import stop_processes
+
+    stop_processes(processes)
+    tap.stopping = True
+    tap.join(5)
+    connection = connect(broker_url)
+    topology.delete(connection.channel())
+    connection.close()

@@ -16,6 +16,8 @@ from lxml import etree
 from schemas.form import RegistrationForm
 from workflow.adapters.data_files import load_catalogue
 from workflow.adapters.en16931 import NS, RULES, violations
+from workflow.adapters.en16931.cii import BUYER, LINES, SETTLEMENT, TOTALS, TRADE
+from workflow.adapters.en16931.cii import SELLER as SELLER_XPATH
 from workflow.adapters.facturx_xml import cii_xml
 from workflow.bootstrap import seller_of
 from workflow.domain.errors import InvoiceRulesError
@@ -25,12 +27,10 @@ from workflow.settings import Settings
 FORMS = Path(__file__).parent.parent / "forms" / "valid"
 CATALOGUE = load_catalogue()
 SELLER = seller_of(Settings())
-T = "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction"
-SETTLEMENT = f"{T}/ram:ApplicableHeaderTradeSettlement"
-TOTALS = f"{SETTLEMENT}/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
-LINE = f"{T}/ram:IncludedSupplyChainTradeLineItem"
-SELLER_PARTY = f"{T}/ram:ApplicableHeaderTradeAgreement/ram:SellerTradeParty"
-BUYER_PARTY = f"{T}/ram:ApplicableHeaderTradeAgreement/ram:BuyerTradeParty"
+T = TRADE  # the rules' own paths: a test and the rule it breaks read the same node
+LINE = LINES
+SELLER_PARTY = SELLER_XPATH
+BUYER_PARTY = BUYER
 HEADER_VAT = f"{SETTLEMENT}/ram:ApplicableTradeTax"
 
 
