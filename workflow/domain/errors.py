@@ -85,3 +85,11 @@ class ConcurrentUpdateError(RegflowError):
     """Another process changed the same registration first (optimistic versioning): retry."""
 
     permanent = False
+
+
+class InterestClaimError(RegflowError):
+    """Finance asked for something a late-interest claim does not allow (unknown, closed, a reason missing)."""
+
+    def __init__(self, message: str, *, fr: str) -> None:
+        super().__init__(message)
+        self.reason_fr = fr
