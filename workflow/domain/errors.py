@@ -87,9 +87,10 @@ class ConcurrentUpdateError(RegflowError):
     permanent = False
 
 
-class InterestClaimError(RegflowError):
-    """Finance asked for something a late-interest claim does not allow (unknown, closed, a reason missing)."""
+class InterestClaimError(RegflowError, ValueError):
+    """Finance asked for something a late-interest claim does not allow (unknown, closed, a reason missing):
+    told in French then English (the command line prints it, exit 2; the back office flashes it)."""
 
     def __init__(self, message: str, *, fr: str) -> None:
-        super().__init__(message)
-        self.reason_fr = fr
+        super().__init__(f"{fr} / {message}")
+        self.reason_fr, self.reason_en = fr, message
