@@ -1,0 +1,120 @@
+"""A public buyer that pays late is sent the claim of the interest and the 40 € indemnity (CCP R2192-31 to
+R2192-36): the consumers as processes, RabbitMQ and PostgreSQL; the claim row, its letter read back from the
+database with pypdf, `interest_claim.issued` on the bus, then finance's waiver through `regflow`."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from producers.commands import CommandClient
+from schemas.form import RegistrationForm
+from tests.cli import regflow
+from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from workflow.adapters.clocks import FileClock
+from workflow.bootstrap import Deps
+from workflow.domain.clock import PARIS
+from workflow.persistence.orm import DocumentFileRow, InterestClaimRow
+from workflow.persistence.views import registration_timeline
+from workflow.settings import Settings
+
+pytestmark = pytest.mark.integration
+SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
+HANDICAP = "cpom-handicap-2023-09-15"
+
+
+def state(deps: Deps, registration_id: str) -> str | None:
+    view = registration_timeline(deps.sessions, registration_id)
+    return None if view is None else str(view["state"])
+
+
+def claim(deps: Deps, number: str) -> InterestClaimRow | None:
+    with deps.sessions() as session:
+        return session.scalars(select(InterestClaimRow).where(InterestClaimRow.number == number)).one_or_none()
+
+
+def letter_text(deps: Deps, name: str) -> str:
+    with deps.sessions() as session:
+        kept = session.get(DocumentFileRow, name)
+        assert kept is not None, name
+        pages = PdfReader(io.BytesIO(kept.content)).pages
+    return " ".join(" ".join(page.extract_text() for page in pages).split())
+
+
+def events(tap: EventTap, event_type: str) -> list[dict[str, Any]]:
+    return [e["payload"] for e in tap.drain() if e["type"] == event_type]
+
+
+def late_public_payment(settings: Settings, deps: Deps, clock: FileClock, registration_id: str) -> None:
+    """The Département du Val-de-Marne's 1190.00 € invoice, due 15 October 2023, paid on 14 November 2023."""
+    with CommandClient(settings) as client:
+        client.submit_form(RegistrationForm.model_validate(load_form("handicap-departement.json")), registration_id)
+    wait_until(lambda: state(deps, registration_id) == "invoiced", "invoiced")
+    clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
+    with CommandClient(settings, producer="operations") as client:
+        client.hold_session(HANDICAP, date(2023, 9, 15), reason="no sheet (test)")
+    wait_until(lambda: state(deps, registration_id) == "session_held", "service fait")
+    clock.set(datetime(2023, 11, 15, 10, tzinfo=PARIS))
+    with CommandClient(settings, producer="finance") as client:
+        client.record_payment(payment_id="DGFIP-LATE", invoice_number="2023-000001", amount=Decimal("1190.00"),
+                              received_on=date(2023, 11, 14), means="mandat_administratif")
+    wait_until(lambda: state(deps, registration_id) == "paid", "paid")
+
+
+def test_a_late_public_payment_is_claimed_with_the_hand_figures_and_finance_can_waive_it(  # noqa: PLR0917 (fixtures)
+        settings: Settings, deps: Deps, consumers: RunningConsumers, clock: FileClock, tap: EventTap,
+        tmp_path: Path) -> None:
+    late_public_payment(settings, deps, clock, "late-dep")
+
+    # 30 days late at 4.00 % (ECB on 1 July 2023) + 8 points: 1190.00 x 12 % x 30 / 365 = 11.7370 -> 11.74
+    row = claim(deps, "INT-2023-000001")
+    assert row is not None
+    assert (row.invoice_number, row.days_late, row.percent, row.interest, row.indemnity, row.total, row.status,
+            row.payable_by) == ("2023-000001", 30, Decimal("12.00"), Decimal("11.74"), Decimal("40.00"),
+                                Decimal("51.74"), "open", date(2023, 12, 29))
+    text = letter_text(deps, "interets-INT-2023-000001.pdf")
+    for shown in ("Demande de paiement d'intérêts moratoires N° INT-2023-000001", "Facture 2023-000001",
+                  "Date d'échéance 15/10/2023", "Date de paiement du principal 14/11/2023", "Jours de retard 30",
+                  "Taux annuel 12,00 %", "taux BCE au 1er jour du semestre + 8 points (CCP R2192-31)",
+                  "Intérêts moratoires 11,74 €", "40,00 €", "Total à payer 51,74 €"):
+        assert shown in text, shown
+    issued = wait_until(lambda: events(tap, "interest_claim.issued"), "interest_claim.issued")
+    assert (issued[0]["number"], issued[0]["total"]) == ("INT-2023-000001", "51.74")
+    settled = [e["payload"] for e in tap.seen if e["type"] == "invoice.settled"]
+    assert (settled[0]["days_late"], settled[0]["interest"], settled[0]["indemnity"],
+            settled[0]["interest_claim_number"]) == (30, "11.74", "40.00", "INT-2023-000001")
+
+    listed = regflow(consumers, "interest-claims", "--open", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [(c["number"], c["outstanding"]) for c in json.loads(listed.stdout)] == [("INT-2023-000001", "51.74")]
+    out = tmp_path / "claim.pdf"
+    written = regflow(consumers, "interest-claims", "letter", "INT-2023-000001", "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    assert out.read_bytes().startswith(b"%PDF")
+
+    refused = regflow(consumers, "interest-claims", "waive", "INT-2023-000001", "--reason", "no", "--by", "fanny")
+    assert refused.returncode == 2
+    assert "3 au moins" in refused.stderr
+    waived = regflow(consumers, "interest-claims", "waive", "INT-2023-000001", "--reason",
+                     "Geste commercial accordé au Département", "--by", "fanny", "--json")
+    assert waived.returncode == 0, waived.stderr
+    row = claim(deps, "INT-2023-000001")
+    assert row is not None
+    assert (row.status, row.waived_by, row.waive_reason) == (
+        "waived", "fanny", "Geste commercial accordé au Département")
+    assert row.closed_at is not None
+    again = regflow(consumers, "interest-claims", "waive", "INT-2023-000001", "--reason", "encore", "--by", "fanny")
+    assert again.returncode == 2
+    assert "INT-2023-000001 est déjà abandonnée / INT-2023-000001 is already waived" in again.stderr
+    closed = wait_until(lambda: events(tap, "interest_claim.closed"), "interest_claim.closed")
+    assert (closed[0]["outcome"], closed[0]["by"], closed[0]["reason"]) == (
+        "waived", "fanny", "Geste commercial accordé au Département")
+    assert json.loads(regflow(consumers, "interest-claims", "--open", "--json").stdout) == []
