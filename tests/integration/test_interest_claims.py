@@ -8,6 +8,7 @@ import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,12 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from producers.commands import CommandClient
+from regflow.web import create_app
+from regflow.web.users import UserStore
 from schemas.form import RegistrationForm
 from tests.cli import regflow
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from tests.integration.test_backoffice_pages import PASSWORD, login, token
 from workflow.adapters.clocks import FileClock
 from workflow.bootstrap import Deps
 from workflow.domain.clock import PARIS
@@ -118,3 +122,37 @@ def test_a_late_public_payment_is_claimed_with_the_hand_figures_and_finance_can_
     assert (closed[0]["outcome"], closed[0]["by"], closed[0]["reason"]) == (
         "waived", "fanny", "Geste commercial accordé au Département")
     assert json.loads(regflow(consumers, "interest-claims", "--open", "--json").stdout) == []
+
+
+def test_finance_sees_the_open_claim_on_the_back_office_gets_its_letter_and_waives_it_with_a_reason(
+        settings: Settings, deps: Deps, consumers: RunningConsumers, clock: FileClock, tmp_path: Path) -> None:
+    late_public_payment(settings, deps, clock, "late-page")
+    users = UserStore(tmp_path / "users.json")
+    users.add("fanny", PASSWORD, ["finance"])
+    users.add("alice", PASSWORD, ["support"])
+    browser = create_app(settings.model_copy(update={"web_users_file": users.path, "development": True})).test_client()
+    login(browser, name="alice")
+    assert browser.get("/interest-claims").status_code == 403  # finance only
+    browser.post("/logout", data={"csrf_token": token(browser, "/registrations")})
+    login(browser, name="fanny")
+
+    page = unescape(browser.get("/interest-claims").get_data(as_text=True))
+    row = page.split("<td>INT-2023-000001</td>", 1)[1].split("</tr>", 1)[0]
+    for shown in ("<td>2023-000001</td>", "<td>Département du Val-de-Marne</td>", "<td>ouverte</td>",
+                  '<td class="num">30</td>', '<td class="num">12.00 %</td>', '<td class="num">11.74</td>',
+                  '<td class="num">40.00</td>', '<td class="num">51.74</td>', "<td>2023-12-29</td>"):
+        assert shown in row, shown
+    letter = browser.get("/interest-claims/INT-2023-000001.pdf")
+    assert (letter.status_code, letter.mimetype) == (200, "application/pdf")
+    assert "Total à payer 51,74 €" in " ".join(PdfReader(io.BytesIO(letter.data)).pages[0].extract_text().split())
+
+    csrf = token(browser, "/interest-claims")
+    refused = browser.post("/interest-claims/INT-2023-000001/waive", data={"reason": "x", "csrf_token": csrf},
+                           follow_redirects=True)
+    assert "Renonciation refusée : Une renonciation demande un motif de 3 à 500 caractères" in unescape(
+        refused.get_data(as_text=True))
+    done = browser.post("/interest-claims/INT-2023-000001/waive",
+                        data={"reason": "Litige réglé avec le payeur départemental", "csrf_token": csrf},
+                        follow_redirects=True)
+    assert "abandonnée par fanny : Litige réglé avec le payeur départemental" in unescape(done.get_data(as_text=True))
+    assert "Aucune demande ouverte." in unescape(browser.get("/interest-claims").get_data(as_text=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from schemas.form import ClientCategory as C
 from workflow.adapters.data_files import load_reference_rates
+from workflow.adapters.document_store import DocumentNotFoundError, DocumentStore, document_name
 from workflow.domain.errors import InterestClaimError
 from workflow.domain.interest_claim import (
     PUBLIC_RATE_SOURCE,
@@ -139,3 +141,13 @@ def test_the_parts_never_count_more_than_the_principal(total: Decimal, cuts: lis
     parts = principal_parts(total, [(a, DUE + timedelta(days=d)) for a, d in cuts])
     assert sum((p.amount for p in parts), Decimal(0)) == min(total, sum((a for a, _ in cuts), Decimal(0)))
     assert all(p.amount > 0 for p in parts)
+
+
+def test_the_claim_letter_has_a_name_of_its_own_in_the_document_store(tmp_path: Path) -> None:
+    store = DocumentStore(tmp_path)
+    store.write(document_name("interest_claim", "INT-2023-000001"), b"%PDF-1.4 claim")
+    assert store.read_named("interets-INT-2023-000001.pdf") == b"%PDF-1.4 claim"
+    with pytest.raises(DocumentNotFoundError):
+        document_name("interest_claim", "2023-000001")  # an invoice's number is not a claim's
+    with pytest.raises(DocumentNotFoundError):
+        store.read_named("interets-INT-2023-000001.pdf/../../etc.pdf")
