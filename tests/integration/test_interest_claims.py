@@ -1,6 +1,7 @@
 """A public buyer that pays late is sent the claim of the interest and the 40 € indemnity (CCP R2192-31 to
 R2192-36): the consumers as processes, RabbitMQ and PostgreSQL; the claim row, its letter read back from the
-database with pypdf, `interest_claim.issued` on the bus, then finance's waiver through `regflow`."""
+database with pypdf, `interest_claim.issued` on the bus, the letter e-mailed, then finance's waiver through
+`regflow` and the back office."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.cli import regflow
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
 from tests.integration.test_backoffice_pages import PASSWORD, login, token
 from workflow.adapters.clocks import FileClock
+from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
 from workflow.domain.clock import PARIS
 from workflow.persistence.orm import DocumentFileRow, InterestClaimRow
@@ -75,7 +77,7 @@ def late_public_payment(settings: Settings, deps: Deps, clock: FileClock, regist
 
 def test_a_late_public_payment_is_claimed_with_the_hand_figures_and_finance_can_waive_it(  # noqa: PLR0917 (fixtures)
         settings: Settings, deps: Deps, consumers: RunningConsumers, clock: FileClock, tap: EventTap,
-        tmp_path: Path) -> None:
+        tmp_path: Path, smtp: MailSink) -> None:
     late_public_payment(settings, deps, clock, "late-dep")
 
     # 30 days late at 4.00 % (ECB on 1 July 2023) + 8 points: 1190.00 x 12 % x 30 / 365 = 11.7370 -> 11.74
@@ -95,6 +97,15 @@ def test_a_late_public_payment_is_claimed_with_the_hand_figures_and_finance_can_
     settled = [e["payload"] for e in tap.seen if e["type"] == "invoice.settled"]
     assert (settled[0]["days_late"], settled[0]["interest"], settled[0]["indemnity"],
             settled[0]["interest_claim_number"]) == (30, "11.74", "40.00", "INT-2023-000001")
+
+    # the letter to the gestionnaire, once, after the commit (notifications consumer)
+    [mail] = wait_until(lambda: [m for m in smtp.received if m["X-Regflow-Kind"] == "interest_claim"], "the e-mail")
+    assert mail["To"] == "formation@valdemarne.fr"
+    assert mail["Subject"] == "Intérêts moratoires n° INT-2023-000001 sur la facture n° 2023-000001"
+    [attached] = list(mail.iter_attachments())
+    assert attached.get_filename() == "interets-INT-2023-000001.pdf"
+    assert "Total à payer 51,74 €" in " ".join(
+        PdfReader(io.BytesIO(attached.get_content())).pages[0].extract_text().split())
 
     listed = regflow(consumers, "interest-claims", "--open", "--json")
     assert listed.returncode == 0, listed.stderr

@@ -11,10 +11,12 @@ import pytest
 from pypdf import PdfReader
 
 from consumers import payments
+from consumers.notifications.interest_claims import handle_interest_claim_issued
 from schemas.messages import InterestClaimIssued, InvoiceSettled, PaymentReceived
 from tests.unit.fakes import Office, seed_form
 from tests.unit.test_handlers_payments import HELD_EVENING, hold, invoiced, pay
 from workflow.domain.clock import PARIS
+from workflow.domain.errors import InconsistentMessageError
 from workflow.domain.interest_claim import OPEN
 
 RECORDED = datetime(2023, 11, 15, 10, tzinfo=PARIS)  # finance records the payments the day after
@@ -131,3 +133,30 @@ def test_a_partly_paid_invoice_is_notified_with_the_interest_of_the_part_paid_la
     notice, = office.uow.events("payment.overdue")
     assert (notice.outstanding, notice.interest, notice.indemnity) == (
         Decimal("595.00"), Decimal("7.83"), Decimal("40.00"))
+
+
+# --- the letter e-mailed (notifications consumer) ---------------------------------------------------------------
+
+
+def test_the_claim_goes_once_to_the_gestionnaire_with_its_letter_read_from_the_database(office: Office) -> None:
+    pay(office, "1190.00", received_on=date(2023, 11, 14))
+    issued = office.uow.events("interest_claim.issued")[0]
+
+    for _ in range(2):  # redelivered: queued once
+        office.handle(handle_interest_claim_issued, "interest_claim.issued", issued, registration_id="r-1")
+
+    [mail] = office.mail.of_kind("interest_claim")
+    assert (mail.recipient, mail.occurrence, mail.attachments) == (
+        "formation@valdemarne.fr", "INT-2023-000001", [{"type": "interest_claim", "number": "INT-2023-000001"}])
+    assert (mail.context["total"], mail.context["payable_by"], mail.context["days_late"]) == (
+        "51,74 €", "vendredi 29 décembre 2023", 30)
+
+
+def test_a_claim_event_the_database_does_not_confirm_is_refused(office: Office) -> None:
+    forged = InterestClaimIssued(
+        number="INT-2023-000009", invoice_number="2023-000009", principal=Decimal("1.00"), due_on=date(2023, 1, 1),
+        principal_paid_on=date(2023, 2, 1), days_late=31, interest_percent=Decimal("10.50"), rate_source="x",
+        interest=Decimal("0.01"), indemnity=Decimal("40.00"), total=Decimal("40.01"), payable_by=date(2023, 3, 1))
+    with pytest.raises(InconsistentMessageError):
+        office.handle(handle_interest_claim_issued, "interest_claim.issued", forged, registration_id="r-1")
+    assert office.mail.of_kind("interest_claim") == []
