@@ -167,3 +167,32 @@ def test_finance_sees_the_open_claim_on_the_back_office_gets_its_letter_and_waiv
                         follow_redirects=True)
     assert "abandonnée par fanny : Litige réglé avec le payeur départemental" in unescape(done.get_data(as_text=True))
     assert "Aucune demande ouverte." in unescape(browser.get("/interest-claims").get_data(as_text=True))
+    row = claim(deps, "INT-2023-000001")
+    assert row is not None
+    assert (row.status, row.waived_by, row.waive_reason) == (
+        "waived", "fanny", "Litige réglé avec le payeur départemental")
+
+
+def test_a_claim_paid_in_two_parts_closes_as_paid_and_more_than_owed_is_refused(
+        settings: Settings, deps: Deps, consumers: RunningConsumers, clock: FileClock, tap: EventTap) -> None:
+    late_public_payment(settings, deps, clock, "late-paid")
+
+    first = regflow(consumers, "interest-claims", "pay", "INT-2023-000001", "--amount", "40.00", "--on",
+                    "2023-12-10", "--by", "fanny", "--json")
+    assert first.returncode == 0, first.stderr
+    assert (json.loads(first.stdout)["status"], json.loads(first.stdout)["outstanding"]) == ("open", "11.74")
+    too_much = regflow(consumers, "interest-claims", "pay", "INT-2023-000001", "--amount", "40.00", "--on",
+                       "2023-12-11")
+    assert too_much.returncode == 2
+    assert "INT-2023-000001 : 40.00 EUR dépasse les 11.74 EUR encore dus" in too_much.stderr
+    rest = regflow(consumers, "interest-claims", "pay", "INT-2023-000001", "--amount", "11.74", "--on", "2023-12-12")
+    assert rest.returncode == 0, rest.stderr
+
+    row = claim(deps, "INT-2023-000001")
+    assert row is not None
+    assert (row.status, row.paid, row.paid_on) == ("paid", Decimal("51.74"), date(2023, 12, 12))
+    closed = wait_until(lambda: events(tap, "interest_claim.closed"), "interest_claim.closed")
+    assert (closed[0]["outcome"], closed[0]["paid"]) == ("paid", "51.74")
+    waive = regflow(consumers, "interest-claims", "waive", "INT-2023-000001", "--reason", "trop tard", "--by", "x")
+    assert waive.returncode == 2
+    assert "INT-2023-000001 est déjà payée" in waive.stderr
