@@ -7,15 +7,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.form import ClientCategory as C
+from schemas.limits import FIELD_MAX_LENGTH
 from workflow.adapters.data_files import load_reference_rates
 from workflow.adapters.document_store import DocumentNotFoundError, DocumentStore, document_name
+from workflow.adapters.interest_claim_pdf import render_claim_pdf
 from workflow.domain.errors import InterestClaimError
 from workflow.domain.interest_claim import (
     PUBLIC_RATE_SOURCE,
+    ClaimLetter,
     checked_waive_reason,
     claim_number,
     claim_payable_by,
@@ -151,3 +154,17 @@ def test_the_claim_letter_has_a_name_of_its_own_in_the_document_store(tmp_path: 
         document_name("interest_claim", "2023-000001")  # an invoice's number is not a claim's
     with pytest.raises(DocumentNotFoundError):
         store.read_named("interets-INT-2023-000001.pdf/../../etc.pdf")
+
+
+@settings(max_examples=15, deadline=None)
+@given(name=st.text(min_size=1, max_size=FIELD_MAX_LENGTH["client.name"]),
+       street=st.text(min_size=1, max_size=FIELD_MAX_LENGTH["client.address.street"]),
+       city=st.text(min_size=1, max_size=FIELD_MAX_LENGTH["client.address.city"]))
+def test_the_letter_draws_any_buyer_the_form_accepts(name: str, street: str, city: str) -> None:
+    """The widest values of the contract (and any characters) wrap or show as boxes, never a layout error."""
+    pdf = render_claim_pdf(ClaimLetter(
+        number="INT-2023-000001", issued_on=date(2023, 11, 15), seller_lines=("IPP Formation",),
+        buyer_lines=(name, street, f"94054 {city}"), invoice_number="2023-000001", principal=Decimal("9999999999.99"),
+        due_on=DUE, paid_on=date(2023, 11, 14), days_late=30, percent=Decimal("12.00"), rate_source=PUBLIC_RATE_SOURCE,
+        interest=Decimal("98630136.98"), indemnity=Decimal("40.00"), payable_by=date(2023, 12, 29), iban=None))
+    assert pdf.startswith(b"%PDF")
