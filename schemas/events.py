@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from schemas.form import Contract, Participant
+from schemas.limits import MAX_ACTOR_LENGTH
 
 
 class RuleViolation(Contract):
@@ -255,8 +256,8 @@ class InterestClaimClosed(Contract):
     invoice_number: str
     outcome: Literal["paid", "waived"]
     paid: Decimal = Field(ge=0)
-    by: str | None = None
-    reason: str | None = None
+    by: str | None = Field(default=None, max_length=MAX_ACTOR_LENGTH)
+    reason: str | None = Field(default=None, max_length=500, description="Why finance waived it (3 to 500)")
 
 
 class CommandDecided(Contract):

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from schemas.limits import MAX_ACTOR_LENGTH
 from schemas.messages import InterestClaimClosed
 from workflow.adapters.document_store import document_name
 from workflow.domain.clock import Clock
@@ -87,8 +88,9 @@ class InterestClaimDesk:
     def waive(self, number: str, *, reason: str, by: str) -> dict[str, Any]:
         """Finance gives up the claim (a goodwill gesture, a buyer's dispute settled): who, when and why kept."""
         reason = checked_waive_reason(reason)
-        if not by.strip():
-            raise InterestClaimError("say who waives it (--by)", fr="indiquez qui y renonce (--by)")
+        if not 0 < len(by.strip()) <= MAX_ACTOR_LENGTH:
+            raise InterestClaimError(f"say who waives it (--by, at most {MAX_ACTOR_LENGTH} characters)",
+                                     fr=f"indiquez qui y renonce (--by, {MAX_ACTOR_LENGTH} caractères au plus)")
         now = self.clock.now()
         with self._uow() as uow:
             claim = self._open_claim(uow, number)
