@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from consumers.attendance import absent_of, from_operations, from_signed_sheet
+from consumers.interest_claims import issue_claim
 from consumers.runner import ConsumerApp
 from schemas.form import ClientCategory
 from schemas.messages import (
@@ -29,8 +30,17 @@ from workflow.bootstrap import Deps
 from workflow.domain.catalogue import Catalogue, SessionState
 from workflow.domain.clock import PARIS, Clock
 from workflow.domain.errors import DependencyNotReadyError, SessionRefusedError
+from workflow.domain.interest_claim import owes_a_claim
+from workflow.domain.invoice import Seller
 from workflow.domain.machine import State
-from workflow.domain.payment_rules import ReferenceRates, due_date, paris_date
+from workflow.domain.payment_rules import (
+    ReferenceRates,
+    days_late,
+    due_date,
+    late_payment_in_parts,
+    paris_date,
+    principal_parts,
+)
 from workflow.domain.receivables import (
     CREDITED,
     OPEN,
@@ -203,8 +213,11 @@ def _set_state(uow: UnitOfWork, session_id: str, state: SessionState, *, at: dat
         uow.publish("session.updated", session_changed(row, by))
 
 
-def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, *, clock: Clock) -> None:
-    """Counted once (finance's payment id is unique); kept and flagged whatever it matches or not."""
+def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOfWork, *, clock: Clock,
+                          rates: ReferenceRates, seller: Seller) -> None:
+    """Counted once (finance's payment id is unique); kept and flagged whatever it matches or not. The interest
+    and indemnity owed as of this payment go with it; a public buyer settling late is sent the claim of them,
+    in this transaction (CCP R2192-31 to R2192-36)."""
     if uow.payments.is_recorded(command.payment_id):
         return
     now = clock.now()
@@ -212,6 +225,8 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
     receivable = uow.receivables.get(invoice.number) if invoice else None
     if invoice is not None and receivable is None:
         raise DependencyNotReadyError(f"receivable of {invoice.number} not opened yet")
+    received = [*(uow.payments.received_for(receivable.invoice_number) if receivable else []),
+                (command.amount, command.received_on)]
     paid_after = (receivable.paid if receivable else 0) + command.amount
     anomalies = payment_anomalies(
         matched=receivable is not None, credited=receivable is not None and receivable.status == CREDITED,
@@ -223,12 +238,18 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
         amount=command.amount, received_on=command.received_on, payer=command.payer, means=command.means,
         anomalies=anomalies, recorded_at=now, recorded_by=command.requested_by))
     registration_id = receivable.registration_id if receivable else None
-    received = PaymentReceived(
+    owed = None
+    if receivable is not None and receivable.status != CREDITED:
+        owed = late_payment_in_parts(principal_parts(receivable.total, received), due_on=receivable.due_on,
+                                     rates=rates, public=ClientCategory(receivable.client_category).is_public)
+    uow.publish("payment.received", PaymentReceived(
         payment_id=command.payment_id, invoice_number=command.invoice_number, amount=command.amount,
         received_on=command.received_on, matched=receivable is not None, anomalies=anomalies,
         paid_to_date=paid_after if receivable else None,
-        outstanding=max(receivable.total - paid_after, Decimal("0.00")) if receivable else None)
-    uow.publish("payment.received", received, registration_id)
+        outstanding=max(receivable.total - paid_after, Decimal("0.00")) if receivable else None,
+        days_late=days_late(receivable.due_on, command.received_on) if receivable and owed else 0,
+        interest=owed.interest if owed else Decimal("0.00"), indemnity=owed.indemnity if owed else Decimal("0.00")),
+        registration_id)
     if receivable is None:
         return  # kept unmatched for finance to look at
     before = receivable.status
@@ -236,10 +257,17 @@ def handle_record_payment(message: Envelope, command: RecordPayment, uow: UnitOf
     receivable.status = status_after(receivable.total, paid_after, receivable.status)
     receivable.updated_at = now
     if before == OPEN and receivable.status in (SETTLED, OVERPAID):
+        assert owed is not None  # not credited
+        registration = uow.registrations.get(receivable.registration_id, for_update=True)
+        claim = None
+        if owes_a_claim(public_buyer=ClientCategory(receivable.client_category).is_public, owed=owed):
+            claim = issue_claim(uow, receivable, registration, owed, principal_paid_on=command.received_on,
+                                now=now, seller=seller)
         uow.publish("invoice.settled", InvoiceSettled(
             invoice_number=receivable.invoice_number, total=receivable.total, paid=paid_after,
-            settled_on=command.received_on, overpaid=paid_after - receivable.total), registration_id)
-        registration = uow.registrations.get(receivable.registration_id, for_update=True)
+            settled_on=command.received_on, overpaid=paid_after - receivable.total, days_late=owed.days_late,
+            interest_percent=owed.percent if owed.days_late else None, interest=owed.interest,
+            indemnity=owed.indemnity, interest_claim_number=claim.number if claim else None), registration_id)
         if registration is not None and registration.state in (State.INVOICED, State.SESSION_HELD):
             registration.settle(receivable.invoice_number, at=now, actor=ACTOR, cause=message.event_id,
                                 requested_by=command.requested_by)
@@ -258,13 +286,16 @@ def check_overdue(deps: Deps, as_of: date | None = None) -> int:
 
 def notify_overdue(uow: UnitOfWork, today: date, *, rates: ReferenceRates) -> int:
     """`check_overdue` in a unit of work the caller commits: the notices of `today`'s period not sent yet, with
-    the interest and the 40 € indemnity owed (CCP R2192-31 and R2192-35; code de commerce L441-10 and D441-5)."""
+    the interest and the 40 € indemnity owed (CCP R2192-31 and R2192-35; code de commerce L441-10 and D441-5): on
+    the parts already paid late and on what is still unpaid. A settled invoice is no longer notified: its interest
+    is in `invoice.settled` and, for a public buyer, in its claim."""
     period = overdue_period(today)
     published = 0
     for receivable in uow.receivables.overdue(today, period):
         outstanding = receivable.total - receivable.paid
         category = ClientCategory(receivable.client_category)
-        owed = owed_for_lateness(category, outstanding, due_on=receivable.due_on, as_of=today, rates=rates)
+        owed = owed_for_lateness(category, receivable.total, uow.payments.received_for(receivable.invoice_number),
+                                 due_on=receivable.due_on, as_of=today, rates=rates)
         uow.publish("payment.overdue", PaymentOverdue(
             invoice_number=receivable.invoice_number, period=period, as_of=today, due_on=receivable.due_on,
             days_late=owed.days_late, outstanding=outstanding, interest_percent=owed.percent,

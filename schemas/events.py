@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from schemas.form import Contract, Participant
+from schemas.limits import MAX_ACTOR_LENGTH
 
 
 class RuleViolation(Contract):
@@ -190,6 +191,13 @@ class PaymentReceived(Contract):
     anomalies: list[str] = Field(
         default_factory=list,
         description="unknown_invoice, invoice_credited, before_service_fait (public buyer), overpayment")
+    days_late: int = Field(default=0, ge=0, description="Days this payment came after the due date")
+    interest: Decimal = Field(
+        default=Decimal("0.00"), ge=0,
+        description="Late-payment interest owed as of this payment on the parts paid so far (CCP R2192-31; "
+                    "private clients: code de commerce L441-10)")
+    indemnity: Decimal = Field(default=Decimal("0.00"), ge=0,
+                               description="The 40 € recovery indemnity once a part is paid late (R2192-35, D441-5)")
 
 
 class PaymentOverdue(Contract):
@@ -215,6 +223,41 @@ class InvoiceSettled(Contract):
     paid: Decimal
     settled_on: date
     overpaid: Decimal = Field(default=Decimal("0.00"), description="Owed back to the client")
+    days_late: int = Field(default=0, ge=0, description="Days the last part of the principal came after the due date")
+    interest_percent: Decimal | None = Field(default=None, description="Annual rate applied; None when on time")
+    interest: Decimal = Field(default=Decimal("0.00"), ge=0,
+                              description="Interest owed on the parts paid late, as of the settlement")
+    indemnity: Decimal = Field(default=Decimal("0.00"), ge=0, description="40 € when paid late (R2192-35, D441-5)")
+    interest_claim_number: str | None = Field(
+        default=None, description="The claim issued to a public buyer (`interest_claim.issued`), if any")
+
+
+class InterestClaimIssued(Contract):
+    """A public buyer paid an invoice's principal late: interest and the 40 € indemnity claimed (CCP R2192-36)."""
+
+    number: str = Field(description="INT-<invoice number>")
+    invoice_number: str
+    principal: Decimal
+    due_on: date
+    principal_paid_on: date
+    days_late: int = Field(ge=1)
+    interest_percent: Decimal
+    rate_source: str
+    interest: Decimal = Field(ge=0)
+    indemnity: Decimal = Field(ge=0)
+    total: Decimal = Field(ge=0)
+    payable_by: date
+
+
+class InterestClaimClosed(Contract):
+    """Finance recorded the claim paid, or waived it with a reason (who and when in the envelope and the row)."""
+
+    number: str
+    invoice_number: str
+    outcome: Literal["paid", "waived"]
+    paid: Decimal = Field(ge=0)
+    by: str | None = Field(default=None, max_length=MAX_ACTOR_LENGTH)
+    reason: str | None = Field(default=None, max_length=500, description="Why finance waived it (3 to 500)")
 
 
 class CommandDecided(Contract):

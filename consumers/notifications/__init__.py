@@ -11,6 +11,7 @@ e-mails and sends the pending ones.
   gestionnaire too;
 - registration.moved: new date to everyone (same link, updated `.ics`), reminders moved;
 - registration.cancelled: links revoked, reminders cancelled, everyone told (`.ics` CANCEL);
+- interest_claim.issued: the late-payment interest claim's letter to the gestionnaire of a public buyer;
 - certificate.issued: the certificates of completion to the gestionnaire, and each to its participant with
   the invitation to the satisfaction survey, reminded once `REGFLOW_SURVEY_REMINDER_HOURS` later if unanswered.
 
@@ -20,7 +21,7 @@ RabbitMQ also has no built-in delayed delivery (the plugin is not installed ever
 TTLs expire in queue order, not due order). The table survives restarts of the consumer and the broker.
 
 The helpers: mail contexts in `contexts`, accesses in `accesses`, reminders in `reminders`, certificates in
-`certificates`, surveys in `surveys`.
+`certificates`, surveys in `surveys`, the interest claim's letter in `interest_claims`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import time
 from consumers.notifications.accesses import grant_access, invite, revoke
 from consumers.notifications.certificates import handle_certificate_issued
 from consumers.notifications.contexts import full_name, gestionnaire_name, reminder_delays, session_context
+from consumers.notifications.interest_claims import handle_interest_claim_issued
 from consumers.notifications.reminders import cancel_reminders, queue_due_reminders, schedule_reminders
 from consumers.notifications.surveys import queue_survey_reminders
 from consumers.runner import ConsumerApp
@@ -241,4 +243,5 @@ APP = ConsumerApp(ACTOR, {
     "registration.moved": handle_moved,
     "registration.cancelled": handle_cancelled,
     "certificate.issued": handle_certificate_issued,
+    "interest_claim.issued": handle_interest_claim_issued,
 }, periodic=tick, period_setting="mail_poll_seconds", secrets=("link_secret",))

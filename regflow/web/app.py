@@ -8,8 +8,8 @@ request, served by waitress's threads (`regflow web`).
 The modules: `context` (the blueprint and what every route needs), `auth` (every request's checks, login,
 logout, roles, error pages), `guards` (the login throttle, the live sessions, the characters refused),
 `routes` (the pages), `catalogue_pages` (operations' sessions), `sheet_pages` (the attendance sheet, trainers),
-`bpf_pages` (finance's BPF figures), `survey_pages` (the satisfaction survey's results), `signature_pages`
-(support's signed forms to check), `users` (the users file).
+`bpf_pages` (finance's BPF figures), `interest_claim_pages` (late-payment interest claims), `survey_pages` (the
+satisfaction survey's results), `signature_pages` (support's signed forms to check), `users` (the users file).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from regflow.web import (
     catalogue_pages,
     dashboard_pages,
     document_pages,
+    interest_claim_pages,
     routes,
     sheet_pages,
     signature_pages,
@@ -44,8 +45,8 @@ from workflow.settings import Settings
 log = structlog.get_logger("web")
 SESSION_LIFETIME = timedelta(hours=10)
 # imported for their routes and hooks on `pages`
-__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "document_pages", "routes",
-           "sheet_pages", "signature_pages", "survey_pages"]
+__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "document_pages",
+           "interest_claim_pages", "routes", "sheet_pages", "signature_pages", "survey_pages"]
 
 
 def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,

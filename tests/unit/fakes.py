@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -46,6 +47,7 @@ from workflow.persistence.orm import (
     DepositRow,
     DocumentFileRow,
     EmailRow,
+    InterestClaimRow,
     InvoiceRow,
     ParticipantAccessRow,
     PaymentRow,
@@ -169,6 +171,25 @@ class FakePayments:
         if self.is_recorded(payment.payment_id):
             raise DuplicateKeyError(payment.payment_id)
         self.rows.append(payment)
+
+    def received_for(self, invoice_number: str) -> list[tuple[Decimal, date]]:
+        return [(p.amount, p.received_on) for p in self.rows if p.invoice_number == invoice_number and p.matched]
+
+
+class FakeInterestClaims:
+    def __init__(self) -> None:
+        self.rows: dict[str, InterestClaimRow] = {}
+
+    def get(self, number: str, *, for_update: bool = False) -> InterestClaimRow | None:
+        return self.rows.get(number)
+
+    def of_invoice(self, invoice_number: str) -> InterestClaimRow | None:
+        return next((c for c in self.rows.values() if c.invoice_number == invoice_number), None)
+
+    def add(self, claim: InterestClaimRow) -> None:
+        if claim.number in self.rows:
+            raise DuplicateKeyError(claim.number)
+        self.rows[claim.number] = claim
 
 
 class FakeSessionRecords:
@@ -376,6 +397,7 @@ class FakeUnitOfWork:
         self.invoices = FakeInvoices(self.credit_notes)
         self.receivables = FakeReceivables()
         self.payments = FakePayments()
+        self.interest_claims = FakeInterestClaims()
         self.session_records = FakeSessionRecords()
         self.accesses = FakeAccesses()
         self.attendance = FakeAttendance()

@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-DocumentKind = Literal["invoice", "credit_note", "certificate"]
-_PREFIX: dict[str, str] = {"invoice": "facture", "credit_note": "avoir", "certificate": "certificat"}
+DocumentKind = Literal["invoice", "credit_note", "certificate", "interest_claim"]
+_PREFIX: dict[str, str] = {"invoice": "facture", "credit_note": "avoir", "certificate": "certificat",
+                           "interest_claim": "interets"}
 _KIND = {prefix: kind for kind, prefix in _PREFIX.items()}
-# workflow.domain.invoice.invoice_number; workflow.domain.certificate.certificate_number
+# workflow.domain.invoice.invoice_number; workflow.domain.certificate.certificate_number;
+# workflow.domain.interest_claim.claim_number
 _NUMBER = {"invoice": re.compile(r"[0-9]{4}-[0-9]{6,9}"), "credit_note": re.compile(r"[0-9]{4}-[0-9]{6,9}"),
-           "certificate": re.compile(r"[0-9]{4}-[0-9A-F]{12}")}
-_NAME = re.compile(r"(facture|avoir)-[0-9]{4}-[0-9]{6,9}\.pdf|(certificat)-[0-9]{4}-[0-9A-F]{12}\.pdf")
+           "certificate": re.compile(r"[0-9]{4}-[0-9A-F]{12}"),
+           "interest_claim": re.compile(r"INT-[0-9]{4}-[0-9]{6,9}")}
+_NAME = re.compile(r"(facture|avoir)-[0-9]{4}-[0-9]{6,9}\.pdf|(certificat)-[0-9]{4}-[0-9A-F]{12}\.pdf"
+                   r"|(interets)-INT-[0-9]{4}-[0-9]{6,9}\.pdf")
 
 
 class DocumentNotFoundError(LookupError):
@@ -63,7 +67,7 @@ class DocumentStore:
         match = _NAME.fullmatch(name)
         if match is None:
             raise DocumentNotFoundError(f"not a document of the store: {name[:60]!r}")
-        kind: DocumentKind = _KIND[match[1] or match[2]]  # type: ignore[assignment]
+        kind: DocumentKind = _KIND[match[1] or match[2] or match[3]]  # type: ignore[assignment]
         return self.read(kind, name.split("-", 1)[1].removesuffix(".pdf"))
 
     def _inside(self, name: str) -> Path:

@@ -143,7 +143,7 @@ class Mailroom:
         """Documents by number (never from a path): the PDF kept with the issued document in the database, so the
         e-mail never waits for the store's copy (written after the commit); the store for a document issued before
         migration 0014. The `.ics` from the access."""
-        if spec["type"] in ("invoice", "credit_note", "certificate"):
+        if spec["type"] in ("invoice", "credit_note", "certificate", "interest_claim"):
             name = document_name(spec["type"], str(spec["number"]))
             return Attachment(name, self.document(session, spec["type"], str(spec["number"])), "application", "pdf")
         if spec["type"] == "document":  # queued before 0008: the name is checked by the store, the path ignored

@@ -97,3 +97,12 @@ class InvoiceRulesError(RegflowError):
                           "émis.")
         self.number = number
         self.rules = rules
+
+
+class InterestClaimError(RegflowError, ValueError):
+    """Finance asked for something a late-interest claim does not allow (unknown, closed, a reason missing):
+    told in French then English (the command line prints it, exit 2; the back office flashes it)."""
+
+    def __init__(self, message: str, *, fr: str) -> None:
+        super().__init__(f"{fr} / {message}")
+        self.reason_fr, self.reason_en = fr, message

@@ -6,6 +6,7 @@ L441-10 and D441-5 for private clients.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -157,3 +158,42 @@ def private_late_payment(principal: Decimal, *, due_on: date, paid_on: date, rat
         day = end + timedelta(days=1)
     return LatePayment(late, percent, interest.quantize(CENT, ROUND_HALF_UP),
                        Decimal("0.00") if consumer else RECOVERY_INDEMNITY)
+
+
+@dataclass(frozen=True)
+class PaidPart:
+    """Part of an invoice's principal and the day it was received."""
+
+    amount: Decimal
+    paid_on: date
+
+
+def principal_parts(principal: Decimal, received: Iterable[tuple[Decimal, date]]) -> list[PaidPart]:
+    """The payments in date order, counted up to the principal: what is paid beyond it is an overpayment to
+    refund, not principal paid late, and bears no interest."""
+    parts, left = [], principal
+    for amount, paid_on in sorted(received, key=lambda r: r[1]):
+        counted = min(amount, left)
+        if counted > 0:
+            parts.append(PaidPart(counted, paid_on))
+            left -= counted
+    return parts
+
+
+def late_payment_in_parts(parts: Iterable[PaidPart], *, due_on: date, rates: ReferenceRates, public: bool,
+                          consumer: bool = False) -> LatePayment:
+    """Interest on each part for the days it was late, summed; the 40 € indemnity once per invoice paid late.
+
+    Public buyer: CCP R2192-31, one rate for the whole delay, each part bearing interest from the day after the
+    due date to the day it was paid; the indemnity R2192-35 once. Private client: code de commerce L441-10 II,
+    the rate of each half-year; D441-5 indemnity once, never from a consumer.
+    `days_late`: the longest delay of a part."""
+    owed = [public_late_payment(p.amount, due_on=due_on, paid_on=p.paid_on, rates=rates) if public
+            else private_late_payment(p.amount, due_on=due_on, paid_on=p.paid_on, rates=rates, consumer=consumer)
+            for p in parts]
+    late = [o for o in owed if o.days_late > 0]
+    if not late:
+        return LatePayment(0, Decimal(0), Decimal("0.00"), Decimal("0.00"))
+    longest = max(late, key=lambda o: o.days_late)
+    return LatePayment(longest.days_late, longest.percent, sum((o.interest for o in late), Decimal("0.00")),
+                       late[0].indemnity)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
 from schemas.form import ClientCategory
-from workflow.domain.payment_rules import LatePayment, ReferenceRates, private_late_payment, public_late_payment
+from workflow.domain.payment_rules import LatePayment, PaidPart, ReferenceRates, late_payment_in_parts, principal_parts
 
 OPEN, SETTLED, OVERPAID, CREDITED = "open", "settled", "overpaid", "credited"
 
@@ -40,9 +41,12 @@ def overdue_period(day: date) -> str:
     return f"{day:%Y-%m}"
 
 
-def owed_for_lateness(category: ClientCategory, outstanding: Decimal, *, due_on: date, as_of: date,
-                      rates: ReferenceRates) -> LatePayment:
-    """Interest owed to date on what is still unpaid, and the 40 € indemnity."""
-    if category.is_public:
-        return public_late_payment(outstanding, due_on=due_on, paid_on=as_of, rates=rates)
-    return private_late_payment(outstanding, due_on=due_on, paid_on=as_of, rates=rates)
+def owed_for_lateness(category: ClientCategory, total: Decimal, received: Iterable[tuple[Decimal, date]], *,
+                      due_on: date, as_of: date, rates: ReferenceRates) -> LatePayment:
+    """Interest owed as of `as_of` and the 40 € indemnity: on each part already paid for the days it was late,
+    and on what is still unpaid up to `as_of` (CCP R2192-31 and R2192-35; code de commerce L441-10, D441-5)."""
+    parts = principal_parts(total, received)
+    outstanding = total - sum((p.amount for p in parts), Decimal("0.00"))
+    if outstanding > 0:
+        parts.append(PaidPart(outstanding, as_of))
+    return late_payment_in_parts(parts, due_on=due_on, rates=rates, public=category.is_public)

@@ -27,7 +27,7 @@ CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
                   "invoice.issued", "credit_note.issued", "certificate.issued"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued",
                       "registration.moved", "registration.cancelled", "registration.participant_replaced",
-                      "certificate.issued"),
+                      "certificate.issued", "interest_claim.issued"),
     "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record",
                  "invoice.issued", "credit_note.issued"),
 }

@@ -41,6 +41,7 @@ from workflow.persistence.repositories import (
     Deposits,
     DocumentFiles,
     Emails,
+    InterestClaims,
     Invoices,
     Payments,
     Receivables,
@@ -55,6 +56,7 @@ from workflow.persistence.repositories import (
     SqlDeposits,
     SqlDocumentFiles,
     SqlEmails,
+    SqlInterestClaims,
     SqlInvoices,
     SqlPayments,
     SqlReceivables,
@@ -69,9 +71,9 @@ class UnitOfWork:
     """`with uow:` opens a transaction; only `commit()` persists; leaving without it rolls back.
 
     The repositories, built on entering, are all a handler reads and writes through: `registrations` (domain
-    objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`, `session_records`,
-    `accesses`, `attendance`, `certificates`, `surveys`, `reminders`, `emails`, `catalogue`, `document_files` and
-    `deposits` (rows of `workflow.persistence.orm`).
+    objects, written back on commit), `invoices`, `credit_notes`, `receivables`, `payments`, `interest_claims`,
+    `session_records`, `accesses`, `attendance`, `certificates`, `surveys`, `reminders`, `emails`, `catalogue`,
+    `document_files` and `deposits` (rows of `workflow.persistence.orm`).
     """
 
     session: Session
@@ -80,6 +82,7 @@ class UnitOfWork:
     credit_notes: CreditNotes
     receivables: Receivables
     payments: Payments
+    interest_claims: InterestClaims
     session_records: SessionRecords
     accesses: Accesses
     attendance: Attendance
@@ -108,6 +111,7 @@ class UnitOfWork:
         self.credit_notes = SqlCreditNotes(self.session)
         self.receivables = SqlReceivables(self.session)
         self.payments = SqlPayments(self.session)
+        self.interest_claims = SqlInterestClaims(self.session)
         self.session_records = SqlSessionRecords(self.session)
         self.accesses = SqlAccesses(self.session)
         self.attendance = SqlAttendance(self.session)

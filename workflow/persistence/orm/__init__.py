@@ -20,6 +20,7 @@ from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.documents import DepositRow, DocumentFileRow
 from workflow.persistence.orm.intake_api import ApiRequestRow
+from workflow.persistence.orm.interest_claims import InterestClaimRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
 from workflow.persistence.orm.registrations import (
     CommandDecisionRow,
@@ -48,6 +49,7 @@ __all__ = [
     "EmailRow",
     "HistoryRow",
     "InboxRow",
+    "InterestClaimRow",
     "InvoiceCounterRow",
     "InvoiceRow",
     "IssuedDocument",

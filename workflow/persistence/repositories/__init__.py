@@ -7,7 +7,7 @@ from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.persistence.repositories.documents import SqlDeposits, SqlDocumentFiles
 from workflow.persistence.repositories.invoices import SqlCreditNotes, SqlInvoices
 from workflow.persistence.repositories.notifications import SqlAccesses, SqlEmails, SqlReminders
-from workflow.persistence.repositories.payments import SqlPayments, SqlReceivables, SqlSessionRecords
+from workflow.persistence.repositories.payments import SqlInterestClaims, SqlPayments, SqlReceivables, SqlSessionRecords
 from workflow.persistence.repositories.protocols import (
     Accesses,
     Attendance,
@@ -17,6 +17,7 @@ from workflow.persistence.repositories.protocols import (
     Deposits,
     DocumentFiles,
     Emails,
+    InterestClaims,
     Invoices,
     Payments,
     Receivables,
@@ -30,8 +31,8 @@ from workflow.persistence.repositories.surveys import SqlSurveys
 
 __all__ = [
     "Accesses", "Attendance", "Catalogues", "Certificates", "CreditNotes", "Deposits", "DocumentFiles", "Emails",
-    "Invoices", "Payments", "Receivables", "RegistrationRepository", "Registrations", "Reminders", "SessionRecords",
-    "SqlAccesses", "SqlAttendance", "SqlCatalogue", "SqlCertificates", "SqlCreditNotes", "SqlDeposits",
-    "SqlDocumentFiles", "SqlEmails", "SqlInvoices", "SqlPayments", "SqlReceivables", "SqlReminders",
-    "SqlSessionRecords", "SqlSurveys", "Surveys",
+    "InterestClaims", "Invoices", "Payments", "Receivables", "RegistrationRepository", "Registrations", "Reminders",
+    "SessionRecords", "SqlAccesses", "SqlAttendance", "SqlCatalogue", "SqlCertificates", "SqlCreditNotes",
+    "SqlDeposits", "SqlDocumentFiles", "SqlEmails", "SqlInterestClaims", "SqlInvoices", "SqlPayments",
+    "SqlReceivables", "SqlReminders", "SqlSessionRecords", "SqlSurveys", "Surveys",
 ]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.domain.receivables import CREDITED, OPEN
-from workflow.persistence.orm import PaymentRow, ReceivableRow, SessionRecordRow
+from workflow.persistence.orm import InterestClaimRow, PaymentRow, ReceivableRow, SessionRecordRow
 
 
 class SqlReceivables:
@@ -45,6 +46,26 @@ class SqlPayments:
 
     def add(self, payment: PaymentRow) -> None:
         self._session.add(payment)
+
+    def received_for(self, invoice_number: str) -> list[tuple[Decimal, date]]:
+        query = select(PaymentRow.amount, PaymentRow.received_on).where(
+            PaymentRow.invoice_number == invoice_number, PaymentRow.matched.is_(True))
+        return [(amount, received_on) for amount, received_on in self._session.execute(query)]
+
+
+class SqlInterestClaims:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, number: str, *, for_update: bool = False) -> InterestClaimRow | None:
+        return self._session.get(InterestClaimRow, number, with_for_update=for_update or None)
+
+    def of_invoice(self, invoice_number: str) -> InterestClaimRow | None:
+        query = select(InterestClaimRow).where(InterestClaimRow.invoice_number == invoice_number)
+        return self._session.scalars(query).one_or_none()
+
+    def add(self, claim: InterestClaimRow) -> None:
+        self._session.add(claim)
 
 
 class SqlSessionRecords:

@@ -8,6 +8,7 @@ plain mapped classes, built and read without a session, so the handlers need no 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from workflow.domain.catalogue import Catalogue, Schedule, SessionState
@@ -20,6 +21,7 @@ from workflow.persistence.orm import (
     DepositRow,
     DocumentFileRow,
     EmailRow,
+    InterestClaimRow,
     InvoiceRow,
     ParticipantAccessRow,
     PaymentRow,
@@ -108,6 +110,20 @@ class Payments(Protocol):
         ...
 
     def add(self, payment: PaymentRow) -> None: ...
+
+    def received_for(self, invoice_number: str) -> list[tuple[Decimal, date]]:
+        """(amount, day received) of each payment matched to the invoice, as recorded so far."""
+        ...
+
+
+class InterestClaims(Protocol):
+    """Late-payment interest claimed from public buyers, one per invoice."""
+
+    def get(self, number: str, *, for_update: bool = False) -> InterestClaimRow | None: ...
+
+    def of_invoice(self, invoice_number: str) -> InterestClaimRow | None: ...
+
+    def add(self, claim: InterestClaimRow) -> None: ...
 
 
 class SessionRecords(Protocol):
