@@ -29,6 +29,8 @@ from workflow.domain.errors import (
     GuardRefusedError,
     IllegalTransitionError,
     InconsistentMessageError,
+    InterestClaimError,
+    InvoiceRulesError,
     MalformedMessageError,
     MessageConflictError,
     RegflowError,
@@ -79,7 +81,8 @@ class Verdict:
 
 # Errors retrying cannot help: the `permanent` ones of workflow.domain.errors (a unit test keeps them the same).
 NEVER_RETRIED: tuple[type[BaseException], ...] = (
-    MalformedMessageError, MessageConflictError, InconsistentMessageError, IllegalTransitionError, GuardRefusedError)
+    MalformedMessageError, MessageConflictError, InconsistentMessageError, IllegalTransitionError, GuardRefusedError,
+    InvoiceRulesError, InterestClaimError)
 # Refusals of a command by a business rule: an answer to whoever sent it, not an incident.
 BUSINESS_REFUSALS = (GuardRefusedError, IllegalTransitionError, UnknownRegistrationError)
 
