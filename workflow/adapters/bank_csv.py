@@ -43,7 +43,8 @@ COLUMNS: Final = {
 REQUIRED: Final = ("reference", "booked_on", "amount")
 NO_ACCOUNT: Final = "CSV"  # the account of a file without its column: say it in the docs, keys stay per file format
 _AMOUNT = re.compile(r"([+-]?)((?:[0-9]{1,3}(?:[  \u202f.][0-9]{3})+)|[0-9]+)(?:,([0-9]{1,2}))?|"
-                     r"([+-]?)((?:[0-9]{1,3}(?:[  \u202f,][0-9]{3})+)|[0-9]+)(?:\.([0-9]{1,2}))?")
+                     r"([+-]?)((?:[0-9]{1,3}(?:[  \u202f][0-9]{3})+)|[0-9]{1,3}(?:,[0-9]{3})+(?=\.[0-9])|[0-9]+)"
+                     r"(?:\.([0-9]{1,2}))?")  # "12,345" is refused: three decimals, or thousands without cents?
 MAX_AMOUNT: Final = Decimal("9999999999.99")
 
 

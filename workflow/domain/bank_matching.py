@@ -96,6 +96,11 @@ def folded(text: str | None) -> str:
     return " ".join(re.sub(r"[^A-Z0-9°]+", " ", plain.replace("º", "°")).split())
 
 
+def name_key(name: str | None) -> str:
+    """A name as compared with a client's: "C.C.A.S. de Testville" is "CCAS DE TESTVILLE"."""
+    return folded(name).replace(" ", "")
+
+
 def referenced_numbers(remittance: str) -> tuple[set[tuple[int, int]], set[int]]:
     """The invoice numbers a remittance names: (year, sequence) pairs, and sequences named without a year."""
     text = unicodedata.normalize("NFKC", remittance).upper()
@@ -192,7 +197,7 @@ def _exact_sets(amount: Decimal, invoices: Sequence[InvoiceDue]) -> list[tuple[I
     found: list[tuple[InvoiceDue, ...]] = [(i,) for i in invoices if i.outstanding == amount]
     clients: dict[str, list[InvoiceDue]] = {}
     for invoice in invoices:
-        clients.setdefault(invoice.client_siret or folded(invoice.client_name), []).append(invoice)
+        clients.setdefault(invoice.client_siret or name_key(invoice.client_name), []).append(invoice)
     for of_client in clients.values():
         own = sorted(of_client, key=lambda i: i.issued_on, reverse=True)[:MAX_INVOICES_FOR_SETS]
         found += [s for n in range(2, len(own) + 1) for s in combinations(own, n)
@@ -203,26 +208,27 @@ def _exact_sets(amount: Decimal, invoices: Sequence[InvoiceDue]) -> list[tuple[I
 def by_payer(line: BankCredit, invoices: Sequence[InvoiceDue]) -> Matching | None:
     """No invoice named: the payer (its SIRET, its name, or a public treasury) and the exact amount of one open
     invoice or a set of one client's, issued within PAYER_MATCH_WINDOW_DAYS before the credit."""
-    since = line.booked_on - timedelta(days=PAYER_MATCH_WINDOW_DAYS)
-    window = [i for i in invoices if i.status == OPEN and since <= i.issued_on <= line.booked_on]
-    own = [i for i in window if _same_siret(line.payer_id, i.client_siret)]
+    open_ = [i for i in invoices if i.status == OPEN]
+    own = [i for i in open_ if _same_siret(line.payer_id, i.client_siret)]
     how = "payer_siret"
     if not own:
-        own = [i for i in window if folded(line.payer_name) and folded(i.client_name) == folded(line.payer_name)]
+        own = [i for i in open_ if name_key(line.payer_name) and name_key(i.client_name) == name_key(line.payer_name)]
         how = "payer_name"
     if not own and is_treasury(line.payer_name):
-        own = [i for i in window if i.client_is_public]
+        own = [i for i in open_ if i.client_is_public]
         how = "treasury"
     if not own:
         return None
-    options = _exact_sets(line.amount, own)
+    since = line.booked_on - timedelta(days=PAYER_MATCH_WINDOW_DAYS)
+    options = _exact_sets(line.amount, [i for i in own if since <= i.issued_on <= line.booked_on])
     who_fr = {"payer_siret": "SIRET du payeur", "payer_name": "nom du payeur", "treasury": "comptable public"}[how]
     who_en = {"payer_siret": "payer's SIRET", "payer_name": "payer's name", "treasury": "public accountant"}[how]
     if not options:
         return Matching(UNMATCHED, "amount_not_owed",
-                        f"{who_fr} reconnu, mais {line.amount} EUR ne correspond à aucune facture ouverte "
-                        f"({_numbers(own)})",
-                        f"{who_en} known, but {line.amount} EUR matches no open invoice ({_numbers(own)})")
+                        f"{who_fr} reconnu, mais {line.amount} EUR ne correspond à aucune facture ouverte émise dans "
+                        f"les {PAYER_MATCH_WINDOW_DAYS} jours avant ({_numbers(own)})",
+                        f"{who_en} known, but {line.amount} EUR matches no open invoice issued in the "
+                        f"{PAYER_MATCH_WINDOW_DAYS} days before ({_numbers(own)})")
     if len(options) > 1:
         every = {i for o in options for i in o}
         return Matching(UNMATCHED, "amount_ambiguous",
