@@ -33,28 +33,6 @@ def _wiring(settings: Settings) -> tuple[sessionmaker[Session], Clock]:
     return session_factory(make_engine(settings.database_url)), clock_from_spec(settings.clock)
 
 
-def send_pending(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> tuple[int, str | None]:
-    """Send the payments decided and not yet sent, each line marked once the broker confirmed all its commands.
-    Returns how many lines were sent, and why it stopped when the broker could not take them."""
-    from producers.commands import NOT_SENT, CommandClient
-    from workflow.ops.bank_statements import mark_sent, to_send
-
-    pending = to_send(sessions)
-    sent = 0
-    if not pending:
-        return 0, None
-    try:
-        with CommandClient(settings, role="finance", producer="finance") as client:
-            for line_id, envelopes in pending:
-                for envelope in envelopes:
-                    client.publish(envelope)
-                mark_sent(sessions, line_id, clock)
-                sent += 1
-    except NOT_SENT as exc:
-        return sent, f"{type(exc).__name__}: {exc}"
-    return sent, None
-
-
 def _print_line(line: dict[str, Any]) -> None:
     split = ", ".join(f"{a['invoice']} {a['amount']}" for a in line["allocations"]) or "-"
     print(printable(f"{line['id']:>5} {line['outcome']:<10} {line['booked_on']} {line['amount']:>10} "
@@ -78,6 +56,8 @@ def _print_line(line: dict[str, Any]) -> None:
 @json_option
 def bank(settings: Settings, *, action: str, target: str | None, fmt: str | None, unmatched: bool, proposed: bool,
          by: str | None, as_json: bool) -> int:
+    from producers.bank_payments import send_pending
+
     sessions, clock = _wiring(settings)
     if action == "lines":
         from workflow.ops.bank_statements import bank_lines
@@ -109,6 +89,7 @@ def bank(settings: Settings, *, action: str, target: str | None, fmt: str | None
 
 def _decide(settings: Settings, sessions: sessionmaker[Session], clock: Clock, target: str, *, confirm: bool,
             by: str | None) -> int:
+    from producers.bank_payments import send_pending
     from workflow.ops.bank_statements import BankLineDecisionError, decide
 
     if by is None or not target.isdigit():
@@ -132,6 +113,7 @@ def _decide(settings: Settings, sessions: sessionmaker[Session], clock: Clock, t
 
 def _import(settings: Settings, sessions: sessionmaker[Session], clock: Clock, path: Path, *,
             fmt: str | None, by: str | None, as_json: bool) -> int:
+    from producers.bank_payments import send_pending
     from workflow.domain.bank_statement import MAX_STATEMENT_BYTES
     from workflow.domain.errors import StatementFileError
     from workflow.ops.bank_statements import import_statement

@@ -22,7 +22,7 @@ import structlog
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from regflow.web import auth, bpf_pages, catalogue_pages, routes, sheet_pages, signature_pages, survey_pages
+from regflow.web import auth, bank_pages, bpf_pages, catalogue_pages, routes, sheet_pages, signature_pages, survey_pages
 from regflow.web.context import BackOffice, pages
 from regflow.web.guards import LiveSessions, LoginThrottle, Monotonic
 from regflow.web.users import UserStore
@@ -34,8 +34,8 @@ from workflow.settings import Settings
 log = structlog.get_logger("web")
 SESSION_LIFETIME = timedelta(hours=10)
 # imported for their routes and hooks on `pages`
-__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "routes", "sheet_pages", "signature_pages",
-           "survey_pages"]
+__all__ = ["auth", "bank_pages", "bpf_pages", "catalogue_pages", "create_app", "routes", "sheet_pages",
+           "signature_pages", "survey_pages"]
 
 
 def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,
