@@ -11,7 +11,19 @@ import sys
 
 import click
 
-from regflow.cli import api_keys, bank, bpf, catalogue, development, finance, intake, operations, retention, sessions, support
+from regflow.cli import (
+    api_keys,
+    bank,
+    bpf,
+    catalogue,
+    development,
+    finance,
+    intake,
+    operations,
+    retention,
+    sessions,
+    support,
+)
 from regflow.cli.commands import CONTEXT_SETTINGS
 from regflow.cli.output import expected_error, print_lines, printable
 

@@ -100,7 +100,7 @@ def test_a_proposal_is_confirmed_on_the_page_and_its_payment_sent_once(
     assert "2024-000015 : 1785.00" in shown
     assert "comptable public et montant exact de 2024-000015 : à confirmer" in shown
     assert "aucun numéro de facture dans le libellé, payeur non reconnu" in shown
-    [proposed] = [r for r in bank_lines(sessions, "proposed")]
+    [proposed] = bank_lines(sessions, "proposed")
     assert away.post(f"/payments/bank/{proposed['id']}", data={"decision": "confirm"}).status_code == 400  # no token
     answer = away.post(f"/payments/bank/{proposed['id']}", data={"decision": "confirm",
                                                                  "csrf_token": token(away, "/payments/bank")})
