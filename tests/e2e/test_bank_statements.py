@@ -104,6 +104,11 @@ def test_a_statement_is_matched_proposed_and_kept_and_counted_once(
     second = json.loads(again.stdout)
     assert second["file_seen_before"] is True
     assert (second["totals"]["new"], second["totals"]["known"], second["lines"]) == (0, 4, [])
+    as_text = regflow(consumers.env, "bank", "import", str(statement))
+    assert as_text.returncode == 0, as_text.stderr
+    assert "releve.xml : déjà importé (même SHA-256) / already imported (same SHA-256)" in as_text.stdout
+    assert "0 nouvelle(s) / new: 0 rapprochée(s) / matched, 0 proposée(s) / proposed" in as_text.stdout
+    assert "4 déjà connue(s) / already known" in as_text.stdout
 
     proposed = regflow(consumers.env, "bank", "lines", "--proposed", "--json")
     [line] = json.loads(proposed.stdout)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from uuid import UUID, uuid5
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.commands import RecordPayment
@@ -138,7 +139,15 @@ def import_statement(sessions: sessionmaker[Session], clock: Clock, data: bytes,
     """Parse (a refused file: StatementFileError, nothing recorded), then record the new lines with their outcome in
     one transaction. The same line in a later file, or twice in one, is counted once (the bank's key)."""
     parsed = parse_statement(data, fmt)
-    sha = hashlib.sha256(data).hexdigest()
+    try:
+        return _record(sessions, clock, parsed, hashlib.sha256(data).hexdigest(), file_name=file_name, by=by)
+    except IntegrityError:  # another import recorded some of these lines since we looked: ours rolled back
+        raise StatementFileError("une autre importation a enregistré les mêmes lignes au même moment : relancez",
+                                 "another import recorded the same lines at the same time: run it again") from None
+
+
+def _record(sessions: sessionmaker[Session], clock: Clock, parsed: ParsedStatement, sha: str, *, file_name: str,
+            by: str | None) -> ImportReport:
     now = clock.now()
     with sessions.begin() as session:
         seen = session.scalars(select(BankImportRow.id).where(BankImportRow.file_sha256 == sha)).first() is not None
