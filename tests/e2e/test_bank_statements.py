@@ -52,7 +52,7 @@ def invoice_of(deps: Deps, registration_id: str) -> str:
             return session.scalars(select(ReceivableRow.invoice_number).where(
                 ReceivableRow.registration_id == registration_id)).first()
 
-    return str(wait_until(number, f"the receivable of {registration_id}"))
+    return str(wait_until(number, f"the receivable of {registration_id}", timeout=60))
 
 
 def regflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -74,7 +74,7 @@ def test_a_statement_is_matched_proposed_and_kept_and_counted_once(
         for key, (name, category, number, count) in clients.items():
             client.submit_form(RegistrationForm.model_validate(form(name, category, number, count, key)), key)
     for key in clients:
-        wait_until(lambda k=key: state(deps, k) == "invoiced", f"{key} invoiced")  # type: ignore[misc]
+        wait_until(lambda k=key: state(deps, k) == "invoiced", f"{key} invoiced", timeout=120)  # type: ignore[misc]
     numbers = {key: invoice_of(deps, key) for key in clients}
     # booked a few days after the invoices (the clock of the fleet is in 2023), inside the payer's window
     text = TEMPLATE.read_text(encoding="utf-8").replace("2024-11-04", "2023-09-04").replace("2024-11-05", "2023-09-05")
@@ -94,7 +94,7 @@ def test_a_statement_is_matched_proposed_and_kept_and_counted_once(
                         "BQ20241104-0004": ("unmatched", "no_reference")}
     assert report["totals"] == {"matched": 2, "proposed": 1, "unmatched": 1, "new": 4, "known": 0, "problems": 0,
                                 "ignored": 1}
-    wait_until(lambda: len(bank_payments(deps)) == 3, "the three payments recorded")
+    wait_until(lambda: len(bank_payments(deps)) == 3, "the three payments recorded", timeout=60)
     recorded = {(p["invoice"], p["amount"]) for p in bank_payments(deps)}
     assert recorded == {(numbers["assoc"], "595.00"), (numbers["ccas1"], "595.00"), (numbers["ccas2"], "595.00")}
     wait_until(lambda: state(deps, "assoc") == "settled", "the association's invoice settled")
@@ -124,7 +124,7 @@ def test_a_statement_is_matched_proposed_and_kept_and_counted_once(
     assert json.loads(regflow(consumers.env, "bank", "lines", "--json").stdout)[1]["to_send"] is True
     sent = regflow(consumers.env, "bank", "send")
     assert (sent.returncode, sent.stdout.split()[0]) == (0, "1"), sent.stderr
-    wait_until(lambda: len(bank_payments(deps)) == 4, "the confirmed payment recorded")
+    wait_until(lambda: len(bank_payments(deps)) == 4, "the confirmed payment recorded", timeout=60)
     assert regflow(consumers.env, "bank", "send").stdout.split()[0] == "0"  # nothing left, nothing sent twice
     assert {p["recorded_by"] for p in bank_payments(deps) if p["invoice"] == numbers["dep"]} == {"fanny"}
     assert len(bank_payments(deps)) == 4
