@@ -34,7 +34,8 @@ def _wiring(settings: Settings) -> tuple[sessionmaker[Session], Clock]:
 
 
 def _print_line(line: dict[str, Any]) -> None:
-    split = ", ".join(f"{a['invoice']} {a['amount']}" for a in line["allocations"]) or "-"
+    split = ", ".join(f"{a['invoice']} {a['amount']}" + (f" ({' '.join(a['anomalies'])})" if a.get("anomalies") else "")
+                      for a in line["allocations"]) or "-"
     print(printable(f"{line['id']:>5} {line['outcome']:<10} {line['booked_on']} {line['amount']:>10} "
                     f"{line['bank_reference']:<24} {split}"))
     print(printable(f"      {line['reason_fr']} / {line['reason_en']}"))

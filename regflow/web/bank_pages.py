@@ -12,7 +12,8 @@ from producers.bank_payments import send_pending
 from regflow.web.auth import requires
 from regflow.web.context import back_office, current_user, pages
 from regflow.web.users import Role
-from workflow.ops.bank_statements import CONFIRMED, BankLineDecisionError, bank_lines, decide
+from workflow.domain.bank_matching import MATCHED
+from workflow.ops.bank_statements import CONFIRMED, REJECTED, BankLineDecisionError, bank_lines, decide
 
 
 def _sent_or_kept() -> None:
@@ -33,7 +34,8 @@ def bank_statement_lines() -> ResponseReturnValue:
     return render_template(
         "bank_lines.html", proposed=[r for r in rows if r["outcome"] == "proposed"],
         unmatched=[r for r in rows if r["outcome"] == "unmatched"], to_send=[r for r in rows if r["to_send"]],
-        decided=[r for r in rows if r["outcome"] in {CONFIRMED, "rejected"}])
+        settled=[r for r in rows if r["outcome"] in {MATCHED, CONFIRMED}],
+        rejected=[r for r in rows if r["outcome"] == REJECTED])
 
 
 @pages.post("/payments/bank/<int:line_id>")

@@ -98,6 +98,12 @@ def test_a_statement_is_matched_proposed_and_kept_and_counted_once(
     recorded = {(p["invoice"], p["amount"]) for p in bank_payments(deps)}
     assert recorded == {(numbers["assoc"], "595.00"), (numbers["ccas1"], "595.00"), (numbers["ccas2"], "595.00")}
     wait_until(lambda: state(deps, "assoc") == "settled", "the association's invoice settled")
+    listed = json.loads(regflow(consumers.env, "bank", "lines", "--json").stdout)
+    shown = {line["bank_reference"]: line for line in listed}
+    assert [(a["recorded"], a["anomalies"]) for a in shown["BQ20241104-0001"]["allocations"]] == [(True, [])]
+    # a public buyer's money before the session is held: kept, and flagged as `regflow pay` would flag it
+    assert [(a["recorded"], a["anomalies"]) for a in shown["BQ20241104-0003"]["allocations"]] == [
+        (True, ["before_service_fait"])] * 2
 
     again = regflow(consumers.env, "bank", "import", str(statement), "--json")
     assert again.returncode == 0, again.stderr

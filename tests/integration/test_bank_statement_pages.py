@@ -108,7 +108,7 @@ def test_a_proposal_is_confirmed_on_the_page_and_its_payment_sent_once(
     shown = page(away)
     assert "Courtier injoignable" in shown
     assert "Paiements à envoyer" in shown
-    assert "confirmée par fanny" in shown
+    assert "2024-000015 : 1785.00 — en attente" in shown
     assert queued(settings) == []
 
     finance = client_of(settings, tmp_path)
@@ -121,6 +121,7 @@ def test_a_proposal_is_confirmed_on_the_page_and_its_payment_sent_once(
     finance.post("/payments/bank/send", data={"csrf_token": token(finance, "/payments/bank")})
     assert queued(settings) == []  # sent once
     assert "Paiements à envoyer" not in page(finance)
+    assert "fanny" in page(finance).split("Rapprochées")[1]
     second = finance.post(f"/payments/bank/{proposed['id']}", data={"decision": "reject",
                                                                     "csrf_token": token(finance, "/payments/bank")})
     assert second.status_code == 409

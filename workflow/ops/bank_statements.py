@@ -189,11 +189,21 @@ def line_view(row: BankLineRow) -> dict[str, Any]:
 
 
 def bank_lines(sessions: sessionmaker[Session], outcome: str | None = None) -> list[dict[str, Any]]:
+    """The lines, each share of a split with whether the payments consumer recorded it and its anomalies
+    (unknown invoice, overpaid, before service fait, invoice credited), as `regflow payments` shows them."""
     with sessions() as session:
         query = select(BankLineRow).order_by(BankLineRow.booked_on, BankLineRow.id)
         if outcome is not None:
             query = query.where(BankLineRow.outcome == outcome)
-        return [line_view(r) for r in session.scalars(query)]
+        rows = list(session.scalars(query))
+        ids = [a["payment_id"] for r in rows for a in r.allocations]
+        recorded = {p.payment_id: list(p.anomalies) for p in session.scalars(
+            select(PaymentRow).where(PaymentRow.payment_id.in_(ids)))} if ids else {}
+        views = [line_view(r) for r in rows]
+    for view in views:
+        view["allocations"] = [{**a, "recorded": a["payment_id"] in recorded,
+                                "anomalies": recorded.get(a["payment_id"], [])} for a in view["allocations"]]
+    return views
 
 
 def to_send(sessions: sessionmaker[Session]) -> list[tuple[int, list[Envelope]]]:
