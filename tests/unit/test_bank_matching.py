@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -110,6 +111,15 @@ def test_an_unknown_credit_is_kept_with_why() -> None:
     unknown = match(credit("312.40", "FACTURE 2023-000999", payer="M DUPONT JEAN"), BOOK)
     assert (unknown.outcome, unknown.rule) == (UNMATCHED, "unknown_reference")
     assert "2023-000999" in unknown.reason_fr
+
+
+@pytest.mark.parametrize("remittance", ["FACTURE DU 12/10/2024 MONTANT 625,00", "VIR 2024-10-12 625.00",
+                                        "REGLEMENT 2024 1 190,00", "ECHEANCE 10.12.24"])
+def test_dates_and_amounts_are_no_invoice_numbers(remittance: str) -> None:
+    book = [invoice("2024-000625", "625.00"), invoice("2024-000010", "625.00"), invoice("2024-000012", "625.00"),
+            invoice("2024-000001", "625.00"), invoice("2024-000190", "625.00")]
+    assert referenced_numbers(remittance) == (set(), set())
+    assert match(credit("625.00", remittance), book).outcome == UNMATCHED
 
 
 def test_treasuries_are_known_by_their_names() -> None:

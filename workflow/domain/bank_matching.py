@@ -42,6 +42,13 @@ _WITH_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})\s*[-/_.]?\s*((?:[0-9]\s?){0,5}[
 _NO_YEAR = re.compile(r"(?:\bFACTURES?|\bFACT|\bFAC|\bFA|\bFCT|\bINV(?:OICE)?|N°|\bNO|\bREF)\W{0,3}"
                       r"((?:[0-9]\s?){0,5}[0-9])(?![0-9])|(?<![0-9])(0[0-9]{5})(?![0-9])")
 
+# Dates (12/10/2024, 12.10.24, 2024-10-12) and amounts (1 190,00, 625.00) are blanked out first: "FACTURE DU
+# 12/10/2024 625,00" names no invoice 2024-000625, and "VIR 2024-10-12" no invoice 2024-000010.
+_NOT_A_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:[0-9]{4}|[0-9]{2})"
+                           r"|[0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9])"
+                           r"|(?<![0-9])[0-9]{1,3}(?:[  \u202f.][0-9]{3})*,[0-9]{2}(?![0-9])"
+                           r"|(?<![0-9])[0-9]+\.[0-9]{2}(?![0-9])")
+
 
 @dataclass(frozen=True)
 class BankCredit:
@@ -103,7 +110,7 @@ def name_key(name: str | None) -> str:
 
 def referenced_numbers(remittance: str) -> tuple[set[tuple[int, int]], set[int]]:
     """The invoice numbers a remittance names: (year, sequence) pairs, and sequences named without a year."""
-    text = unicodedata.normalize("NFKC", remittance).upper()
+    text = _NOT_A_NUMBER.sub(lambda m: " " * len(m.group()), unicodedata.normalize("NFKC", remittance).upper())
     with_year = {(int(y), int(re.sub(r"\s", "", s))) for y, s in _WITH_YEAR.findall(text)}
     spans = [m.span() for m in _WITH_YEAR.finditer(text)]
     no_year = set()
