@@ -125,3 +125,39 @@ def test_a_proposal_is_confirmed_on_the_page_and_its_payment_sent_once(
     second = finance.post(f"/payments/bank/{proposed['id']}", data={"decision": "reject",
                                                                     "csrf_token": token(finance, "/payments/bank")})
     assert second.status_code == 409
+
+
+def test_a_broker_away_at_import_keeps_the_payments_to_send_and_a_rerun_sends_them_once(  # noqa: PLR0917 (fixtures)
+        settings: Settings, sessions: sessionmaker[Session], clock: FileClock, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from regflow.cli import main
+    from tests.fleet import consumer_env
+
+    seed_invoice(sessions)
+    clock.set(datetime(2024, 10, 21, 9, tzinfo=UTC))
+    for key, value in consumer_env(settings, tmp_path / "unused").items():
+        monkeypatch.setenv(key, value)
+    statement = tmp_path / "releve.csv"
+    statement.write_bytes(b"Date,Reference,Montant,Payeur,SIRET,Libelle\n"
+                          b"20/10/2024,VIR-90,1785.00,DEPARTEMENT VAL DE MARNE,22940028800010,VIREMENT\n")
+    monkeypatch.setenv("REGFLOW_BROKER_URL", NOWHERE)
+    assert main(["bank", "import", str(statement)]) == 3
+    out, err = capsys.readouterr()
+    assert "payments kept to send: `regflow bank send`" in err
+    assert "1 nouvelle(s) / new: 1 rapprochée(s) / matched" in out
+    assert "SIRET du payeur et montant exact de 2024-000015" in out
+    [line] = bank_lines(sessions)
+    assert (line["outcome"], line["to_send"]) == ("matched", True)
+    assert queued(settings) == []
+
+    monkeypatch.setenv("REGFLOW_BROKER_URL", settings.broker_url)
+    assert main(["bank", "send"]) == 0
+    assert capsys.readouterr().out.startswith("1 ligne(s) envoyée(s)")
+    [command] = queued(settings)
+    assert (command["payload"]["invoice_number"], command["payload"]["requested_by"]) == ("2024-000015", "bank-import")
+    assert main(["bank", "send"]) == 0
+    assert capsys.readouterr().out.startswith("0 ligne(s)")
+    assert queued(settings) == []
+    assert main(["bank", "import", str(statement)]) == 0  # the same file: nothing new, nothing sent
+    assert "0 nouvelle(s) / new" in capsys.readouterr().out
+    assert queued(settings) == []
