@@ -115,8 +115,9 @@ def test_a_proposal_is_confirmed_on_the_page_and_its_payment_sent_once(
     finance.post("/payments/bank/send", data={"csrf_token": token(finance, "/payments/bank")})
     [command] = queued(settings)
     assert command["type"] == "cmd.payment.record"
-    assert {k: command["payload"][k] for k in ("invoice_number", "amount", "received_on", "requested_by")} == {
-        "invoice_number": "2024-000015", "amount": "1785.00", "received_on": "2024-10-20", "requested_by": "fanny"}
+    assert {k: command["payload"][k] for k in ("invoice_number", "amount", "received_on", "requested_by", "means")} == {
+        "invoice_number": "2024-000015", "amount": "1785.00", "received_on": "2024-10-20", "requested_by": "fanny",
+        "means": "mandat_administratif"}  # a public accountant's payment
     assert re.fullmatch(r"bank:VIR-77:[0-9a-f]{10}:1", command["payload"]["payment_id"])
     finance.post("/payments/bank/send", data={"csrf_token": token(finance, "/payments/bank")})
     assert queued(settings) == []  # sent once
@@ -154,7 +155,8 @@ def test_a_broker_away_at_import_keeps_the_payments_to_send_and_a_rerun_sends_th
     assert main(["bank", "send"]) == 0
     assert capsys.readouterr().out.startswith("1 ligne(s) envoyée(s)")
     [command] = queued(settings)
-    assert (command["payload"]["invoice_number"], command["payload"]["requested_by"]) == ("2024-000015", "bank-import")
+    assert {k: command["payload"][k] for k in ("invoice_number", "requested_by", "means")} == {
+        "invoice_number": "2024-000015", "requested_by": "bank-import", "means": "transfer"}
     assert main(["bank", "send"]) == 0
     assert capsys.readouterr().out.startswith("0 ligne(s)")
     assert queued(settings) == []

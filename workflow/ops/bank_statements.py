@@ -24,7 +24,16 @@ from schemas.envelope import Envelope
 from schemas.form import ClientCategory
 from workflow.adapters.bank_csv import parse_csv
 from workflow.adapters.camt053 import parse_camt053
-from workflow.domain.bank_matching import MATCHED, PROPOSED, UNMATCHED, Allocation, InvoiceDue, Matching, match
+from workflow.domain.bank_matching import (
+    MATCHED,
+    PROPOSED,
+    UNMATCHED,
+    Allocation,
+    InvoiceDue,
+    Matching,
+    is_treasury,
+    match,
+)
 from workflow.domain.bank_statement import ParsedStatement, StatementLine
 from workflow.domain.clock import Clock
 from workflow.domain.errors import StatementFileError
@@ -111,7 +120,8 @@ def _envelopes(row: BankLineRow, now: datetime, by: str) -> list[dict[str, Any]]
     built = []
     for a in row.allocations:
         command = RecordPayment(payment_id=a["payment_id"], invoice_number=a["invoice"], amount=Decimal(a["amount"]),
-                                received_on=row.booked_on, payer=row.payer_name, means="transfer", requested_by=by)
+                                received_on=row.booked_on, payer=row.payer_name, requested_by=by,
+                                means="mandat_administratif" if is_treasury(row.payer_name) else "transfer")
         event_id = uuid5(_PAYMENT_IDS, a["payment_id"])
         built.append(Envelope(event_id=event_id, type="cmd.payment.record", occurred_at=now, correlation_id=event_id,
                               producer="finance", payload=command.model_dump(mode="json")).model_dump(mode="json"))
