@@ -34,6 +34,7 @@ from workflow.domain.errors import (
     MalformedMessageError,
     MessageConflictError,
     RegflowError,
+    StatementFileError,
     UnknownRegistrationError,
 )
 from workflow.persistence.failures import DatabaseFailure, database_failure
@@ -82,7 +83,7 @@ class Verdict:
 # Errors retrying cannot help: the `permanent` ones of workflow.domain.errors (a unit test keeps them the same).
 NEVER_RETRIED: tuple[type[BaseException], ...] = (
     MalformedMessageError, MessageConflictError, InconsistentMessageError, IllegalTransitionError, GuardRefusedError,
-    InvoiceRulesError, InterestClaimError)
+    InvoiceRulesError, InterestClaimError, StatementFileError)
 # Refusals of a command by a business rule: an answer to whoever sent it, not an incident.
 BUSINESS_REFUSALS = (GuardRefusedError, IllegalTransitionError, UnknownRegistrationError)
 

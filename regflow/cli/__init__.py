@@ -13,6 +13,7 @@ import click
 
 from regflow.cli import (
     api_keys,
+    bank,
     bpf,
     catalogue,
     development,
@@ -30,7 +31,7 @@ from regflow.cli.output import expected_error, print_lines, printable
 AUDIENCES: dict[str, tuple[click.Command, ...]] = {
     "Intake": intake.COMMANDS,
     "Support": support.COMMANDS,
-    "Finance": (*finance.COMMANDS, *interest_claims.COMMANDS, *bpf.COMMANDS, *retention.COMMANDS),
+    "Finance": (*finance.COMMANDS, *bank.COMMANDS, *interest_claims.COMMANDS, *bpf.COMMANDS, *retention.COMMANDS),
     "Operations": (*catalogue.COMMANDS, *sessions.COMMANDS, *operations.COMMANDS, *api_keys.COMMANDS),
     "Development": development.COMMANDS,
 }

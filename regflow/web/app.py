@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from regflow.web import (
     auth,
+    bank_pages,
     bpf_pages,
     catalogue_pages,
     dashboard_pages,
@@ -45,7 +46,7 @@ from workflow.settings import Settings
 log = structlog.get_logger("web")
 SESSION_LIFETIME = timedelta(hours=10)
 # imported for their routes and hooks on `pages`
-__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "document_pages",
+__all__ = ["auth", "bank_pages", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "document_pages",
            "interest_claim_pages", "routes", "sheet_pages", "signature_pages", "survey_pages"]
 
 

@@ -32,7 +32,7 @@ VALID = FORMS / "valid" / "handicap-departement.json"
 SENDING = ["submit", "sign", "hold-session", "cancel-session", "move-session", "correct-invoice", "pay",
            "replace-participant"]
 REPORTING = [*SENDING, "check-overdue", "check-link", "show", "registrations", "emails", "awaiting-signature",
-             "invoices", "payments", "status", "dead-letters"]
+             "invoices", "payments", "status", "dead-letters", "bank"]
 # Each command-sending subcommand with arguments that are all valid.
 VALID_ARGS = {
     "submit": [str(VALID)],

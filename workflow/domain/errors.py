@@ -106,3 +106,19 @@ class InterestClaimError(RegflowError, ValueError):
     def __init__(self, message: str, *, fr: str) -> None:
         super().__init__(f"{fr} / {message}")
         self.reason_fr, self.reason_en = fr, message
+
+
+class StatementFileError(RegflowError):
+    """A bank statement refused as a whole (not XML, a DTD, another namespace, the schema broken, too large, no
+    column of a mandatory field): nothing of it is recorded. `problems` lists the first details (with line
+    numbers) for a person, in French and English like the reason."""
+
+    def __init__(self, fr: str, en: str, problems: list[str] | None = None) -> None:
+        super().__init__(en)
+        self.reason_fr = fr
+        self.fr = fr
+        self.en = en
+        self.problems = problems or []
+
+    def bilingual(self) -> str:
+        return "\n".join([f"{self.fr} / {self.en}", *(f"  {p}" for p in self.problems)])

@@ -16,6 +16,7 @@ from workflow.persistence.orm.attendance import (
     JoinRecordRow,
     SignedSheetRow,
 )
+from workflow.persistence.orm.bank import BankImportRow, BankLineRow
 from workflow.persistence.orm.base import NAMING, Base, Money, UTCDateTime
 from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.documents import DepositRow, DocumentFileRow
@@ -40,6 +41,8 @@ __all__ = [
     "ApiRequestRow",
     "AttendanceLineRow",
     "AttendanceMarkRow",
+    "BankImportRow",
+    "BankLineRow",
     "Base",
     "CertificateRow",
     "CommandDecisionRow",
