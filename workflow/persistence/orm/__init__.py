@@ -21,6 +21,7 @@ from workflow.persistence.orm.catalogue import TrainingRow, TrainingSessionRow
 from workflow.persistence.orm.documents import DepositRow, DocumentFileRow
 from workflow.persistence.orm.intake_api import ApiRequestRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
+from workflow.persistence.orm.personal_data import PersonalDataRequestRow
 from workflow.persistence.orm.registrations import (
     CommandDecisionRow,
     HistoryRow,
@@ -56,6 +57,7 @@ __all__ = [
     "OutboxRow",
     "ParticipantAccessRow",
     "PaymentRow",
+    "PersonalDataRequestRow",
     "ReceivableRow",
     "RegistrationRow",
     "ReminderRow",
