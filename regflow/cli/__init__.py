@@ -11,13 +11,25 @@ import sys
 
 import click
 
-from regflow.cli import api_keys, bpf, catalogue, development, finance, intake, operations, retention, sessions, support
+from regflow.cli import (
+    api_keys,
+    bpf,
+    catalogue,
+    development,
+    finance,
+    intake,
+    operations,
+    personal_data,
+    retention,
+    sessions,
+    support,
+)
 from regflow.cli.commands import CONTEXT_SETTINGS
 from regflow.cli.output import expected_error, print_lines, printable
 
 AUDIENCES: dict[str, tuple[click.Command, ...]] = {
     "Intake": intake.COMMANDS,
-    "Support": support.COMMANDS,
+    "Support": (*support.COMMANDS, *personal_data.COMMANDS),
     "Finance": (*finance.COMMANDS, *bpf.COMMANDS, *retention.COMMANDS),
     "Operations": (*catalogue.COMMANDS, *sessions.COMMANDS, *operations.COMMANDS, *api_keys.COMMANDS),
     "Development": development.COMMANDS,

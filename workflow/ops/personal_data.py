@@ -68,7 +68,7 @@ class Erasure:
     kept: list[Kept] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
-        return {"pseudonymised": dict(self.pseudonymised), "deleted": dict(self.deleted),
+        return {"pseudonymised": dict(self.pseudonymised), "deleted": {k: n for k, n in self.deleted.items() if n},
                 "kept": [{"what": k.what, "identifier": k.identifier, "reason": k.reason.key} for k in self.kept]}
 
 
@@ -133,16 +133,17 @@ def _rewrite(session: Session, place: Place) -> None:
 def _erase_in(session: Session, email: str, secret: str, keep: Keep) -> tuple[Erasure, Person, Pseudonym]:
     who, alias, found = _who(session, email, secret)
     done = Erasure(alias.subject, kept=_documents(session, found))
-    states = dict(session.execute(select(RegistrationRow.id, RegistrationRow.state)
-                                  .where(RegistrationRow.id.in_(found.registrations))).tuples())
+    states: dict[str, str] = {rid: state for rid, state in session.execute(  # noqa: C416 (Rows)
+        select(RegistrationRow.id, RegistrationRow.state).where(RegistrationRow.id.in_(found.registrations)))}
     kept = {rid: why for rid, state in states.items() if (why := keep(rid, state)) is not None}
     done.kept += [Kept("registration", rid, why) for rid, why in sorted(kept.items())]
     _delete_own(session, who, found, set(states) - set(kept), done)
     for place in list(places(session, who, alias, found)):
         if place.registration_id in kept or (place.registration_id is None and kept):
             continue  # the person is still named on what is kept: so are the records around it
-        _rewrite(session, place)
-        done.pseudonymised[place.table] += 1
+        if place.scrubbed:
+            _rewrite(session, place)
+            done.pseudonymised[place.table] += 1
     return done, who, alias
 
 

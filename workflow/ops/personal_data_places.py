@@ -112,12 +112,12 @@ def places(session: Session, who: Person, alias: Pseudonym, found: Links) -> Ite
         if table.name in NOT_SWEPT or not (columns := _columns(table)):
             continue
         for row in session.execute(_query(table, who, found)).mappings():
-            values, scrubbed = {}, {}
-            for column in columns:
-                value, was_json = _decoded(row[column.name])
-                if mentions(value, who, alias):
-                    values[column.name] = value
-                    scrubbed[column.name] = _encoded(scrub(value, who, alias), was_json)
-            if values:
+            read = {c.name: _decoded(row[c.name]) for c in columns}
+            values = {name: value for name, (value, _) in read.items()}
+            # the row as one record: a seat's first_name/last_name columns beside its email, as a form's object
+            after = scrub(values, who, alias)
+            named = {name: value for name, value in values.items() if mentions(value, who, alias)}
+            changed = {name: _encoded(after[name], read[name][1]) for name in values if after[name] != values[name]}
+            if named or changed:
                 key = {c.name: row[c.name] for c in table.primary_key.columns}
-                yield Place(table.name, key, found.registration_of(row), values, scrubbed)
+                yield Place(table.name, key, found.registration_of(row), named, changed)
