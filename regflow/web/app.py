@@ -9,7 +9,7 @@ The modules: `context` (the blueprint and what every route needs), `auth` (every
 logout, roles, error pages), `guards` (the login throttle, the live sessions, the characters refused),
 `routes` (the pages), `catalogue_pages` (operations' sessions), `sheet_pages` (the attendance sheet, trainers),
 `bpf_pages` (finance's BPF figures), `survey_pages` (the satisfaction survey's results), `signature_pages`
-(support's signed forms to check), `users` (the users file).
+(support's signed forms to check), `personal_data_pages` (support's RGPD requests), `users` (the users file).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from regflow.web import (
     bpf_pages,
     catalogue_pages,
     dashboard_pages,
+    personal_data_pages,
     routes,
     sheet_pages,
     signature_pages,
@@ -43,8 +44,8 @@ from workflow.settings import Settings
 log = structlog.get_logger("web")
 SESSION_LIFETIME = timedelta(hours=10)
 # imported for their routes and hooks on `pages`
-__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "routes", "sheet_pages",
-           "signature_pages", "survey_pages"]
+__all__ = ["auth", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "personal_data_pages", "routes",
+           "sheet_pages", "signature_pages", "survey_pages"]
 
 
 def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,

@@ -160,23 +160,36 @@ def erase(sessions: sessionmaker[Session], clock: Clock, secret: str, email: str
     return done
 
 
+def _held(session: Session, clock: Clock, secret: str, email: str) -> dict[str, Any]:
+    who, alias, found = _who(session, email, secret)
+    found_places = list(places(session, who, alias, found))
+    records = [{"table": p.table, "key": p.key, "registration_id": p.registration_id,
+                "columns": {c: fragments(v, who, alias) for c, v in p.values.items()}} for p in found_places]
+    documents = [{"kind": k.what, "number": k.identifier, "kept_because": k.reason.fr, "article": k.reason.article}
+                 for k in _documents(session, found)]
+    states = {rid: state for rid, state in session.execute(  # noqa: C416 (Rows)
+        select(RegistrationRow.id, RegistrationRow.state).where(RegistrationRow.id.in_(found.registrations)))}
+    return {"email": email, "pseudonym": alias.subject, "exported_at": clock.now().isoformat(),
+            "registrations": [{"id": rid, "state": states[rid], "kept_because": why.fr if why else None}
+                              for rid in sorted(states) for why in [in_progress(rid, states[rid])]],
+            "tables": sorted({p.table for p in found_places}), "records": records, "documents": documents}
+
+
+def held(sessions: sessionmaker[Session], clock: Clock, secret: str, email: str) -> dict[str, Any]:
+    """What `export` gives, read only (support's search on the page, before an export or an erasure)."""
+    with sessions() as session:
+        return _held(session, clock, secret, email)
+
+
 def export(sessions: sessionmaker[Session], clock: Clock, secret: str, email: str, *, actor: str) -> dict[str, Any]:
     """The right of access (RGPD art. 15): every record that names the person, with where it is (table, key), and
     only what of it is about them; the documents issued in their name; the request recorded by pseudonym."""
     with sessions.begin() as session:
-        who, alias, found = _who(session, email, secret)
-        found_places = list(places(session, who, alias, found))
-        records = [{"table": p.table, "key": p.key, "registration_id": p.registration_id,
-                    "columns": {c: fragments(v, who, alias) for c, v in p.values.items()}}
-                   for p in found_places]
-        documents = [{"kind": k.what, "number": k.identifier, "kept_because": k.reason.fr, "article": k.reason.article}
-                     for k in _documents(session, found)]
-        tables = sorted({p.table for p in found_places})
-        _record(session, "export", alias.subject, actor=actor, clock=clock, reason=None,
-                counts={"records": len(records), "tables": tables})
-    log.info("personal_data.exported", subject=alias.subject, actor=actor, records=len(records))
-    return {"email": email, "exported_at": clock.now().isoformat(), "registrations": sorted(found.registrations),
-            "tables": tables, "records": records, "documents": documents}
+        found = _held(session, clock, secret, email)
+        _record(session, "export", found["pseudonym"], actor=actor, clock=clock, reason=None,
+                counts={"records": len(found["records"]), "tables": found["tables"]})
+    log.info("personal_data.exported", subject=found["pseudonym"], actor=actor, records=len(found["records"]))
+    return found
 
 
 def _last_activity(session: Session) -> dict[str, tuple[str, date]]:
