@@ -37,10 +37,15 @@ def personal_data_request() -> ResponseReturnValue:
         abort(400, "Action inconnue : search, export ou erase. / Unknown action.")
     try:
         email = subject_email(form.get("email", ""))
-        reason = request_reason(form.get("reason", "")) if action == "erase" else None
     except PersonalDataError as refused:
         return render_template("personal_data.html", email=form.get("email", ""), found=None, erased=None,
-                               errors={"reason" if "motif" in refused.fr else "email": str(refused)}), 400
+                               errors={"email": str(refused)}), 400
+    try:
+        reason = request_reason(form.get("reason", "")) if action == "erase" else None
+    except PersonalDataError as refused:
+        found = held(office.sessions, office.clock, _secret(), email)
+        return render_template("personal_data.html", email=email, found=found, erased=None,
+                               errors={"reason": str(refused)}), 400
     if action == "export":
         found = export(office.sessions, office.clock, _secret(), email, actor=current_user().name)
         return Response(json.dumps(found, ensure_ascii=False, indent=2, default=str), 200, {

@@ -32,7 +32,8 @@ class Links:
 
     def registration_of(self, row: Any) -> str | None:
         """The registration a row belongs to: its own column, else its seat's."""
-        return row.get("registration_id") or self.seats.get(row.get("access_id") or "")
+        own = row.get("registration_id") or (row.get("id") if "form" in row else None)  # a registration's own row
+        return own or self.seats.get(row.get("access_id") or "")
 
 
 @dataclass
@@ -67,9 +68,9 @@ def links(session: Session, email: str) -> Links:
 
 def names(session: Session, email: str, found: Links) -> list[tuple[str | None, str | None]]:
     """The names written beside the e-mail: on the forms (participant, gestionnaire) and on the seats."""
-    named: list[tuple[str | None, str | None]] = list(session.execute(
+    named: list[tuple[str | None, str | None]] = [(first, last) for first, last in session.execute(
         select(ParticipantAccessRow.first_name, ParticipantAccessRow.last_name)
-        .where(ParticipantAccessRow.id.in_(found.accesses))).tuples())
+        .where(ParticipantAccessRow.id.in_(found.accesses)))]
     for form in session.scalars(select(RegistrationRow.form).where(RegistrationRow.id.in_(found.registrations))):
         people = [form.get("gestionnaire") or {}, *(form.get("participants") or [])]
         named += [(p.get("first_name"), p.get("last_name")) for p in people
