@@ -16,10 +16,16 @@ from regflow.web.context import back_office, current_user, pages
 from regflow.web.users import Role
 from workflow.domain.personal_data import PersonalDataError, request_reason, subject_email
 from workflow.ops.personal_data import erase, export, held
+from workflow.settings import InsecureSecretError
 
 
 def _secret() -> str:
-    return back_office().settings.require_secret("personal_data_secret")
+    """The pseudonyms' key; unset or weak outside development, the page says so (503) rather than make pseudonyms
+    anyone with the default key could recompute."""
+    try:
+        return back_office().settings.require_secret("personal_data_secret")
+    except InsecureSecretError as missing:
+        abort(503, f"REGFLOW_PERSONAL_DATA_SECRET manquante ou trop courte. / {missing}")
 
 
 @pages.get("/donnees-personnelles")
