@@ -75,6 +75,8 @@ def export_command(settings: Settings, *, email: str, output: Path | None, actor
 
 def _erasure_text(done: Erasure) -> str:
     lines = [f"Effacement de {done.subject} / erasure of {done.subject}:"]
+    if not (done.pseudonymised or done.kept or any(done.deleted.values())):
+        lines.append("  rien ne nomme cette personne (ou déjà effacée) / nothing names this person (or already erased)")
     lines += [f"  pseudonymisé / pseudonymised : {table} ×{n}" for table, n in sorted(done.pseudonymised.items())]
     lines += [f"  supprimé / deleted : {what} ×{n}" for what, n in sorted(done.deleted.items()) if n]
     lines += [f"  conservé / kept : {k.what} {k.identifier} — {k.reason.fr} ({k.reason.article}) / {k.reason.en}"

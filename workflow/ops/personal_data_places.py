@@ -1,8 +1,8 @@
 """Where a person is in the database, found generically: every table of the models, every text and JSON column,
 so that a table added later is covered without a line here. A row is looked at when it is linked to the person
-(its `registration_id`, `access_id` or `session_id` is one of theirs) or when a text column holds their e-mail;
-a table with none of those columns is read whole. `workflow.domain.personal_data` says whether a value names them
-and what it becomes."""
+(its `registration_id`, `access_id` or `session_id` is one of theirs) or when a text column holds their e-mail
+or one of their names (a superset the domain's word-bounded match then narrows); binary columns are never read.
+`workflow.domain.personal_data` says whether a value names them and what it becomes."""
 
 from __future__ import annotations
 
@@ -47,8 +47,9 @@ class Place:
     scrubbed: dict[str, Any]
 
 
-def _like(column: Any, email: str) -> Any:
-    return func.lower(cast(column, Text)).like(f"%{email}%")
+def _like(column: Any, text: str) -> Any:
+    """Case-insensitive containment, both sides folded by the database (a superset: `_` and `%` match more)."""
+    return cast(column, Text).ilike(f"%{text}%")
 
 
 def links(session: Session, email: str) -> Links:
@@ -97,14 +98,15 @@ def _encoded(value: Any, was_json: bool) -> Any:
 
 
 def _query(table: Table, who: Person, found: Links) -> Any:
+    """The rows to look at, read without their binary columns (the PDFs, the scans): those linked to the person,
+    and any whose text holds their e-mail or one of their names."""
+    columns = [*table.primary_key.columns, *[c for c in _columns(table) if not c.primary_key]]  # scopes: strings
     scoped = [(table.c[name], getattr(found, {"registration_id": "registrations", "access_id": "accesses",
                                               "session_id": "sessions"}[name]))
               for name in SCOPES if name in table.c]
-    if not scoped:
-        return select(table)
     texts = [c for c in table.columns if isinstance(c.type, String)]
-    return select(table).where(or_(*[column.in_(values) for column, values in scoped if values],
-                                   *[_like(c, who.email) for c in texts]))
+    return select(*columns).where(or_(*[column.in_(values) for column, values in scoped if values],
+                                      *[_like(c, t) for c in texts for t in who.texts()]))
 
 
 def places(session: Session, who: Person, alias: Pseudonym, found: Links) -> Iterator[Place]:
