@@ -154,8 +154,35 @@ def test_not_one_address_is_refused_in_french_and_english(typed: str) -> None:
         subject_email(typed)
 
 
-@pytest.mark.parametrize("typed", ["", "  ", "ab", "x" * 501])
+@pytest.mark.parametrize("typed", ["", "  ", "ab", "x" * 501, "dem\x00ande", "demande \x1b[31m"])
 def test_a_reason_of_3_to_500_characters_is_required(typed: str) -> None:
-    with pytest.raises(PersonalDataError, match="motif requis, de 3 à 500 caractères / a reason is required"):
+    refused = "motif requis, de 3 à 500 caractères, sans caractère de contrôle / a reason is required"
+    with pytest.raises(PersonalDataError, match=refused):
         request_reason(typed)
     assert request_reason("  demande  du 2 décembre ") == "demande du 2 décembre"
+
+
+@given(st.lists(st.tuples(st.sampled_from(["s1", "s2", "s3"]), st.integers(0, 4),
+                          st.sampled_from(["present", "absent", "partial"]), st.integers(0, 360)), max_size=20),
+       EMAILS, FIRST, LAST)
+def test_the_counts_per_session_do_not_change(seats: list[tuple[str, int, str, int]], email: str, first: str,
+                                              last: str) -> None:
+    """Seats (one of them hers, maybe several: one per session) scrubbed as rows: the same seats per session,
+    presences and minutes, hers now all under one pseudonym."""
+    def row(session: str, n: int, presence: str, minutes: int) -> dict[str, Any]:
+        mine = n == 0
+        return {"session_id": session, "email": email if mine else f"p{n}@other.example",
+                "first_name": first if mine else "Paul", "last_name": last if mine else "OTHER-NAME",
+                "presence": presence, "minutes_followed": minutes}
+
+    assume(last.casefold() not in "other-name")
+    who, alias = person(email, [(first, last)]), pseudonym(email, SECRET)
+    rows = [row(*seat) for seat in seats]
+    after = [scrub(r, who, alias) for r in rows]
+
+    def counts(found: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+        return sorted((r["session_id"], r["presence"], r["minutes_followed"]) for r in found)
+
+    assert counts(after) == counts(rows)
+    assert sum(r["email"] == alias.email for r in after) == sum(r["email"] == email for r in rows)
+    assert not mentions(after, who, alias)

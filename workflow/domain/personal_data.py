@@ -20,6 +20,7 @@ import functools
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -85,11 +86,12 @@ def subject_email(text: str) -> str:
 
 
 def request_reason(text: str) -> str:
-    """Why the erasure is asked (the person's request, its date...): 3 to 500 characters, kept in the log."""
+    """Why the erasure is asked (the person's request, its date...): 3 to 500 characters, kept in the log; a control
+    character (a NUL the database refuses, an escape a terminal obeys) is refused."""
     reason = " ".join(text.split())
-    if not MIN_REASON <= len(reason) <= MAX_REASON:
-        raise PersonalDataError(f"motif requis, de {MIN_REASON} à {MAX_REASON} caractères",
-                                f"a reason is required, {MIN_REASON} to {MAX_REASON} characters")
+    if not MIN_REASON <= len(reason) <= MAX_REASON or any(unicodedata.category(c).startswith("C") for c in reason):
+        raise PersonalDataError(f"motif requis, de {MIN_REASON} à {MAX_REASON} caractères, sans caractère de contrôle",
+                                f"a reason is required, {MIN_REASON} to {MAX_REASON} characters, no control character")
     return reason
 
 
