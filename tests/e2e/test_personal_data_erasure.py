@@ -111,10 +111,12 @@ def test_an_erased_participant_is_in_no_table_while_invoices_pdf_and_bpf_figures
     assert erased.returncode == 0, erased.stderr
     assert where_named(deps, EMAIL, LAST, f"{FIRST} {LAST}") == set()
     assert EMAIL not in erased.stdout + erased.stderr
+    assert LAST not in erased.stdout + erased.stderr
     assert "conservé / kept : invoice 2023-000001" in erased.stdout
     assert "code de commerce L123-22" in erased.stdout
     for name in consumers.processes:
         assert EMAIL not in consumers.logs(name), name
+        assert LAST not in consumers.logs(name), name
     # the other participant and the gestionnaire are untouched
     assert ("registrations", "form") in where_named(deps, "paul.leroy@valdemarne.fr")
     assert ("registrations", "form") in where_named(deps, "formation@valdemarne.fr")
