@@ -138,6 +138,15 @@ class Settings(BaseSettings):
         default=SecretStr(DEVELOPMENT_LINK_SECRET),
         description="Key of the personal links (HMAC): set a random one in production, keep it stable "
                     "(`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+    personal_data_retention_months: int = Field(
+        default=36, ge=1, le=120,
+        description="Months after a registration's last payment (its last change when nothing was paid) before "
+                    "`regflow personal-data purge` pseudonymises its people (RGPD art. 5-1-e). 36: the certificates' "
+                    "3-year commitment and the CNIL's 3 years after the end of a business relationship")
+    personal_data_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_LINK_SECRET),
+        description="Key of the pseudonyms (HMAC of the e-mail): random, 32+ characters, kept stable and secret "
+                    "(the same person keeps one pseudonym; without it a guessed address cannot be tested)")
     signature_webhook_secret: SecretStr | None = Field(
         default=None, description="The e-signature platform's webhook secret key (Yousign: the subscription's "
                                   "secret_key): callbacks are refused while it is unset")

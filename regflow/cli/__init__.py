@@ -21,6 +21,7 @@ from regflow.cli import (
     intake,
     interest_claims,
     operations,
+    personal_data,
     retention,
     sessions,
     support,
@@ -30,7 +31,7 @@ from regflow.cli.output import expected_error, print_lines, printable
 
 AUDIENCES: dict[str, tuple[click.Command, ...]] = {
     "Intake": intake.COMMANDS,
-    "Support": support.COMMANDS,
+    "Support": (*support.COMMANDS, *personal_data.COMMANDS),
     "Finance": (*finance.COMMANDS, *bank.COMMANDS, *interest_claims.COMMANDS, *bpf.COMMANDS, *retention.COMMANDS),
     "Operations": (*catalogue.COMMANDS, *sessions.COMMANDS, *operations.COMMANDS, *api_keys.COMMANDS),
     "Development": development.COMMANDS,

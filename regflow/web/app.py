@@ -9,7 +9,8 @@ The modules: `context` (the blueprint and what every route needs), `auth` (every
 logout, roles, error pages), `guards` (the login throttle, the live sessions, the characters refused),
 `routes` (the pages), `catalogue_pages` (operations' sessions), `sheet_pages` (the attendance sheet, trainers),
 `bpf_pages` (finance's BPF figures), `interest_claim_pages` (late-payment interest claims), `survey_pages` (the
-satisfaction survey's results), `signature_pages` (support's signed forms to check), `users` (the users file).
+satisfaction survey's results), `signature_pages` (support's signed forms to check), `personal_data_pages` (support's
+RGPD requests), `users` (the users file).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from regflow.web import (
     dashboard_pages,
     document_pages,
     interest_claim_pages,
+    personal_data_pages,
     routes,
     sheet_pages,
     signature_pages,
@@ -47,7 +49,7 @@ log = structlog.get_logger("web")
 SESSION_LIFETIME = timedelta(hours=10)
 # imported for their routes and hooks on `pages`
 __all__ = ["auth", "bank_pages", "bpf_pages", "catalogue_pages", "create_app", "dashboard_pages", "document_pages",
-           "interest_claim_pages", "routes", "sheet_pages", "signature_pages", "survey_pages"]
+           "interest_claim_pages", "personal_data_pages", "routes", "sheet_pages", "signature_pages", "survey_pages"]
 
 
 def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,

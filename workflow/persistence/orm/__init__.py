@@ -23,6 +23,7 @@ from workflow.persistence.orm.documents import DepositRow, DocumentFileRow
 from workflow.persistence.orm.intake_api import ApiRequestRow
 from workflow.persistence.orm.interest_claims import InterestClaimRow
 from workflow.persistence.orm.notifications import EmailRow, ParticipantAccessRow, ReminderRow
+from workflow.persistence.orm.personal_data import PersonalDataRequestRow
 from workflow.persistence.orm.registrations import (
     CommandDecisionRow,
     HistoryRow,
@@ -61,6 +62,7 @@ __all__ = [
     "OutboxRow",
     "ParticipantAccessRow",
     "PaymentRow",
+    "PersonalDataRequestRow",
     "ReceivableRow",
     "RegistrationRow",
     "ReminderRow",
