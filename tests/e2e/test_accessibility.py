@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.e2e]
 
 BACK_OFFICE = ("/tableau-de-bord", "/registrations", "/registrations?q=a11y", "/registrations/a11y-1",
                "/signatures", "/invoices", "/payments", "/payments/new", "/bpf", "/feuilles", "/avis", "/sessions",
-               "/sessions/held", "/queues", "/interest-claims", "/payments/bank")
+               "/sessions/held", "/queues", "/interest-claims", "/payments/bank",
+               "/donnees-personnelles")
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SERIOUS = {"serious", "critical"}
 
