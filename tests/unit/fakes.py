@@ -27,6 +27,7 @@ from schemas.messages import Envelope
 from workflow.adapters.clocks import FixedClock
 from workflow.adapters.data_files import load_catalogue, load_reference_rates
 from workflow.adapters.document_store import ChorusDeposit, DocumentKind, document_name
+from workflow.domain.einvoicing import BuyerRequirements, StatusReport
 from workflow.adapters.mailroom import idempotency_key
 from workflow.bootstrap import Deps, inject_dependencies, seller_of
 from workflow.domain.access_links import ACTIVE
@@ -491,6 +492,9 @@ class FakeChorusPro:
         self.deposits: list[ChorusDeposit] = []
         self.attachments: list[tuple[str, str]] = []
         self.received: dict[str, bytes] = {}
+        self.statuses: dict[str, StatusReport] = {}
+        self.recycled: list[tuple[str, str | None, str | None]] = []
+        self.required: dict[str, BuyerRequirements] = {}
 
     def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
         self.deposits.append(deposit)
@@ -508,6 +512,18 @@ class FakeChorusPro:
     def attached(self, invoice_number: str, name: str) -> str | None:
         key = f"{invoice_number}/{name}"
         return f"fake-chorus:{key}" if key in self.received else None
+
+    def status(self, invoice_number: str) -> StatusReport | None:
+        return self.statuses.get(invoice_number)
+
+    def recycle(self, invoice_number: str, service_code: str | None, commitment_number: str | None) -> None:
+        self.recycled.append((invoice_number, service_code, commitment_number))
+
+    def complete(self, invoice_number: str, name: str, pdf: bytes, comment: str) -> None:
+        self.attachments.append((invoice_number, name))
+
+    def requirements(self, buyer_siret: str) -> BuyerRequirements:
+        return self.required.get(buyer_siret, BuyerRequirements())
 
 
 # --- the harness -----------------------------------------------------------------------------------------------
