@@ -11,14 +11,26 @@ import sys
 
 import click
 
-from regflow.cli import api_keys, bpf, catalogue, development, finance, intake, operations, retention, sessions, support
+from regflow.cli import (
+    api_keys,
+    bpf,
+    catalogue,
+    chorus,
+    development,
+    finance,
+    intake,
+    operations,
+    retention,
+    sessions,
+    support,
+)
 from regflow.cli.commands import CONTEXT_SETTINGS
 from regflow.cli.output import expected_error, print_lines, printable
 
 AUDIENCES: dict[str, tuple[click.Command, ...]] = {
     "Intake": intake.COMMANDS,
     "Support": support.COMMANDS,
-    "Finance": (*finance.COMMANDS, *bpf.COMMANDS, *retention.COMMANDS),
+    "Finance": (*finance.COMMANDS, *chorus.COMMANDS, *bpf.COMMANDS, *retention.COMMANDS),
     "Operations": (*catalogue.COMMANDS, *sessions.COMMANDS, *operations.COMMANDS, *api_keys.COMMANDS),
     "Development": development.COMMANDS,
 }

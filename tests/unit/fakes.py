@@ -27,13 +27,13 @@ from schemas.messages import Envelope
 from workflow.adapters.clocks import FixedClock
 from workflow.adapters.data_files import load_catalogue, load_reference_rates
 from workflow.adapters.document_store import ChorusDeposit, DocumentKind, document_name
-from workflow.domain.einvoicing import BuyerRequirements, StatusReport
 from workflow.adapters.mailroom import idempotency_key
 from workflow.bootstrap import Deps, inject_dependencies, seller_of
 from workflow.domain.access_links import ACTIVE
 from workflow.domain.catalogue import Catalogue, Schedule, SessionDate, SessionState
 from workflow.domain.clock import PARIS, Clock
 from workflow.domain.decisions import Accepted, Refused
+from workflow.domain.einvoicing import BuyerRequirements, StatusReport
 from workflow.domain.identifiers import normalise_email
 from workflow.domain.machine import State
 from workflow.domain.receivables import CREDITED, OPEN

@@ -241,7 +241,7 @@ def platform_columns(deposit: DepositRow | None) -> dict[str, Any]:
                 "expected_payment_on": None, "platform_error": None}
     if deposit.status == "held":
         shown = "retenue / held"
-    elif deposit.platform_status in PlatformStatus.__members__:
+    elif deposit.platform_status is not None and deposit.platform_status in PlatformStatus.__members__:
         shown = LABELS_FR[PlatformStatus(deposit.platform_status)]
     else:
         shown = "à déposer / to deposit" if deposit.status == "pending" else "déposée / deposited"
