@@ -31,6 +31,7 @@ from workflow.domain.errors import (
     InconsistentMessageError,
     MalformedMessageError,
     MessageConflictError,
+    PlatformRefusedError,
     RegflowError,
     UnknownRegistrationError,
 )
@@ -79,7 +80,8 @@ class Verdict:
 
 # Errors retrying cannot help: the `permanent` ones of workflow.domain.errors (a unit test keeps them the same).
 NEVER_RETRIED: tuple[type[BaseException], ...] = (
-    MalformedMessageError, MessageConflictError, InconsistentMessageError, IllegalTransitionError, GuardRefusedError)
+    MalformedMessageError, MessageConflictError, InconsistentMessageError, IllegalTransitionError, GuardRefusedError,
+    PlatformRefusedError)
 # Refusals of a command by a business rule: an answer to whoever sent it, not an incident.
 BUSINESS_REFUSALS = (GuardRefusedError, IllegalTransitionError, UnknownRegistrationError)
 

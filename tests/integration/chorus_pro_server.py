@@ -40,7 +40,7 @@ class Platform:
 class _Handler(BaseHTTPRequestHandler):
     platform: Platform
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:

@@ -46,7 +46,8 @@ def test_a_deposit_accepted_gets_the_flow_number_and_the_platform_then_finds_it_
                     "syntaxeFlux": "IN_DP_E2_CII_FACTURX", "avecSignature": False}
     assert api.deposited("2026-000042") == flow
     found = api.status("2026-000042")
-    assert found is not None and found.status == PlatformStatus.DEPOSEE and found.at == NOW
+    assert found is not None
+    assert (found.status, found.at) == (PlatformStatus.DEPOSEE, NOW)
     assert platform.tokens_issued == 1  # one token for all those calls, kept until it expires
 
 
@@ -63,7 +64,8 @@ def test_an_expired_token_is_renewed_once_and_the_call_goes_through(api: ChorusP
     api.deposit(DEPOSIT, PDF)
     platform.valid_tokens.clear()  # the gateway no longer accepts the token it gave
     found = api.status(DEPOSIT.invoice_number)
-    assert found is not None and found.status == PlatformStatus.DEPOSEE
+    assert found is not None
+    assert found.status == PlatformStatus.DEPOSEE
     assert platform.tokens_issued == 2
 
 
@@ -114,10 +116,12 @@ def test_an_invoice_to_recycle_is_sent_again_under_its_number_with_the_new_routi
     api.deposit(DEPOSIT, PDF)
     platform.set_status("2026-000042", "A_RECYCLER")
     found = api.status("2026-000042")
-    assert found is not None and found.status == PlatformStatus.A_RECYCLER
+    assert found is not None
+    assert found.status == PlatformStatus.A_RECYCLER
     api.recycle("2026-000042", "SERV-2", "EJ-9")
     sent = platform.invoices["2026-000042"]["recycled_with"]
     assert sent["destinataire"] == {"codeServiceExecutant": "SERV-2"}
     assert sent["reference"] == {"numeroBonCommande": "EJ-9"}
     again = api.status("2026-000042")
-    assert again is not None and again.status == PlatformStatus.DEPOSEE
+    assert again is not None
+    assert again.status == PlatformStatus.DEPOSEE

@@ -5,6 +5,7 @@ rejetée, then credited and reissued with a new number; suspendue, told in the h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from pathlib import Path
@@ -12,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from consumers import invoicing, payments
+from consumers import invoicing, notifications, payments
 from consumers.runner import handle_message
 from tests.integration.test_deposits import confirmed, outbox
 from workflow.bootstrap import Deps
 from workflow.ops.einvoicing import Poll, correct_routing, poll_platform
-from workflow.persistence.orm import CreditNoteRow, DepositRow, HistoryRow, InvoiceRow, ReceivableRow
+from workflow.persistence.orm import CreditNoteRow, DepositRow, EmailRow, HistoryRow, InvoiceRow, ReceivableRow
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.persistence.views import invoice_list
 from workflow.settings import Settings
@@ -173,6 +174,14 @@ def test_a_suspended_invoice_is_in_the_history_and_a_damaged_answer_is_kept_not_
     poll(deps)
     assert history(deps) == [f"platform_status: {number} suspendue sur la plateforme : attestation de service "
                              "fait manquante"]
+    [suspended] = outbox(deps, "invoice.platform_status_changed")
+    told = dataclasses.replace(deps, settings=deps.settings.model_copy(update={"support_email": "support@ipp.fr"}))
+    assert handle_message(notifications.APP, told, suspended).kind == "ack"
+    assert handle_message(notifications.APP, told, suspended).kind == "ack"  # redelivered: one e-mail
+    with deps.sessions() as session:
+        [email] = session.scalars(select(EmailRow).where(EmailRow.kind == "invoice_suspended")).all()
+    assert (email.recipient, email.subject) == ("support@ipp.fr", f"Facture {number} suspendue sur Chorus Pro")
+    assert told.mail.render(email).text.count("attestation de service fait manquante") == 1
 
     (drop / f"{number}.status.json").write_text('{"statut": "PAYEE"')
     poll(deps)
@@ -181,3 +190,27 @@ def test_a_suspended_invoice_is_in_the_history_and_a_damaged_answer_is_kept_not_
     assert kept.platform_error is not None
     assert "not JSON" in kept.platform_error
 
+
+
+def test_the_invoices_page_shows_finance_the_platform_status_the_hold_reason_and_the_expected_payment(
+        deps: Deps, drop: Path, settings: Settings, tmp_path: Path) -> None:
+    from html import unescape
+
+    from regflow.web import create_app
+    from regflow.web.users import UserStore
+    from tests.integration.test_backoffice_pages import PASSWORD, login
+
+    number = issue(deps)
+    answer(drop, number, statut="MISE_EN_PAIEMENT", date="2023-10-02", datePaiementPrevue="2023-10-12")
+    poll(deps)
+    users = UserStore(tmp_path / "users.json")
+    users.add("bernard", PASSWORD, ["finance"])
+    client = create_app(settings.model_copy(update={"web_users_file": users.path, "development": True})).test_client()
+    login(client, name="bernard")
+
+    page = unescape(client.get("/invoices", query_string={"show": "all"}).get_data(as_text=True))
+
+    row = page[page.index(f"<td>{number}</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "mise en paiement (2023-10-02)" in row
+    assert "paiement attendu / payment expected 2023-10-12" in row

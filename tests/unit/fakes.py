@@ -13,6 +13,7 @@ of work would throw it away), and drops only the events it had not committed.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -348,6 +349,15 @@ class FakeDeposits:
         self.rows[deposit.document_number] = deposit
 
     def get(self, document_number: str, *, for_update: bool = False) -> DepositRow | None:
+        return self.rows.get(document_number)
+
+    def numbers_in(self, statuses: Sequence[str], *, unless_platform: Sequence[str] = (), limit: int = 500
+                   ) -> list[str]:
+        return [n for n, r in sorted(self.rows.items(), key=lambda item: (item[1].created_at, item[0]))
+                if r.status in statuses and r.kind in ("invoice", "credit_note")
+                and r.platform_status not in unless_platform][:limit]
+
+    def claim(self, document_number: str) -> DepositRow | None:
         return self.rows.get(document_number)
 
 

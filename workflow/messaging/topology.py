@@ -24,7 +24,7 @@ CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
                   "invoice.platform_status_changed"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued",
                       "registration.moved", "registration.cancelled", "registration.participant_replaced",
-                      "certificate.issued"),
+                      "certificate.issued", "invoice.platform_status_changed"),
     "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record",
                  "invoice.issued", "credit_note.issued"),
 }
