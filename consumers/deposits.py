@@ -7,7 +7,9 @@ Once per number, whatever is redelivered or retried:
 - the copy is the PDF the issuing transaction kept (`document_files`), written under its store name: writing it
   again writes the same bytes;
 - the deposit row (`deposits`, written *pending* with the document) is locked, and an *accepted* one is not sent
-  again; before sending, the platform is asked whether it already holds that number (`ChorusPro.deposited`);
+  again; before sending, the platform is asked whether it already holds that number (`deposited`), then what
+  the buyer requires: a document missing a service code or commitment number it requires is *held* with its
+  reason, not sent to be rejected (`workflow.ops.einvoicing.send_deposit`);
 - `invoice.deposited` goes through the outbox in the transaction that records the acceptance.
 
 The window left: the platform accepts, then this process dies (or the database fails) before the acceptance
@@ -25,17 +27,18 @@ from datetime import datetime
 
 import structlog
 
-from schemas.messages import CertificateIssued, CreditNoteIssued, Envelope, InvoiceDeposited, InvoiceIssued
-from workflow.adapters.document_store import ChorusDeposit, ChorusPro, DocumentKind, DocumentStore, document_name
+from schemas.messages import CertificateIssued, CreditNoteIssued, Envelope, InvoiceIssued
+from workflow.adapters.document_store import DocumentKind, DocumentStore, document_name
+from workflow.adapters.einvoicing import EInvoicingPlatform
 from workflow.domain.clock import Clock
 from workflow.domain.errors import DependencyNotReadyError, InconsistentMessageError
-from workflow.ops.faults import crash_point
+from workflow.ops.einvoicing import ACCEPTED, EVIDENCE, PENDING, send_deposit
 from workflow.persistence.orm import DepositRow, DocumentFileRow
 from workflow.persistence.unit_of_work import UnitOfWork
 
 PLATFORM = "chorus-pro"
-PENDING, ACCEPTED = "pending", "accepted"  # DepositRow.status
-EVIDENCE = "dossier-de-preuves"  # the evidence pack's name beside its invoice on the platform
+__all__ = ["ACCEPTED", "EVIDENCE", "PENDING", "PLATFORM", "handle_certificate_issued", "handle_credit_note_issued",
+           "handle_invoice_issued", "keep_pdf", "owe_evidence"]
 EvidencePdf = Callable[[UnitOfWork, str], bytes]  # a session's evidence pack, drawn through the unit of work
 
 log = structlog.get_logger("deposits")
@@ -50,7 +53,7 @@ def keep_pdf(uow: UnitOfWork, kind: DocumentKind, number: str, pdf: bytes, now: 
 
 
 def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWork, *, clock: Clock,
-                          documents: DocumentStore, chorus: ChorusPro) -> None:
+                          documents: DocumentStore, chorus: EInvoicingPlatform) -> None:
     invoice = uow.invoices.get(event.invoice_number)
     if invoice is None or invoice.registration_id != message.registration_id:
         raise InconsistentMessageError(f"no invoice {event.invoice_number} issued for {message.registration_id}")
@@ -58,7 +61,7 @@ def handle_invoice_issued(message: Envelope, event: InvoiceIssued, uow: UnitOfWo
 
 
 def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: UnitOfWork, *, clock: Clock,
-                              documents: DocumentStore, chorus: ChorusPro) -> None:
+                              documents: DocumentStore, chorus: EInvoicingPlatform) -> None:
     credit = uow.credit_notes.get(event.credit_note_number)
     if credit is None or credit.registration_id != message.registration_id:
         raise InconsistentMessageError(
@@ -67,7 +70,7 @@ def handle_credit_note_issued(message: Envelope, event: CreditNoteIssued, uow: U
 
 
 def handle_certificate_issued(message: Envelope, event: CertificateIssued, uow: UnitOfWork, *, clock: Clock,
-                              documents: DocumentStore, chorus: ChorusPro, evidence: EvidencePdf) -> None:
+                              documents: DocumentStore, chorus: EInvoicingPlatform, evidence: EvidencePdf) -> None:
     """The certificates' copies in the store (they go to the client by e-mail), then the session's evidence pack
     beside the invoice on Chorus Pro when the buyer asked for it (`owe_evidence`)."""
     for issued in event.certificates:
@@ -97,7 +100,8 @@ def owe_evidence(uow: UnitOfWork, registration_id: str, *, wanted: bool, now: da
         commitment_number=owed.commitment_number, status=PENDING, reference=None, created_at=now, deposited_at=None))
 
 
-def _attach_evidence(uow: UnitOfWork, registration_id: str, session_id: str, *, clock: Clock, chorus: ChorusPro,
+def _attach_evidence(uow: UnitOfWork, registration_id: str, session_id: str, *, clock: Clock,
+                     chorus: EInvoicingPlatform,
                      evidence: EvidencePdf) -> None:
     invoice = uow.invoices.current_of(registration_id)
     owed = uow.deposits.get(evidence_number(invoice.number), for_update=True) if invoice is not None else None
@@ -113,7 +117,7 @@ def _attach_evidence(uow: UnitOfWork, registration_id: str, session_id: str, *, 
 
 
 def _store_and_deposit(uow: UnitOfWork, kind: DocumentKind, number: str, *, clock: Clock, documents: DocumentStore,
-                       chorus: ChorusPro) -> None:
+                       chorus: EInvoicingPlatform) -> None:
     name = document_name(kind, number)
     kept = uow.document_files.get(name)
     if kept is None:  # issued before migration 0014, which wrote and deposited it in the issuing transaction
@@ -123,17 +127,6 @@ def _store_and_deposit(uow: UnitOfWork, kind: DocumentKind, number: str, *, cloc
     documents.write(name, kept.content)
     kept.stored_at = kept.stored_at or now
     deposit = uow.deposits.get(number, for_update=True)
-    if deposit is None or deposit.status == ACCEPTED:
-        return  # a private client's, a certificate, or already deposited: not sent again
-    reference = chorus.deposited(number)
-    if reference is not None:
-        log.warning("the platform already holds this deposit: its acceptance is recorded, nothing is sent again",
-                    document=name, reference=reference)
-    else:
-        reference = chorus.deposit(ChorusDeposit(number, deposit.buyer_siret, deposit.service_code,
-                                                 deposit.commitment_number), kept.content)
-    crash_point("invoicing.after_deposit_before_commit")
-    deposit.status, deposit.reference, deposit.deposited_at = ACCEPTED, reference, now
-    uow.publish("invoice.deposited", InvoiceDeposited(
-        invoice_number=number, platform=deposit.platform, reference=reference, buyer_siret=deposit.buyer_siret,
-        service_code=deposit.service_code, commitment_number=deposit.commitment_number), deposit.registration_id)
+    if deposit is None or deposit.status != PENDING:
+        return  # a private client's, a certificate, already deposited, or held for its routing: not sent from here
+    send_deposit(uow, deposit, kept.content, platform=chorus, now=now)

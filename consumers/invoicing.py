@@ -27,20 +27,24 @@ from schemas.messages import (
     CreditNoteIssued,
     Envelope,
     InvoiceIssued,
+    InvoicePlatformStatusChanged,
     RegistrationMoved,
     RegistrationTransitioned,
 )
 from workflow.adapters.document_store import DocumentKind, DocumentStore, document_name
 from workflow.adapters.facturx_xml import cii_xml, facturx_pdf
 from workflow.adapters.invoice_pdf import render_pdf
+from workflow.bootstrap import Deps
 from workflow.domain.catalogue import Catalogue
 from workflow.domain.clock import Clock
-from workflow.domain.errors import DependencyNotReadyError, GuardRefusedError
+from workflow.domain.einvoicing import PlatformStatus
+from workflow.domain.errors import DependencyNotReadyError, GuardRefusedError, InconsistentMessageError
 from workflow.domain.form_rules import check_form
 from workflow.domain.invoice import InvoiceDocument, Seller, credit_note_document, invoice_document, invoice_number
 from workflow.domain.machine import State
 from workflow.domain.payment_rules import due_date, paris_date
 from workflow.domain.registration import Registration
+from workflow.ops.einvoicing import Poll, poll_platform
 from workflow.persistence.orm import CreditNoteRow, DepositRow, InvoiceRow
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
@@ -204,6 +208,39 @@ def handle_correct(message: Envelope, command: CorrectInvoice, uow: UnitOfWork, 
     registration.reinvoice(credit, desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
 
 
+def handle_platform_status_changed(message: Envelope, event: InvoicePlatformStatusChanged, uow: UnitOfWork, *,
+                                   clock: Clock, catalogue: Catalogue, settings: Settings, seller: Seller,
+                                   documents: DocumentStore) -> None:
+    """An invoice *rejetée* on Chorus Pro cannot be sent again under its number: it is credited and a new invoice,
+    with a new number, is issued with the platform's reason (CGI annexe II 242 nonies A: never reused, corrected
+    by a credit note). Once: a credited invoice is left alone. The other statuses act in the poll."""
+    if event.status != PlatformStatus.REJETEE or event.kind != "invoice":
+        return
+    deposit = uow.deposits.get(event.document_number)
+    invoice = uow.invoices.get(event.document_number)
+    if deposit is None or invoice is None or deposit.platform_status != PlatformStatus.REJETEE:
+        raise InconsistentMessageError(f"invoice {event.document_number} is not recorded as rejected")
+    if uow.credit_notes.is_credited(invoice.number):
+        return
+    registration = _registration(invoice.registration_id, uow)
+    now = clock.now()
+    if registration.state not in (State.INVOICED, State.SESSION_HELD):
+        registration.note("platform_rejected", f"{invoice.number} rejetée mais l'inscription est {registration.state} "
+                                               ": à traiter par le support", at=now, actor=ACTOR,
+                          cause=message.event_id)
+        return
+    desk = _Desk(uow, catalogue, settings, seller, documents)
+    reason = f"facture rejetée par Chorus Pro : {event.reason or 'motif non communiqué'}"[:500]
+    credit = desk.credit_note(registration, invoice, now=now, reason=reason)
+    registration.reinvoice(credit, desk.invoice(registration, now), at=now, actor=ACTOR, cause=message.event_id)
+
+
+def poll_platform_now(deps: Deps) -> object:
+    """The periodic check: what waits is sent, the followed documents' statuses read (workflow.ops.einvoicing)."""
+    return poll_platform(Poll(deps.sessions, deps.clock, deps.chorus, deps.schedule,
+                              deps.settings.private_payment_term_days, deps.evidence))
+
+
 APP = ConsumerApp(ACTOR, {
     "registration.confirmed": handle_confirmed,
     "registration.session_held": handle_session_held,
@@ -215,4 +252,5 @@ APP = ConsumerApp(ACTOR, {
     "invoice.issued": handle_invoice_issued,
     "credit_note.issued": handle_credit_note_issued,
     "certificate.issued": handle_certificate_issued,
-})
+    "invoice.platform_status_changed": handle_platform_status_changed,
+}, periodic=poll_platform_now, period_setting="chorus_poll_seconds")

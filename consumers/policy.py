@@ -33,6 +33,7 @@ from workflow.domain.errors import (
     InvoiceRulesError,
     MalformedMessageError,
     MessageConflictError,
+    PlatformRefusedError,
     RegflowError,
     StatementFileError,
     UnknownRegistrationError,
@@ -83,7 +84,7 @@ class Verdict:
 # Errors retrying cannot help: the `permanent` ones of workflow.domain.errors (a unit test keeps them the same).
 NEVER_RETRIED: tuple[type[BaseException], ...] = (
     MalformedMessageError, MessageConflictError, InconsistentMessageError, IllegalTransitionError, GuardRefusedError,
-    InvoiceRulesError, InterestClaimError, StatementFileError)
+    InvoiceRulesError, InterestClaimError, StatementFileError, PlatformRefusedError)
 # Refusals of a command by a business rule: an answer to whoever sent it, not an incident.
 BUSINESS_REFUSALS = (GuardRefusedError, IllegalTransitionError, UnknownRegistrationError)
 

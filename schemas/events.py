@@ -61,6 +61,24 @@ class InvoiceDeposited(Contract):
     commitment_number: str | None = None
 
 
+class InvoicePlatformStatusChanged(Contract):
+    """The e-invoicing platform (Chorus Pro) reports a new status for a deposited invoice or credit note: its
+    code (DEPOSEE, MISE_A_DISPOSITION, SUSPENDUE, A_RECYCLER, REJETEE, MANDATEE, MISE_EN_PAIEMENT...), when, why.
+    On REJETEE the invoicing consumer credits the invoice and issues a new one with a new number."""
+
+    document_number: str = Field(max_length=20)
+    kind: Literal["invoice", "credit_note"]
+    platform: str = Field(max_length=30)
+    status: str = Field(max_length=30, pattern=r"^[A-Z_]{3,30}$")
+    previous_status: str | None = Field(default=None, max_length=30)
+    changed_at: AwareDatetime
+    reason: str | None = Field(default=None, max_length=500)
+    received_on: date | None = Field(default=None, description="MISE_A_DISPOSITION: the buyer's receipt date, "
+                                                               "from which the délai global runs (CCP R2192-12)")
+    due_on: date | None = Field(default=None, description="The due date recomputed from it")
+    expected_payment_on: date | None = None
+
+
 class CreditNoteIssued(Contract):
     """A credit note cancels an invoice in full (session cancelled or moved, invoice corrected)."""
 

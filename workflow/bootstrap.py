@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.adapters.clocks import clock_from_spec
 from workflow.adapters.data_files import load_catalogue, load_reference_rates
-from workflow.adapters.document_store import ChorusPro, DocumentStore, FileDropChorusPro
+from workflow.adapters.document_store import DocumentStore
+from workflow.adapters.einvoicing import EInvoicingPlatform
+from workflow.adapters.einvoicing.chorus_api import ChorusProApi
+from workflow.adapters.einvoicing.file_drop import FileDropChorusPro
 from workflow.adapters.mailroom import Mailroom
 from workflow.domain.catalogue import Schedule
 from workflow.domain.clock import Clock
@@ -39,7 +42,7 @@ class Deps:
     schedule: Schedule
     topology: Topology
     documents: DocumentStore
-    chorus: ChorusPro
+    chorus: EInvoicingPlatform
     seller: Seller
     rates: ReferenceRates
     mail: Mailroom
@@ -52,6 +55,26 @@ def seller_of(settings: Settings) -> Seller:
         city=settings.seller_city, siret=settings.seller_siret, activity_number=settings.seller_activity_number,
         activity_region=settings.seller_activity_region, email=settings.seller_email, phone=settings.seller_phone,
         iban=settings.seller_iban, bic=settings.seller_bic)
+
+
+class PlatformSettingsError(ValueError):
+    """REGFLOW_CHORUS_MODE=api without the PISTE application's or the technical account's credentials."""
+
+
+def platform_of(settings: Settings, clock: Clock) -> EInvoicingPlatform:
+    """The e-invoicing platform the settings name: the file drop (local runs), or Chorus Pro's API on PISTE with
+    credentials from the environment only."""
+    if settings.chorus_mode == "file-drop":
+        return FileDropChorusPro(settings.chorus_drop_dir)
+    missing = [f"REGFLOW_{name.upper()}" for name in ("chorus_client_id", "chorus_client_secret", "chorus_login",
+                                                      "chorus_password") if not getattr(settings, name)]
+    if missing or settings.chorus_client_secret is None or settings.chorus_password is None:
+        raise PlatformSettingsError(f"REGFLOW_CHORUS_MODE=api needs {', '.join(missing)}")
+    return ChorusProApi(oauth_url=settings.chorus_oauth_url, api_url=settings.chorus_api_url,
+                        client_id=settings.chorus_client_id or "",
+                        client_secret=settings.chorus_client_secret.get_secret_value(),
+                        login=settings.chorus_login or "", password=settings.chorus_password.get_secret_value(),
+                        timeout=settings.chorus_timeout_seconds, now=clock.now)
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, role: str = ALL) -> Deps:
@@ -70,7 +93,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None, r
         topology=Topology(settings.namespace, scope=role if settings.broker_declare == "own" else ALL,
                           queue_type=settings.queue_type),
         documents=DocumentStore(settings.documents_dir),
-        chorus=FileDropChorusPro(settings.chorus_drop_dir),
+        chorus=platform_of(settings, clock),
         seller=seller,
         rates=load_reference_rates(settings.ecb_rates_path),
         mail=Mailroom(settings, seller, schedule),

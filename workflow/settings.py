@@ -68,6 +68,28 @@ class Settings(BaseSettings):
     documents_dir: Path = Field(default=Path("var/documents"), description="Where invoice PDFs are written")
     chorus_drop_dir: Path = Field(default=Path("var/chorus-pro"),
                                   description="File-drop standing in for the Chorus Pro deposit API")
+    # --- the e-invoicing platform (Chorus Pro on PISTE, docs/chorus-pro.md) --------------------------------
+    chorus_mode: Literal["file-drop", "api"] = Field(
+        default="file-drop", description="'file-drop': the folder above, with the status files a person writes; "
+                                         "'api': Chorus Pro's API through the PISTE gateway (credentials below)")
+    chorus_oauth_url: str = Field(default="https://oauth.piste.gouv.fr/api/oauth/token",
+                                  description="PISTE's OAuth2 token endpoint (sandbox: sandbox-oauth.piste.gouv.fr)")
+    chorus_api_url: str = Field(default="https://api.piste.gouv.fr",
+                                description="PISTE's API gateway; the Chorus Pro paths start /cpro/ "
+                                            "(sandbox: https://sandbox-api.piste.gouv.fr)")
+    chorus_client_id: str | None = Field(default=None, description="The PISTE application's client_id")
+    chorus_client_secret: SecretStr | None = Field(default=None, description="... and its client_secret")
+    chorus_login: str | None = Field(default=None, description="The Chorus Pro technical account's login "
+                                                               "(the cpro-account header)")
+    chorus_password: SecretStr | None = Field(default=None, description="... and its password")
+    chorus_timeout_seconds: float = Field(default=30, gt=0, le=300,
+                                          description="Connect and read timeout of one call to the platform")
+    chorus_poll_seconds: float = Field(
+        default=3600, gt=0, description="How often the invoicing consumer asks the platform for the status of the "
+                                        "deposited invoices (`regflow chorus poll` does it on demand)")
+    support_email: str | None = Field(
+        default=None, max_length=254, description="Support's address: told when the platform suspends an invoice "
+                                                  "(unset: the Invoices page shows it)")
     # The seller's identity on every invoice (CGI annexe II art. 242 nonies A; code du travail R6351-6).
     # The defaults are demo values: configure the real ones in production.
     seller_name: str = "IPP Formation - Institut de la Performance Publique"

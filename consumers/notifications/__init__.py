@@ -40,6 +40,7 @@ from schemas.messages import (
     CreditNoteIssued,
     Envelope,
     InvoiceIssued,
+    InvoicePlatformStatusChanged,
     ParticipantReplaced,
     RegistrationMoved,
     RegistrationRejected,
@@ -49,6 +50,7 @@ from workflow.adapters.email_message import french_date
 from workflow.adapters.mailroom import Mailroom, deliver_due
 from workflow.bootstrap import Deps
 from workflow.domain.catalogue import Catalogue
+from workflow.domain.clock import PARIS
 from workflow.domain.errors import DependencyNotReadyError, InconsistentMessageError
 from workflow.domain.form_rules import euros
 from workflow.domain.invoice import VAT_EXEMPTION, payment_terms
@@ -234,6 +236,20 @@ def tick(deps: Deps, budget_seconds: float = 2.0) -> None:
             return
 
 
+def handle_platform_status_changed(message: Envelope, event: InvoicePlatformStatusChanged, uow: UnitOfWork, *,
+                                   settings: Settings, mail: Mailroom) -> None:
+    """An invoice *suspendue* on Chorus Pro: support is told, by e-mail when it has an address
+    (REGFLOW_SUPPORT_EMAIL); the Invoices page and the history show it either way."""
+    if event.status != "SUSPENDUE" or not settings.support_email:
+        return
+    registration = _registration(message, uow)
+    mail.enqueue(uow, registration_id=registration.id, kind="invoice_suspended", recipient=settings.support_email,
+                 occurrence=f"{event.document_number}:{event.changed_at.isoformat()}", context={
+                     "invoice_number": event.document_number, "client_name": registration.form.client.name,
+                     "registration_id": registration.id, "reason": event.reason,
+                     "changed_on": french_date(event.changed_at.astimezone(PARIS).date())})
+
+
 APP = ConsumerApp(ACTOR, {
     "registration.confirmed": handle_confirmed,
     "registration.rejected": handle_rejected,
@@ -244,4 +260,5 @@ APP = ConsumerApp(ACTOR, {
     "registration.cancelled": handle_cancelled,
     "certificate.issued": handle_certificate_issued,
     "interest_claim.issued": handle_interest_claim_issued,
+    "invoice.platform_status_changed": handle_platform_status_changed,
 }, periodic=tick, period_setting="mail_poll_seconds", secrets=("link_secret",))

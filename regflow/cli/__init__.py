@@ -16,6 +16,7 @@ from regflow.cli import (
     bank,
     bpf,
     catalogue,
+    chorus,
     development,
     finance,
     intake,
@@ -32,7 +33,8 @@ from regflow.cli.output import expected_error, print_lines, printable
 AUDIENCES: dict[str, tuple[click.Command, ...]] = {
     "Intake": intake.COMMANDS,
     "Support": (*support.COMMANDS, *personal_data.COMMANDS),
-    "Finance": (*finance.COMMANDS, *bank.COMMANDS, *interest_claims.COMMANDS, *bpf.COMMANDS, *retention.COMMANDS),
+    "Finance": (*finance.COMMANDS, *bank.COMMANDS, *chorus.COMMANDS, *interest_claims.COMMANDS, *bpf.COMMANDS,
+                *retention.COMMANDS),
     "Operations": (*catalogue.COMMANDS, *sessions.COMMANDS, *operations.COMMANDS, *api_keys.COMMANDS),
     "Development": development.COMMANDS,
 }

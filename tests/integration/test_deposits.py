@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from consumers import deposits, invoicing, notifications, validation
+from consumers import invoicing, notifications, validation
 from consumers.runner import handle_message
 from schemas.form import RegistrationForm
 from schemas.messages import Envelope, SubmitRegistration
 from tests.conftest import load_form
 from workflow.adapters.document_store import ChorusDeposit, FileDropChorusPro
 from workflow.bootstrap import Deps
+from workflow.ops import einvoicing
 from workflow.persistence.orm import DepositRow, DocumentFileRow, EmailRow, InvoiceRow, OutboxRow
 from workflow.persistence.unit_of_work import UnitOfWork
 from workflow.settings import Settings
@@ -111,7 +112,7 @@ def test_a_retried_or_redelivered_invoice_issued_deposits_once_even_after_a_fail
         if name == "invoicing.after_deposit_before_commit" and (error := next(failures, None)):
             raise error
 
-    monkeypatch.setattr(deposits, "crash_point", dies_once)
+    monkeypatch.setattr(einvoicing, "crash_point", dies_once)  # where the deposit is made (send_deposit)
 
     first = handle_message(invoicing.APP, deps, issued)
 

@@ -13,6 +13,7 @@ of work would throw it away), and drops only the events it had not committed.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,6 +35,7 @@ from workflow.domain.access_links import ACTIVE
 from workflow.domain.catalogue import Catalogue, Schedule, SessionDate, SessionState
 from workflow.domain.clock import PARIS, Clock
 from workflow.domain.decisions import Accepted, Refused
+from workflow.domain.einvoicing import BuyerRequirements, StatusReport
 from workflow.domain.identifiers import normalise_email
 from workflow.domain.machine import State
 from workflow.domain.receivables import CREDITED, OPEN
@@ -370,6 +372,15 @@ class FakeDeposits:
     def get(self, document_number: str, *, for_update: bool = False) -> DepositRow | None:
         return self.rows.get(document_number)
 
+    def numbers_in(self, statuses: Sequence[str], *, unless_platform: Sequence[str] = (), limit: int = 500
+                   ) -> list[str]:
+        return [n for n, r in sorted(self.rows.items(), key=lambda item: (item[1].created_at, item[0]))
+                if r.status in statuses and r.kind in ("invoice", "credit_note")
+                and r.platform_status not in unless_platform][:limit]
+
+    def claim(self, document_number: str) -> DepositRow | None:
+        return self.rows.get(document_number)
+
 
 # --- the unit of work ------------------------------------------------------------------------------------------
 
@@ -513,6 +524,9 @@ class FakeChorusPro:
         self.deposits: list[ChorusDeposit] = []
         self.attachments: list[tuple[str, str]] = []
         self.received: dict[str, bytes] = {}
+        self.statuses: dict[str, StatusReport] = {}
+        self.recycled: list[tuple[str, str | None, str | None]] = []
+        self.required: dict[str, BuyerRequirements] = {}
 
     def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
         self.deposits.append(deposit)
@@ -530,6 +544,18 @@ class FakeChorusPro:
     def attached(self, invoice_number: str, name: str) -> str | None:
         key = f"{invoice_number}/{name}"
         return f"fake-chorus:{key}" if key in self.received else None
+
+    def status(self, invoice_number: str) -> StatusReport | None:
+        return self.statuses.get(invoice_number)
+
+    def recycle(self, invoice_number: str, service_code: str | None, commitment_number: str | None) -> None:
+        self.recycled.append((invoice_number, service_code, commitment_number))
+
+    def complete(self, invoice_number: str, name: str, pdf: bytes, comment: str) -> None:
+        self.attachments.append((invoice_number, name))
+
+    def requirements(self, buyer_siret: str) -> BuyerRequirements:
+        return self.required.get(buyer_siret, BuyerRequirements())
 
 
 # --- the harness -----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from schemas.messages import RegistrationTransitioned
 from tests.unit.fakes import Office
 from workflow.domain.errors import InconsistentMessageError
 from workflow.domain.machine import State
+from workflow.ops import einvoicing
 
 PUBLIC = "handicap-departement.json"  # Département du Val-de-Marne: its documents go to Chorus Pro
 PRIVATE = "aide-domicile-association-unsigned.json"
@@ -95,7 +96,7 @@ def test_a_failure_between_the_deposit_and_its_commit_does_not_deposit_again(
         if name == "invoicing.after_deposit_before_commit" and (error := next(failures, None)):
             raise error
 
-    monkeypatch.setattr(deposits, "crash_point", dies_once)
+    monkeypatch.setattr(einvoicing, "crash_point", dies_once)  # where the deposit is made (send_deposit)
     with pytest.raises(RuntimeError):
         delivered(office)
     [row] = office.uow.deposits.rows.values()

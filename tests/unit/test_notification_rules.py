@@ -216,6 +216,8 @@ CONTEXTS = {
                    "reminders": ["3 heures", "15 minutes"]},
     "session_moved": {"participant_name": "Mme Claire DURAND", "previous_date": "jeudi 14 septembre 2023",
                       "reason": "intervenant indisponible"},
+    "invoice_suspended": {"invoice_number": "2023-000001", "client_name": "D", "registration_id": "r-1",
+                          "reason": "attestation de service fait manquante", "changed_on": "mercredi 6 septembre 2023"},
     "session_cancelled": {"name": "Mme Claire DURAND", "reason": "intervenant malade", "for_participant": True},
     "reminder": {"participant_name": "Mme Claire DURAND", "delay": "3 heures"},
     "survey": {"participant_name": "Mme Claire DURAND"},

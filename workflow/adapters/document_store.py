@@ -1,13 +1,10 @@
-"""Where generated documents go, and the Chorus Pro deposit port with its file-drop implementation."""
+"""Where generated documents go (the e-invoicing platform port is in `workflow.adapters.einvoicing`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 DocumentKind = Literal["invoice", "credit_note", "certificate", "interest_claim"]
 _PREFIX: dict[str, str] = {"invoice": "facture", "credit_note": "avoir", "certificate": "certificat",
@@ -80,95 +77,10 @@ class DocumentStore:
         return path
 
 
-_ATTACHMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")  # an attachment's name in the drop
+# The Chorus Pro port moved to `workflow.adapters.einvoicing` (an e-invoicing platform port, with a PA beside it
+# later); these names stay for the callers that import them from here.
+from workflow.adapters.einvoicing import ChorusDeposit, ChorusPro, EInvoicingPlatform  # noqa: E402
+from workflow.adapters.einvoicing.file_drop import FileDropChorusPro  # noqa: E402
 
-
-@dataclass(frozen=True)
-class ChorusDeposit:
-    invoice_number: str
-    buyer_siret: str
-    service_code: str | None
-    commitment_number: str | None
-
-
-class ChorusPro(Protocol):
-    """The deposit of an e-invoice to a public buyer (mandatory since 1 January 2020), keyed by the document's
-    number: an adapter deposits a number once, and answers whether it already holds one."""
-
-    def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
-        """Deposit the Factur-X PDF; returns the platform's deposit reference."""
-        ...
-
-    def deposited(self, invoice_number: str) -> str | None:
-        """The reference of the deposit the platform already holds for this number, if any: asked before
-        depositing, so that a deposit whose acceptance was not recorded (a crash before our commit) is not
-        sent again."""
-        ...
-
-    def attach(self, invoice_number: str, name: str, pdf: bytes) -> str:
-        """Add a supporting document (a "pièce jointe complémentaire": the evidence pack) to a deposited invoice;
-        returns its reference. Keyed by (number, name): attached again, it replaces itself."""
-        ...
-
-    def attached(self, invoice_number: str, name: str) -> str | None:
-        """The reference of that supporting document if the platform holds it already (asked before attaching)."""
-        ...
-
-
-class FileDropChorusPro:
-    """Writes what would be deposited (the Factur-X PDF and its routing data) to a folder, for a
-    batch upload or an API client to pick up. Keyed by number: a number deposited again overwrites its
-    own files, and the routing file, written last, is the record that the deposit was made."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def deposit(self, deposit: ChorusDeposit, facturx_pdf: bytes) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256(facturx_pdf).hexdigest()
-        reference = f"file-drop:{deposit.invoice_number}:{digest[:12]}"
-        _write_atomically(self.folder / f"{deposit.invoice_number}.pdf", facturx_pdf)
-        _write_atomically(self.folder / f"{deposit.invoice_number}.json", json.dumps({
-            "invoice_number": deposit.invoice_number, "format": "FACTURX", "buyer_siret": deposit.buyer_siret,
-            "service_code": deposit.service_code, "commitment_number": deposit.commitment_number,
-            "sha256": digest, "reference": reference}, indent=2).encode("utf-8"))
-        return reference
-
-    def deposited(self, invoice_number: str) -> str | None:
-        routing = self.folder / f"{invoice_number}.json"
-        if not _NUMBER["invoice"].fullmatch(invoice_number) or not routing.is_file():
-            return None
-        try:
-            reference = json.loads(routing.read_text(encoding="utf-8")).get("reference")
-        except ValueError:
-            return None  # damaged: deposited again, which overwrites it
-        return reference if isinstance(reference, str) else None
-
-
-    def attach(self, invoice_number: str, name: str, pdf: bytes) -> str:
-        if not (_NUMBER["invoice"].fullmatch(invoice_number) and _ATTACHMENT.fullmatch(name)):
-            raise ValueError(f"not an attachment of the drop: {invoice_number[:20]!r} {name[:40]!r}")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256(pdf).hexdigest()
-        reference = f"file-drop:{invoice_number}:{name}:{digest[:12]}"
-        _write_atomically(self.folder / f"{invoice_number}-pj-{name}.pdf", pdf)
-        _write_atomically(self.folder / f"{invoice_number}-pj-{name}.json", json.dumps({
-            "invoice_number": invoice_number, "attachment": name, "sha256": digest, "reference": reference},
-            indent=2).encode("utf-8"))
-        return reference
-
-    def attached(self, invoice_number: str, name: str) -> str | None:
-        if not (_NUMBER["invoice"].fullmatch(invoice_number) and _ATTACHMENT.fullmatch(name)):
-            return None
-        routing = self.folder / f"{invoice_number}-pj-{name}.json"
-        try:
-            reference = json.loads(routing.read_text(encoding="utf-8")).get("reference") if routing.is_file() else None
-        except ValueError:
-            return None
-        return reference if isinstance(reference, str) else None
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(content)
-    tmp.replace(path)
+__all__ = ["ChorusDeposit", "ChorusPro", "DocumentKind", "DocumentNotFoundError", "DocumentStore",
+           "EInvoicingPlatform", "FileDropChorusPro", "document_name"]

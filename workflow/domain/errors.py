@@ -122,3 +122,22 @@ class StatementFileError(RegflowError):
 
     def bilingual(self) -> str:
         return "\n".join([f"{self.fr} / {self.en}", *(f"  {p}" for p in self.problems)])
+
+
+class PlatformUnavailableError(RegflowError):
+    """The e-invoicing platform did not answer in time, or answered 5xx / 429: retried, then parked. Nothing was
+    recorded as sent."""
+
+    permanent = False
+
+
+class PlatformRefusedError(RegflowError):
+    """The e-invoicing platform refused a request on its merits (its `codeRetour` and `libelle`): trying again
+    sends the same thing and gets the same answer, so it is parked with the platform's words kept."""
+
+    def __init__(self, operation: str, code: str, label: str) -> None:
+        super().__init__(f"the platform refused {operation}: {code} {label}"[:500])
+        self.reason_fr = f"La plateforme a refusé « {operation} » : {code} {label}"[:500]
+        self.operation = operation
+        self.code = code
+        self.label = label

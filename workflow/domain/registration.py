@@ -192,6 +192,11 @@ class Registration:
                    reason=_applied_by(f"service fait {held_on}" + (f" — {evidence}" if evidence else ""),
                                       requested_by, actor))
 
+    def note(self, trigger: str, reason: str, *, at: datetime, actor: str, cause: UUID | None) -> None:
+        """A fact about the registration that changes no state (its invoice's status on the e-invoicing
+        platform, a deposit held): in its history, nothing published."""
+        self._record(self.state, self.state, trigger, at=at, actor=actor, cause=cause, reason=reason, publish=False)
+
     # --- the one place a state changes --------------------------------------------------------------
 
     def _fire(self, trigger: str, *, at: datetime, actor: str, cause: UUID | None,

@@ -24,10 +24,12 @@ CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
     "invoicing": ("registration.confirmed", "registration.cancelled", "registration.moved", "cmd.invoice.correct",
                   "registration.session_held", "registration.paid",
                   # its own documents, once committed: the store's copy and the Chorus Pro deposit (consumers.deposits)
-                  "invoice.issued", "credit_note.issued", "certificate.issued"),
+                  "invoice.issued", "credit_note.issued", "certificate.issued",
+                  # a rejection on the platform: credit note and a new invoice (consumers.invoicing)
+                  "invoice.platform_status_changed"),
     "notifications": ("registration.confirmed", "registration.rejected", "invoice.issued", "credit_note.issued",
                       "registration.moved", "registration.cancelled", "registration.participant_replaced",
-                      "certificate.issued", "interest_claim.issued"),
+                      "certificate.issued", "interest_claim.issued", "invoice.platform_status_changed"),
     "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record",
                  "invoice.issued", "credit_note.issued"),
 }

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from workflow.domain.access_links import ACTIVE, LinkCheck, LinkStatus, token_from, token_hash
 from workflow.domain.certificate import hours_text
 from workflow.domain.clock import PARIS
+from workflow.domain.einvoicing import LABELS_FR, PlatformStatus
 from workflow.persistence.orm import (
     CertificateRow,
     CreditNoteRow,
+    DepositRow,
     EmailRow,
     HistoryRow,
     InvoiceRow,
@@ -215,7 +217,8 @@ def awaiting_signature(sessions: sessionmaker[Session], now: datetime, waited: t
 
 
 INVOICE_COLUMNS = ["invoice", "client", "registration", "status", "issued_on", "due_on", "total", "paid",
-                   "outstanding", "days_overdue", "attendance"]
+                   "outstanding", "days_overdue", "attendance", "platform", "hold_reason", "platform_at",
+                   "platform_reason", "expected_payment_on", "platform_error"]
 
 
 def attendance_of(session: Session, registration_ids: list[str]) -> dict[str, str]:
@@ -236,14 +239,16 @@ def attendance_of(session: Session, registration_ids: list[str]) -> dict[str, st
 def invoice_list(sessions: sessionmaker[Session], today: date, status: str | None = None) -> list[dict[str, Any]]:
     """Finance's list: every invoice with its status, due date, amount paid and outstanding, days overdue."""
     with sessions() as session:
-        query = (select(ReceivableRow, InvoiceRow.issued_on)
-                 .join(InvoiceRow, InvoiceRow.number == ReceivableRow.invoice_number).order_by(InvoiceRow.id))
+        query = (select(ReceivableRow, InvoiceRow.issued_on, DepositRow)
+                 .join(InvoiceRow, InvoiceRow.number == ReceivableRow.invoice_number)
+                 .outerjoin(DepositRow, DepositRow.document_number == ReceivableRow.invoice_number)
+                 .order_by(InvoiceRow.id))
         if status:
             query = query.where(ReceivableRow.status == status)
         rows = []
         found = list(session.execute(query))
-        attendance = attendance_of(session, sorted({receivable.registration_id for receivable, _ in found}))
-        for receivable, issued_on in found:
+        attendance = attendance_of(session, sorted({receivable.registration_id for receivable, _, _ in found}))
+        for receivable, issued_on, deposit in found:
             outstanding = max(receivable.total - receivable.paid, Decimal("0.00"))
             late = (today - receivable.due_on).days if receivable.status == "open" else 0
             rows.append({"invoice": receivable.invoice_number, "client": receivable.client_name,
@@ -251,8 +256,29 @@ def invoice_list(sessions: sessionmaker[Session], today: date, status: str | Non
                          "issued_on": issued_on.isoformat(), "due_on": receivable.due_on.isoformat(),
                          "total": str(receivable.total), "paid": str(receivable.paid),
                          "outstanding": str(outstanding), "days_overdue": max(late, 0),
-                         "attendance": attendance.get(receivable.registration_id, "")})
+                         "attendance": attendance.get(receivable.registration_id, ""),
+                         **platform_columns(deposit)})
         return rows
+
+
+def platform_columns(deposit: DepositRow | None) -> dict[str, Any]:
+    """An invoice on the e-invoicing platform, as finance reads it: its status (French), the hold reason, when the
+    status came, why, the expected payment date, the last poll's error."""
+    if deposit is None:
+        return {"platform": "", "hold_reason": None, "platform_at": None, "platform_reason": None,
+                "expected_payment_on": None, "platform_error": None}
+    if deposit.status == "held":
+        shown = "retenue / held"
+    elif deposit.platform_status is not None and deposit.platform_status in PlatformStatus.__members__:
+        shown = LABELS_FR[PlatformStatus(deposit.platform_status)]
+    else:
+        shown = "à déposer / to deposit" if deposit.status == "pending" else "déposée / deposited"
+    return {"platform": shown, "hold_reason": deposit.hold_reason,
+            "platform_at": deposit.platform_status_at.astimezone(PARIS).date().isoformat()
+            if deposit.platform_status_at else None,
+            "platform_reason": deposit.platform_reason,
+            "expected_payment_on": deposit.expected_payment_on.isoformat() if deposit.expected_payment_on else None,
+            "platform_error": deposit.platform_error}
 
 
 def format_timeline(view: dict[str, Any]) -> str:

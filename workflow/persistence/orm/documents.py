@@ -6,9 +6,9 @@ exists only if that transaction committed, comes back from the bus."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import Date, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.persistence.orm.base import Base
@@ -32,7 +32,10 @@ class DocumentFileRow(Base):
 class DepositRow(Base):
     """A document a public buyer receives through Chorus Pro, keyed by its number: one deposit per number.
     Written *pending* with its routing data in the document's transaction, *accepted* with the platform's
-    reference in the transaction of the deposit; an accepted one is never sent again."""
+    reference in the transaction of the deposit; an accepted one is never sent again. *held* (with
+    `hold_reason`) when the buyer requires routing data it lacks; *recycle* / *complete* when a correction
+    (routing, a missing document) waits to be sent. The `platform_*` columns are the platform's last status
+    (`workflow.domain.einvoicing`), read by the poll (`workflow.ops.einvoicing`)."""
 
     __tablename__ = "deposits"
 
@@ -43,7 +46,14 @@ class DepositRow(Base):
     buyer_siret: Mapped[str] = mapped_column(String(20))
     service_code: Mapped[str | None] = mapped_column(String(100))
     commitment_number: Mapped[str | None] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(20), index=True)  # pending | accepted
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending | held | accepted | recycle | complete
     reference: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     deposited_at: Mapped[datetime | None]
+    hold_reason: Mapped[str | None] = mapped_column(String(300), default=None)  # HoldReason.text()
+    platform_status: Mapped[str | None] = mapped_column(String(30), default=None)  # PlatformStatus
+    platform_status_at: Mapped[datetime | None] = mapped_column(default=None)
+    platform_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    expected_payment_on: Mapped[date | None] = mapped_column(Date, default=None)
+    platform_error: Mapped[str | None] = mapped_column(String(500), default=None)  # the last poll's, if it failed
+    polled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -7,6 +7,7 @@ plain mapped classes, built and read without a session, so the handlers need no 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -219,4 +220,13 @@ class Deposits(Protocol):
 
     def get(self, document_number: str, *, for_update: bool = False) -> DepositRow | None:
         """The deposit of that number; `for_update` locks it until this transaction ends."""
+        ...
+
+    def numbers_in(self, statuses: Sequence[str], *, unless_platform: Sequence[str] = (), limit: int = 500
+                   ) -> list[str]:
+        """Numbers of the deposits in these statuses, but those whose platform status is in `unless_platform`."""
+        ...
+
+    def claim(self, document_number: str) -> DepositRow | None:
+        """The deposit locked for this transaction; None when another process holds it."""
         ...
