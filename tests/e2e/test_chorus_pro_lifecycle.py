@@ -118,5 +118,7 @@ def test_an_invoice_deposited_once_through_chorus_pro_recycled_received_then_rej
         assert numbers == ["2023-000001", "2024-000002"]
         wait_until(lambda: "2024-000001" in platform.invoices, "the credit note deposited", 60)
         assert platform.paths().count(FLOW) == 3  # the first invoice once, its credit note, the new invoice
-        assert [p["status"] for p in published(deps, "invoice.platform_status_changed")] == [
-            "A_RECYCLER", "MISE_A_DISPOSITION", "REJETEE"]
+        statuses = [p["status"] for p in published(deps, "invoice.platform_status_changed")]
+        # the invoicing consumer's own poll, at its start, may have seen the fresh deposit first (DEPOSEE, once)
+        assert statuses in (["A_RECYCLER", "MISE_A_DISPOSITION", "REJETEE"],
+                            ["DEPOSEE", "A_RECYCLER", "MISE_A_DISPOSITION", "REJETEE"])
