@@ -1,4 +1,4 @@
-.PHONY: demo backoffice test lint bench up down clean
+.PHONY: demo backoffice test lint bench translations up down clean
 
 demo:  ## push the source documents' registrations to "paid" and print their timelines
 	scripts/bootstrap
@@ -25,6 +25,9 @@ bench:  ## the end-to-end benchmark: raw limit, 2,000 registrations to paid, ste
 	scripts/ensure-services
 	.venv/bin/python -m pip install --quiet -e '.[bench]'
 	.venv/bin/python -m bench.benchmark $(BENCH_ARGS)
+
+translations:  ## the back office's French catalogue: new messages added, old ones dropped, .mo compiled
+	.venv/bin/python -m regflow.web.i18n_messages
 
 up:  ## a laptop with Docker: the broker and the database
 	docker compose up -d rabbitmq postgres

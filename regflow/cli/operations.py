@@ -142,9 +142,11 @@ def _serve_until_stopped(server: Any) -> int:
 @click.option("--role", "roles", required=True, multiple=True,
               type=Choice(["support", "finance", "operations", "trainer"]), help="repeat for several roles")
 @click.option("--full-name", help="a trainer's name as the sessions name their trainer: they sign those sheets")
+@click.option("--language", type=Choice(["fr", "en"]), help="the back office's language for this user "
+              "(default: the browser's, else French)")
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin's first line")
 def web_user(settings: Settings, *, action: str, name: str, roles: tuple[str, ...], full_name: str | None,
-             password_stdin: bool) -> int:
+             language: str | None, password_stdin: bool) -> int:
     """Add or update a user of the back-office page; the password is asked, never taken from the command line."""
     import getpass
 
@@ -158,7 +160,8 @@ def web_user(settings: Settings, *, action: str, name: str, roles: tuple[str, ..
             print("error: the two passwords differ; nothing written", file=sys.stderr)
             return 2
     try:
-        user = UserStore(settings.web_users_file).add(name, password, list(roles), full_name=full_name)
+        user = UserStore(settings.web_users_file).add(name, password, list(roles), full_name=full_name,
+                                                           language=language)
     except WebUserError as exc:
         print(printable(f"error: {exc}; nothing written"), file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from regflow.web import (
     catalogue_pages,
     dashboard_pages,
     document_pages,
+    i18n,
     interest_claim_pages,
     personal_data_pages,
     routes,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, decision_wait_seconds: float = 3.0,
         clock=clock_from_spec(settings.clock), decision_wait_seconds=decision_wait_seconds,
         throttle=LoginThrottle(settings.web_login_attempts, settings.web_login_window_seconds, monotonic),
         live_sessions=LiveSessions(SESSION_LIFETIME.total_seconds(), monotonic))
+    i18n.install(app)
     app.register_blueprint(pages)
     app.after_request(auth.security_headers)
     return app

@@ -1,7 +1,8 @@
 """Who may do what, and what a request may carry: every request's checks (characters, CSRF token, live
 session), the login with its throttle, the logout, the roles, the security headers and the error pages.
 
-Messages a user reads here are French first, English after " / " (the page is translated later)."""
+Messages are gettext's (English msgids, French catalogue: regflow.web.i18n); module-level ones lazily, so that each
+is read in the language of the request that shows it."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import structlog
 from flask import abort, g, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
 from regflow.web.context import back_office, current_user, pages
 from regflow.web.guards import FORM_WHITESPACE, bad_character, is_utf8, masked_name, minutes
+from regflow.web.i18n import LANGUAGES
 from regflow.web.users import Role
 
 
@@ -29,30 +33,22 @@ def log() -> structlog.stdlib.BoundLogger:
     one would keep the configuration of the moment it was first used."""
     return structlog.get_logger("web")  # type: ignore[no-any-return]
 P = ParamSpec("P")
-PUBLIC_ENDPOINTS = {"backoffice.login", "static"}
+PUBLIC_ENDPOINTS = {"backoffice.login", "backoffice.choose_language", "static"}
 FORM_TYPE = "application/x-www-form-urlencoded"
 HSTS = "max-age=31536000; includeSubDomains"
-WRONG_LOGIN = "Nom ou mot de passe incorrect. / Wrong name or password."
-TOO_MANY_LOGINS = ("Trop de connexions échouées : réessayez dans {n} minute(s). / "
-                   "Too many failed logins: try again in {n} minute(s).")
-BAD_REQUEST = ("Requête invalide : l'adresse ou un champ du formulaire contient un caractère de contrôle ou n'est pas "
-               "de l'UTF-8 valide. / Bad request: the address or a form field holds a control character or is not "
-               "valid UTF-8.")
-BAD_TOKEN = ("Le jeton de sécurité du formulaire manque ou n'est plus valable : rechargez la page et renvoyez-le. / "
-             "The form's security token is missing or out of date: reload the page and send it again.")
-NO_DATABASE = ("La base de données ne répond pas pour l'instant : rien n'a été modifié, réessayez dans un moment. / "
-               "The database does not answer right now: nothing was changed; try again in a moment.")
-TITLES = {400: "Requête invalide / Bad request", 403: "Accès refusé / Forbidden", 404: "Introuvable / Not found",
-          405: "Méthode non permise / Method not allowed", 413: "Requête trop volumineuse / Request too large",
-          500: "Erreur interne / Internal error", 503: "Service indisponible / Service unavailable"}
+WRONG_LOGIN = _l("Wrong name or password.")
+BAD_REQUEST = _l("Bad request: the address or a form field holds a control character or is not valid UTF-8.")
+BAD_TOKEN = _l("The form's security token is missing or out of date: reload the page and send it again.")
+NO_DATABASE = _l("The database does not answer right now: nothing was changed; try again in a moment.")
+TITLES = {400: _l("Bad request"), 403: _l("Forbidden"), 404: _l("Not found"), 405: _l("Method not allowed"),
+          413: _l("Request too large"), 500: _l("Internal error"), 503: _l("Service unavailable")}
 # Instead of werkzeug's English descriptions, when a page raised the error without its own message.
 DEFAULT_MESSAGES = {
-    400: "La requête n'a pas pu être comprise. / The request could not be understood.",
-    404: "Cette page n'existe pas. / This page does not exist.",
-    405: "Cette page ne reçoit pas cette méthode. / This page does not take that method.",
-    413: "Le formulaire envoyé est trop volumineux. / The form sent is too large.",
-    500: "Une erreur interne est survenue : réessayez, puis prévenez l'exploitation. / "
-         "An internal error occurred: try again, then tell operations."}
+    400: _l("The request could not be understood."),
+    404: _l("This page does not exist."),
+    405: _l("This page does not take that method."),
+    413: _l("The form sent is too large."),
+    500: _l("An internal error occurred: try again, then tell operations.")}
 
 
 # --- every request ---------------------------------------------------------------------------------------
@@ -115,13 +111,11 @@ def _csrf_token() -> str:
 
 def requires(*roles: Role) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
     """Only users holding one of `roles` get past: the others get 403, whatever URL they type."""
-    named = " ou ".join(roles)
     def decorate(route: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
         @wraps(route)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             if not any(current_user().can(role) for role in roles):
-                abort(403, f"Il faut le rôle {named} pour cette page. / This needs the {named.replace(' ou ', ' or ')} "
-                           "role.")
+                abort(403, _("This page needs the %(roles)s role.", roles=_(" or ").join(roles)))
             return route(*args, **kwargs)
         return guarded
     return decorate
@@ -152,8 +146,8 @@ def login() -> ResponseReturnValue:
     if wait > 0:  # refused before the password is even looked at
         log().warning("back office: login refused, too many failures", login=masked_name(name), client=address,
                     retry_after_seconds=math.ceil(wait))
-        refused = make_response(render_template("login.html", error=TOO_MANY_LOGINS.format(n=minutes(wait)),
-                                                name=name), 429)
+        message = _("Too many failed logins: try again in %(n)s minute(s).", n=minutes(wait))
+        refused = make_response(render_template("login.html", error=message, name=name), 429)
         refused.headers["Retry-After"] = str(math.ceil(wait))
         return refused
     user = office.users.authenticate(name, request.form.get("password", ""))
@@ -177,6 +171,16 @@ def _local_path(target: str) -> str | None:
         return None
     parts = urlsplit(target)
     return target if not (parts.scheme or parts.netloc) and not target.startswith("//") else None
+
+
+@pages.post("/langue")
+def choose_language() -> ResponseReturnValue:
+    """The language chosen on the page, kept for the session (before and after the login); back where it was."""
+    chosen = request.form.get("language", "")
+    if chosen not in LANGUAGES:
+        abort(400, _("Language: one of %(languages)s.", languages=", ".join(LANGUAGES)))
+    session["language"] = chosen
+    return redirect(_local_path(request.form.get("next", "")) or url_for("backoffice.registrations"))
 
 
 @pages.post("/logout")

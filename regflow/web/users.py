@@ -31,6 +31,7 @@ class Role(StrEnum):
 
 
 ROLE_NAMES = frozenset(r.value for r in Role)
+LANGUAGES = ("fr", "en")  # the back office's (regflow.web.i18n)
 HASH_METHOD = "scrypt"
 MIN_PASSWORD_LENGTH = 12
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
@@ -48,6 +49,7 @@ class WebUser:
     name: str
     roles: tuple[Role, ...]
     full_name: str | None = None  # a trainer's name, as a session names its trainer
+    language: str | None = None  # "fr" or "en": the back office's language for this user (else the browser's)
 
     def can(self, role: Role) -> bool:
         return role in self.roles
@@ -80,9 +82,10 @@ class UserStore:
         entry = self._load().get(name)
         if entry is None:
             return None
-        roles, full_name = entry.get("roles"), entry.get("full_name")
+        roles, full_name, language = entry.get("roles"), entry.get("full_name"), entry.get("language")
         return WebUser(name, tuple(Role(r) for r in roles if r in ROLE_NAMES) if isinstance(roles, list) else (),
-                       full_name if isinstance(full_name, str) else None)
+                       full_name if isinstance(full_name, str) else None,
+                       language if language in LANGUAGES else None)
 
     def authenticate(self, name: str, password: str) -> WebUser | None:
         """The user when the password matches, else None (the same work for an unknown name)."""
@@ -93,7 +96,8 @@ class UserStore:
             return None
         return self.get(name) if check_password_hash(stored, password) else None
 
-    def add(self, name: str, password: str, roles: list[str], *, full_name: str | None = None) -> WebUser:
+    def add(self, name: str, password: str, roles: list[str], *, full_name: str | None = None,
+            language: str | None = None) -> WebUser:
         """Create or replace a user (a new password, new roles); the file is kept private (mode 600)."""
         if not NAME_PATTERN.match(name):
             raise WebUserError(f"name {name!r}: 2 to 64 letters, digits, '.', '_', '@' or '-'")
@@ -104,9 +108,12 @@ class UserStore:
             raise WebUserError(f"role: one or more of {', '.join(Role)} (got {', '.join(unknown) or 'none'})")
         if full_name is not None and not FULL_NAME.match(full_name):
             raise WebUserError(f"full name: one line of 1 to {TRAINING_NAME_MAX} printable characters")
+        if language is not None and language not in LANGUAGES:
+            raise WebUserError(f"language: one of {', '.join(LANGUAGES)}")
         users = self._load()
         users[name] = {"password_hash": generate_password_hash(password, method=HASH_METHOD),
-                       "roles": sorted(set(roles)), **({"full_name": full_name.strip()} if full_name else {})}
+                       "roles": sorted(set(roles)), **({"full_name": full_name.strip()} if full_name else {}),
+                       **({"language": language} if language else {})}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
