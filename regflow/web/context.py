@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, g
+from flask_babel import gettext as _
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session, sessionmaker
 
 from producers.commands import NOT_SENT
@@ -54,15 +57,36 @@ def catalogue_sessions(catalogue: Catalogue) -> list[dict[str, str]]:
             for s in sorted(t.sessions, key=lambda s: s.date)]
 
 
-def field_errors(exc: ValidationError, labels: dict[str, str]) -> dict[str, str]:
-    """pydantic's errors keyed by form field, each message naming the field as the form labels it."""
+def field_errors(exc: ValidationError, labels: Mapping[str, object]) -> dict[str, str]:
+    """pydantic's errors keyed by form field, each message naming the field as the form labels it, in the page's
+    language (pydantic writes English only)."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "_"
-        errors.setdefault(field, f"{labels.get(field, field)}: {error['msg']}")
+        errors.setdefault(field, _("%(field)s: %(problem)s", field=labels.get(field, field), problem=problem(error)))
     return errors
 
 
+def problem(error: ErrorDetails) -> str:
+    """One pydantic error said the way the page speaks; our own validators' messages (value_error) as they are."""
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind in ("string_too_long", "too_long"):
+        return _("at most %(n)s characters", n=ctx.get("max_length", "?"))
+    if kind in ("string_too_short", "too_short"):
+        return _("at least %(n)s characters", n=ctx.get("min_length", "?"))
+    simple = {"missing": _("required"), "string_pattern_mismatch": _("characters not allowed here"),
+              "date_parsing": _("a date, e.g. 2023-09-15"), "date_from_datetime_parsing": _("a date, e.g. 2023-09-15"),
+              "date_type": _("a date, e.g. 2023-09-15"), "decimal_parsing": _("an amount, e.g. 1190.00"),
+              "decimal_type": _("an amount, e.g. 1190.00"), "decimal_max_places": _("at most 2 decimals"),
+              "greater_than": _("too small"), "greater_than_equal": _("too small"), "less_than": _("too large"),
+              "less_than_equal": _("too large"), "literal_error": _("not one of the choices"),
+              "enum": _("not one of the choices"), "string_type": _("a text"), "int_parsing": _("a whole number")}
+    if kind in simple:
+        return simple[kind]
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def not_sent(exc: Exception) -> str:
-    return f"The broker did not confirm the command ({type(exc).__name__}: {exc}); it may not have been sent: " \
-           f"check the timeline before sending it again."
+    return _("The broker did not confirm the command (%(error)s); it may not have been sent: check the timeline "
+             "before sending it again.", error=f"{type(exc).__name__}: {exc}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Flask, g, request, session
 from flask_babel import Babel, format_currency, format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -28,6 +29,11 @@ STATE_NAMES = {"received": _l("received"), "rejected": _l("rejected"), "signed":
                "confirmed": _l("confirmed"), "invoiced": _l("invoiced"), "settled": _l("settled"),
                "session_held": _l("session held"), "paid": _l("paid"), "cancelled": _l("cancelled"),
                "credited": _l("credited")}
+# An e-mail's, a reminder's or a personal link's status (one word, of a thing: "envoyé", not "envoyée").
+STATUS_NAMES = {"pending": lazy_pgettext("status", "pending"), "sent": lazy_pgettext("status", "sent"),
+                "failed": lazy_pgettext("status", "failed"), "scheduled": lazy_pgettext("status", "scheduled"),
+                "skipped": lazy_pgettext("status", "skipped"), "cancelled": lazy_pgettext("status", "cancelled"),
+                "active": lazy_pgettext("status", "active"), "revoked": lazy_pgettext("status", "revoked")}
 ROLE_NAMES = {"support": _l("support"), "finance": _l("finance"), "operations": _l("operations"),
               "trainer": _l("trainer")}
 
@@ -48,7 +54,8 @@ def install(app: Flask) -> None:
     """Babel on `app`, with the filters the templates format values with."""
     Babel(app, default_locale=DEFAULT_LANGUAGE, default_timezone=TIMEZONE,
           default_translation_directories=str(TRANSLATIONS), locale_selector=select_language)
-    app.jinja_env.filters.update(day=day, moment=moment, euros=euros, state_name=state_name, role_name=role_name)
+    app.jinja_env.filters.update(day=day, moment=moment, euros=euros, state_name=state_name, role_name=role_name,
+                                 status_name=status_name)
     app.jinja_env.globals.update(language=language, in_language=in_language)
 
 
@@ -63,6 +70,10 @@ def in_language(french: object, english: object) -> object:
 
 def state_name(value: str | None) -> str:
     return str(STATE_NAMES.get(value or "", value or NOTHING))
+
+
+def status_name(value: str | None) -> str:
+    return str(STATUS_NAMES.get(value or "", value or NOTHING))
 
 
 def role_name(value: str) -> str:

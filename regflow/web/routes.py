@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,6 +27,7 @@ from regflow.web.context import (
     not_sent,
     pages,
 )
+from regflow.web.i18n import day, euros, moment
 from regflow.web.users import Role
 from schemas.form import Participant
 from schemas.messages import HoldSession, RecordPayment
@@ -59,7 +62,7 @@ def _registration_rows() -> tuple[list[dict[str, Any]], str | None, str | None, 
     search = (request.args.get("q") or "")[:SEARCH_MAX]
     error = None
     if state is not None and state not in {s.value for s in State}:
-        error, state = f"état inconnu / unknown state: {state[:40]!r}", None
+        error, state = _("Unknown state: %(state)s", state=repr(state[:40])), None
     rows = registration_list(back_office().sessions, state=state, session_id=session_id, search=search)
     return rows, state, session_id, search, error
 
@@ -99,7 +102,7 @@ def _timeline_page(registration_id: str, *, form: dict[str, str], errors: dict[s
     office = back_office()
     view = registration_timeline(office.sessions, registration_id)
     if view is None:
-        abort(404, f"Inscription {registration_id} introuvable. / No registration {registration_id}.")
+        abort(404, _("No registration %(id)s.", id=registration_id))
     return render_template("timeline.html", view=view, form=form, errors=errors,
                            participants=registration_participants(office.sessions, registration_id)), status
 
@@ -112,16 +115,16 @@ def _timeline_page(registration_id: str, *, form: dict[str, str], errors: dict[s
 def replace_participant(registration_id: str) -> ResponseReturnValue:
     """Publish the request as `regflow replace-participant` does, then show validation's decision."""
     form = {k: request.form.get(k, "").strip() for k in ("replaced", "civilite", "first_name", "last_name", "email")}
-    labels = {"replaced": "participant replaced", "civilite": "civilité", "first_name": "first name",
-              "last_name": "last name", "email": "e-mail"}
+    labels = {"replaced": _("Participant replaced"), "civilite": _("Civilité"), "first_name": _("First name"),
+              "last_name": _("Last name"), "email": _("E-mail")}
     if registration_timeline(back_office().sessions, registration_id) is None:
-        abort(404, f"Inscription {registration_id} introuvable. / No registration {registration_id}.")
-    errors = {k: f"{labels[k]}: required" for k, v in form.items() if not v}
+        abort(404, _("No registration %(id)s.", id=registration_id))
+    errors = {k: _("%(field)s: required", field=labels[k]) for k, v in form.items() if not v}
     registered = {p["email"].lower() for p in registration_participants(back_office().sessions, registration_id)}
     if form["replaced"] and form["replaced"].lower() not in registered:
-        errors["replaced"] = "participant replaced: not a participant of this registration"
+        errors["replaced"] = _("Participant replaced: not a participant of this registration")
     if form["civilite"] and form["civilite"] not in ("Mme", "M."):
-        errors["civilite"] = "civilité: Mme or M."
+        errors["civilite"] = _("Civilité: Mme or M.")
     if errors:
         return _timeline_page(registration_id, form=form, errors=errors, status=400)
     replacement = Participant(civilite=form["civilite"], first_name=form["first_name"],
@@ -150,8 +153,8 @@ def decision(registration_id: str, event_id: str) -> ResponseReturnValue:
 
 
 COMMAND_PAGES = {  # what a command page says, and where it leads back to
-    "hold": ("Session tenue (service fait) / Session held", "backoffice.registrations"),
-    "payment": ("Paiement reçu / Payment received", "backoffice.invoices"),
+    "hold": (_l("Session held (service fait)"), "backoffice.registrations"),
+    "payment": (_l("Payment received"), "backoffice.invoices"),
 }
 
 
@@ -166,9 +169,7 @@ def command_decision(kind: str, command_id: str) -> ResponseReturnValue:
     outcome = found.outcome if found else "pending"
     what, back = COMMAND_PAGES[kind]
     return render_template("command_decision.html", kind=kind, command_id=command_id, decision=found,
-                           outcome=outcome, what=what, back=url_for(back),
-                           outcome_fr={"accepted": "acceptée", "refused": "refusée"}.get(outcome, "en attente")
-                           ), 202 if found is None else 200
+                           outcome=outcome, what=what, back=url_for(back)), 202 if found is None else 200
 
 
 # --- operations: session held, queues ----------------------------------------------------------------------
@@ -185,15 +186,15 @@ def hold_session() -> ResponseReturnValue:
     form = {k: request.form.get(k, "").strip() for k in ("session_id", "held_on", "absent_emails", "reason")}
     errors = {}
     if form["session_id"] not in {s["id"] for s in sessions}:
-        errors["session_id"] = "session: choose one of the catalogue's sessions"
+        errors["session_id"] = _("Session: choose one of the catalogue's sessions")
     absent = [e.strip() for e in form["absent_emails"].replace(",", "\n").splitlines() if e.strip()]
     try:
         command = HoldSession.model_validate({"session_id": form["session_id"], "held_on": form["held_on"],
                                               "absent_emails": absent, "requested_by": current_user().name,
                                               "reason": form["reason"] or None})
     except ValidationError as exc:
-        errors.update(field_errors(exc, {"held_on": "held on", "absent_emails": "absent participants",
-                                         "reason": "reason"}))
+        errors.update(field_errors(exc, {"held_on": _("Held on"), "absent_emails": _("Absent participants"),
+                                         "reason": _("Reason")}))
     if errors:
         return render_template("hold_session.html", sessions=sessions, form=form, errors=errors), 400
     try:
@@ -203,8 +204,8 @@ def hold_session() -> ResponseReturnValue:
     except BROKER_ERRORS as exc:
         return render_template("hold_session.html", sessions=sessions, form=form,
                                errors={"_": not_sent(exc)}), 503
-    flash(f"Session {command.session_id} recorded as held on {command.held_on}: the payments consumer moves its "
-          f"invoiced registrations to 'session held' (or 'paid').")
+    flash(_("Session %(id)s recorded as held on %(day)s: the payments consumer moves its invoiced registrations to "
+            "“session held” (or “paid”).", id=command.session_id, day=day(command.held_on)))
     try:
         found = wait_for_decision(office.sessions, str(sent.event_id), office.decision_wait_seconds)
     except SQLAlchemyError:
@@ -224,15 +225,15 @@ def queues() -> ResponseReturnValue:
     status = status_of(office.settings, office.sessions, office.clock, office.schedule)
     checked_at = datetime.fromisoformat(status["checked_at"]).astimezone(PARIS)
     return render_template("queues.html", status=status, format_age=format_age,
-                           checked_at=f"{checked_at:%Y-%m-%d %H:%M:%S}")
+                           checked_at=moment(checked_at))
 
 
 # --- finance: payments, invoices --------------------------------------------------------------------------
 
 
 PAYMENT_FIELDS = ("payment_id", "invoice_number", "amount", "received_on", "payer", "means")
-PAYMENT_LABELS = {"payment_id": "payment id", "invoice_number": "invoice", "amount": "amount",
-                  "received_on": "received on", "payer": "payer", "means": "means"}
+PAYMENT_LABELS = {"payment_id": _l("Payment id"), "invoice_number": _l("Invoice"), "amount": _l("Amount"),
+                  "received_on": _l("Received on"), "payer": _l("Payer"), "means": _l("Means")}
 PAYMENT_MEANS = ["transfer", "mandat_administratif", "cheque", "card", "other"]
 
 
@@ -245,7 +246,8 @@ def record_payment() -> ResponseReturnValue:
         return render_template("payment.html", form={"invoice_number": request.args.get("invoice", "")},
                                errors={}, means=PAYMENT_MEANS)
     form = {k: request.form.get(k, "").strip() for k in PAYMENT_FIELDS}
-    errors = {k: f"{PAYMENT_LABELS[k]}: required" for k in ("payment_id", "amount", "received_on") if not form[k]}
+    errors = {k: _("%(field)s: required", field=PAYMENT_LABELS[k])
+              for k in ("payment_id", "amount", "received_on") if not form[k]}
     try:
         payment = RecordPayment.model_validate({**{k: v or None for k, v in form.items()},
                                                 "requested_by": current_user().name})
@@ -260,7 +262,8 @@ def record_payment() -> ResponseReturnValue:
                                          means=payment.means, requested_by=payment.requested_by)
     except BROKER_ERRORS as exc:
         return render_template("payment.html", form=form, errors={"_": not_sent(exc)}, means=PAYMENT_MEANS), 503
-    flash(f"Payment {payment.payment_id} of {payment.amount} EUR sent: the payments consumer records it.")
+    flash(_("Payment %(id)s of %(amount)s sent: the payments consumer records it.", id=payment.payment_id,
+            amount=euros(payment.amount)))
     try:
         found = wait_for_decision(office.sessions, str(sent.event_id), office.decision_wait_seconds)
     except SQLAlchemyError:
