@@ -1,7 +1,8 @@
 # The part of Flask-Babel 4 that regflow uses, typed (the package ships no hints): gettext returns text.
+from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from babel import Locale
 from flask import Flask
