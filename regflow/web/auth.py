@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from regflow.web.context import back_office, current_user, pages
 from regflow.web.guards import FORM_WHITESPACE, bad_character, is_utf8, masked_name, minutes
-from regflow.web.i18n import LANGUAGES
+from regflow.web.i18n import LANGUAGES, role_name
 from regflow.web.users import Role
 
 
@@ -115,7 +115,7 @@ def requires(*roles: Role) -> Callable[[Callable[P, ResponseReturnValue]], Calla
         @wraps(route)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             if not any(current_user().can(role) for role in roles):
-                abort(403, _("This page needs the %(roles)s role.", roles=_(" or ").join(roles)))
+                abort(403, _("This page needs the %(roles)s role.", roles=_(" or ").join(role_name(r) for r in roles)))
             return route(*args, **kwargs)
         return guarded
     return decorate

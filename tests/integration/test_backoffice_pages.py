@@ -59,7 +59,7 @@ def test_a_login_whose_next_page_holds_a_control_character_is_refused(client: Fl
     the whole request is refused, before the login."""
     answer = login(client, next_path)
     assert answer.status_code == 400
-    assert "Requête invalide / Bad request" in answer.get_data(as_text=True)
+    assert "Requête invalide" in answer.get_data(as_text=True)
     assert "Location" not in answer.headers
     assert "x=1" not in answer.headers.get("Set-Cookie", "")
 
@@ -74,7 +74,6 @@ def test_a_token_that_is_not_ascii_is_refused_not_a_crash(client: FlaskClient) -
     assert answer.status_code == 400
     page = unescape(answer.get_data(as_text=True))
     assert "Le jeton de sécurité du formulaire manque ou n'est plus valable" in page
-    assert "/ The form's security token is missing or out of date" in page
 
 
 def _add_registration(deps: Deps, registration_id: str) -> None:
@@ -103,7 +102,7 @@ def test_no_replacement_is_sent_for_someone_who_is_not_a_participant(client: Fla
     answer = client.post("/registrations/dep-94/replace", data={
         **NEWCOMER, "replaced": "stranger@example.org", "csrf_token": token(client, "/registrations/dep-94")})
     assert answer.status_code == 400
-    assert "participant replaced: not a participant of this registration" in answer.get_data(as_text=True)
+    assert "Participant remplacé : ne fait pas partie de cette inscription" in unescape(answer.get_data(as_text=True))
 
 
 def test_the_database_away_is_a_clear_503_not_a_crash(settings: Settings, tmp_path: Path) -> None:
@@ -118,7 +117,6 @@ def test_the_database_away_is_a_clear_503_not_a_crash(settings: Settings, tmp_pa
     assert answer.status_code == 503
     page = unescape(answer.get_data(as_text=True))
     assert "La base de données ne répond pas pour l'instant" in page
-    assert "/ The database does not answer right now" in page
 
 
 def test_a_session_held_before_it_started_is_answered_with_the_refusal_in_french(
@@ -135,9 +133,9 @@ def test_a_session_held_before_it_started_is_answered_with_the_refusal_in_french
         "csrf_token": token(client, "/sessions/held")}, follow_redirects=True)
     page = unescape(answer.get_data(as_text=True))
     assert answer.status_code == 200
-    assert "refusée / refused" in page
+    assert "refusée" in page
     assert "elle ne peut pas encore avoir eu lieu" in page
-    assert "it cannot have been held" in page
+    assert "it cannot have been held" not in page  # the page's language only
 
 
 def operations_client(settings: Settings, tmp_path: Path) -> FlaskClient:

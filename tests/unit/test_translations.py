@@ -3,14 +3,17 @@ no template writes a text outside gettext (it would show in one language only)."
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from jinja2 import Environment
 
-from regflow.web import i18n_messages
+from regflow.web import i18n, i18n_messages
 
 TEMPLATES = Path(i18n_messages.WEB) / "templates"
 # Texts that read the same in both languages (names, codes, symbols).
@@ -86,3 +89,39 @@ def test_no_template_writes_a_text_outside_gettext(template: str) -> None:
 
 def test_a_text_outside_gettext_is_found() -> None:
     assert _written_outside_gettext('<p title="Open">{{ _("Yes") }} Hello <b>{{ n }}</b></p>') == ["Open", "Hello"]
+
+
+# --- the formats of each language ---------------------------------------------------------------------------
+
+
+def _page() -> Flask:
+    app = Flask("formats")
+    app.secret_key = "test"
+    i18n.install(app)
+    return app
+
+
+@pytest.mark.parametrize(("accept", "amount", "date", "time"), [
+    (None, "1\u202f190,00\xa0€", "15/09/2023", "15/09/2023 14:30"),
+    ("fr-FR,fr;q=0.9", "1\u202f190,00\xa0€", "15/09/2023", "15/09/2023 14:30"),
+    ("en-GB,en;q=0.8", "€1,190.00", "9/15/23", "9/15/23, 2:30\u202fPM"),
+])
+def test_amounts_dates_and_paris_times_are_written_the_way_of_the_page_s_language(
+        accept: str | None, amount: str, date: str, time: str) -> None:
+    app = _page()
+    with app.test_request_context(headers={"Accept-Language": accept} if accept else {}):
+        assert i18n.euros("1190.00") == i18n.euros(Decimal("1190")) == amount
+        assert i18n.day("2023-09-15") == i18n.day(dt.date(2023, 9, 15)) == date
+        assert i18n.moment("2023-09-15T12:30:00+00:00") == time  # UTC → Europe/Paris (summer: +2)
+        assert i18n.moment("2023-09-15T14:30:00") == time  # naive: already Paris
+        assert i18n.day(None) == i18n.euros(None) == "—"
+        assert i18n.day("not a date") == "not a date"  # shown as it is, never a crash
+
+
+def test_a_state_is_named_in_the_page_s_language() -> None:
+    app = _page()
+    with app.test_request_context():
+        assert i18n.state_name("session_held") == "séance tenue"
+        assert i18n.status_name("sent") == "envoyé"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert i18n.state_name("session_held") == "session held"
