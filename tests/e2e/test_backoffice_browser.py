@@ -87,7 +87,7 @@ class BackOffice:
 
     def login(self, browser: Any, name: str, password: str = PASSWORD) -> Any:
         """A fresh browser context (its own cookies), logged in through the form; returns the page."""
-        page = browser.new_context().new_page()
+        page = browser.new_context(locale="fr-FR").new_page()  # a French browser: the page in French
         page.set_default_timeout(20_000)
         page.goto(f"{self.url}/registrations")
         assert "/login" in page.url, "an anonymous visitor is sent to the login page"
@@ -198,16 +198,16 @@ def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_
     page.click("form.filters button[type=submit]")
     assert "state=invoiced" in page.url
     page.click("#registrations a:text('dep-94')")
-    assert page.inner_text("#state") == "[invoiced]"
+    assert page.inner_text("#state") == "[facturée]"
     assert "submit" in page.inner_text("#history")
 
     # A form sent with a field missing is answered with the field named, nothing sent.
     replace_through_the_page(page, PAUL, civilite="Mme", first_name="Inès")
-    assert page.inner_text("#error-last_name") == "last name: required"
-    assert page.inner_text("#error-email") == "e-mail: required"
+    assert page.inner_text("#error-last_name") == "Nom : obligatoire"
+    assert page.inner_text("#error-email") == "E-mail : obligatoire"
 
     replace_through_the_page(page, PAUL, civilite="Mme", first_name="Inès", last_name="Roy", email=INES)
-    assert page.inner_text("#outcome") == "applied"
+    assert page.inner_text("#outcome") == "appliqué"
     assert "M. Paul LEROY <paul.leroy@valdemarne.fr> replaced by Mme Inès ROY <ines.roy@valdemarne.fr>, " \
            "asked by alice" in page.inner_text("#reason")
 
@@ -218,7 +218,7 @@ def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_
     assert history_actors(deps, "dep-94", "replace_participant") == ["alice"]
 
     # Support has no payment to record: no link, and the page itself is refused.
-    assert page.locator("text=Record a payment").count() == 0
+    assert page.locator("text=Enregistrer un paiement").count() == 0
     assert page.goto(f"{backoffice.url}/payments/new").status == 403
     refused = page.request.post(f"{backoffice.url}/payments/new", form={"payment_id": "x", "amount": "1"})
     assert refused.status == 400, "no CSRF token: refused before anything else"
@@ -230,7 +230,7 @@ def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_
     assert page.goto(f"{backoffice.url}/queues").status == 403
 
 
-WRONG_LOGIN = "Nom ou mot de passe incorrect. / Wrong name or password."
+WRONG_LOGIN = "Nom ou mot de passe incorrect."
 
 
 def test_a_wrong_password_is_refused_and_logging_out_ends_the_session_even_for_a_copy_of_its_cookie(
@@ -243,13 +243,13 @@ def test_a_wrong_password_is_refused_and_logging_out_ends_the_session_even_for_a
 
     page = backoffice.login(browser, "alice")
     assert page.url.endswith("/registrations")
-    copy = browser.new_context()  # another browser given a copy of the session cookie
+    copy = browser.new_context(locale="fr-FR")  # another browser given a copy of the session cookie
     copy.add_cookies(page.context.cookies())
     stolen = copy.new_page()
     stolen.goto(f"{backoffice.url}/registrations")
     assert stolen.inner_text("#current-user") == "alice (support)", "the copy works while the session lives"
 
-    page.click("text=Log out")
+    page.click("text=Se déconnecter")
     page.goto(f"{backoffice.url}/registrations")
     assert "/login" in page.url, "logged out: the list needs a login again"
     stolen.goto(f"{backoffice.url}/registrations")
@@ -263,8 +263,7 @@ def test_after_five_wrong_passwords_even_the_right_one_is_refused(backoffice: Ba
         assert page.inner_text("[role=alert]") == WRONG_LOGIN
     page = backoffice.login(browser, "fanny")
     assert "/login" in page.url
-    assert page.inner_text("[role=alert]") == ("Trop de connexions échouées : réessayez dans 15 minute(s). / "
-                                               "Too many failed logins: try again in 15 minute(s).")
+    assert page.inner_text("[role=alert]") == "Trop de connexions échouées : réessayez dans 15 minute(s)."
     page = backoffice.login(browser, "olga")
     assert "/login" in page.url, "the same address guessing: every name is refused from it"
     assert page.inner_text("[role=alert]").startswith("Trop de connexions échouées")
@@ -408,7 +407,7 @@ def test_a_session_from_its_creation_to_paid_through_the_join_service_and_the_tr
     finance.fill("#amount", "1190.00")
     finance.click("#payment-form button[type=submit]")
     assert "Payment BANK-0001 of 1190.00 EUR sent" in finance.inner_text(".flash")
-    reload_until(finance, lambda: finance.inner_text("#state") == "[paid]", "the registration paid")
+    reload_until(finance, lambda: finance.inner_text("#state") == "[payée]", "the registration paid")
     assert actor_of(finance, "settle") == "fanny"
     assert actor_of(finance, "hold_session") == "tom"
     links = finance.inner_text("#links")
@@ -504,10 +503,10 @@ def test_the_demo_serves_the_page_a_newcomer_replaces_a_participant_and_sees_the
         page = BackOffice(f"http://127.0.0.1:{port}", UserStore(tmp_path / "unused.json")).login(
             browser, "alice", password)
         page.click("#registrations a:text('demo-aide-domicile-gironde')")
-        assert page.inner_text("#state") == "[invoiced]"
+        assert page.inner_text("#state") == "[facturée]"
         replace_through_the_page(page, "t.roux@gironde.fr", civilite="Mme", first_name="Léa", last_name="Martin",
                                  email="l.martin@gironde.fr")
-        assert page.inner_text("#outcome") == "applied"
+        assert page.inner_text("#outcome") == "appliqué"
 
         maildir = mailbox.Maildir(tmp_path / "var" / "demo-mail", create=False)
 
