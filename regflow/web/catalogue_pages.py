@@ -1,5 +1,5 @@
 """Operations' pages on the catalogue: the sessions with their state and seats, a session added, changed,
-closed or reopened. The same code as `regflow sessions` (`workflow.ops.catalogue`); in French first."""
+closed or reopened. The same code as `regflow sessions` (`workflow.ops.catalogue`); in the page's language."""
 
 from __future__ import annotations
 
@@ -7,18 +7,34 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from pydantic import ValidationError
 
 from regflow.web.auth import requires
 from regflow.web.context import back_office, pages
+from regflow.web.i18n import language
 from regflow.web.users import Role
 from workflow.domain.catalogue import SessionDate, SessionState
 from workflow.ops.catalogue import CatalogueChangeError, CatalogueDesk
 
 FIELDS = ("session_id", "training_id", "date", "capacity", "registration_deadline", "join_url", "trainer")
-LABELS = {"session_id": "identifiant", "training_id": "formation", "date": "date", "capacity": "places",
-          "registration_deadline": "date limite d'inscription", "join_url": "adresse de la visioconférence",
-          "trainer": "formateur"}
+LABELS = {"session_id": _l("identifier"), "training_id": _l("training"), "date": _l("date"), "capacity": _l("seats"),
+          "registration_deadline": _l("registration deadline"), "join_url": _l("video conference address"),
+          "trainer": _l("trainer")}
+
+
+def session_state(state: str) -> str:
+    """A session's state as the page names it (a session is feminine in French: « ouverte », « close »)."""
+    names: dict[str, str] = {"open": pgettext("session", "open"), "closed": pgettext("session", "closed"),
+                             "full": pgettext("session", "full"), "held": pgettext("session", "held"),
+                             "cancelled": pgettext("session", "cancelled")}
+    return names.get(state, state)
+
+
+def _refused(refused: CatalogueChangeError) -> str:
+    return refused.fr if language() == "fr" else refused.en
 
 
 def _desk() -> CatalogueDesk:
@@ -29,7 +45,7 @@ def _desk() -> CatalogueDesk:
 def _page(form: dict[str, str], errors: dict[str, str], status: int = 200) -> ResponseReturnValue:
     desk = _desk()
     return render_template("sessions.html", sessions=desk.listing(), trainings=desk.catalogue().trainings,
-                           form=form, errors=errors), status
+                           form=form, errors=errors, session_state=session_state), status
 
 
 @pages.get("/sessions")
@@ -49,8 +65,8 @@ def add_session() -> ResponseReturnValue:
     except ValidationError as exc:
         return _page(form, _errors(exc), 400)
     except CatalogueChangeError as refused:
-        return _page(form, {"_": refused.fr}, 400)
-    flash(f"Séance {session.id} ajoutée : elle accepte les inscriptions dès maintenant.")
+        return _page(form, {"_": _refused(refused)}, 400)
+    flash(_("Session %(id)s added: it takes registrations from now on.", id=session.id))
     return redirect(url_for("backoffice.sessions"))
 
 
@@ -63,17 +79,19 @@ def change_session(session_id: str) -> ResponseReturnValue:
     try:
         if action in ("close", "reopen"):
             desk.set_state(session_id, SessionState.CLOSED if action == "close" else SessionState.OPEN)
-            flash(f"Séance {session_id} {'close' if action == 'close' else 'rouverte'}.")
+            flash(_("Session %(id)s closed.", id=session_id) if action == "close"
+                  else _("Session %(id)s reopened.", id=session_id))
         elif action == "edit":
             desk.edit_session(session_id, {name: request.form.get(name, "").strip() or None
                                            for name in ("capacity", "registration_deadline", "join_url", "trainer")})
-            flash(f"Séance {session_id} modifiée.")
+            flash(_("Session %(id)s changed.", id=session_id))
         else:
-            return _page({}, {"_": f"action inconnue : {action[:40]!r}"}, 400)
+            return _page({}, {"_": _("unknown action: %(action)s", action=repr(action[:40]))}, 400)
     except ValidationError as exc:
-        return _page({}, {"_": f"Séance {session_id} : " + "; ".join(_errors(exc).values())}, 400)
+        return _page({}, {"_": _("Session %(id)s: %(errors)s", id=session_id,
+                                  errors=_("; ").join(_errors(exc).values()))}, 400)
     except CatalogueChangeError as refused:
-        return _page({}, {"_": refused.fr}, 400)
+        return _page({}, {"_": _refused(refused)}, 400)
     return redirect(url_for("backoffice.sessions"))
 
 
@@ -81,5 +99,5 @@ def _errors(exc: ValidationError) -> dict[str, str]:
     found: dict[str, str] = {}
     for error in exc.errors():
         name = {"id": "session_id"}.get(str(error["loc"][0]), str(error["loc"][0])) if error["loc"] else "_"
-        found.setdefault(name, f"{LABELS.get(name, name)} : {error['msg']}")
+        found.setdefault(name, _("%(field)s: %(error)s", field=LABELS.get(name, name), error=error["msg"]))
     return found

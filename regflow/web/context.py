@@ -88,5 +88,6 @@ def problem(error: ErrorDetails) -> str:
 
 
 def not_sent(exc: Exception) -> str:
+    error = f"{type(exc).__name__}: {exc}"
     return _("The broker did not confirm the command (%(error)s); it may not have been sent: check the timeline "
-             "before sending it again.", error=f"{type(exc).__name__}: {exc}")
+             "before sending it again.", error=error)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Response, abort
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from regflow.web.context import back_office, current_user, pages
 from regflow.web.users import Role
@@ -23,15 +24,15 @@ READERS = {"facture": (Role.FINANCE, Role.SUPPORT), "avoir": (Role.FINANCE, Role
 def document(name: str) -> ResponseReturnValue:
     prefix = name.split("-", 1)[0]
     if prefix not in READERS:
-        abort(404, f"« {name[:60]} » n'est pas un document émis. / Not an issued document.")
+        abort(404, _("“%(name)s” is not an issued document.", name=name[:60]))
     if not any(current_user().can(role) for role in READERS[prefix]):
-        abort(403, "Ce document n'est pas pour votre rôle. / This document is not for your role.")
+        abort(403, _("This document is not for your role."))
     office = back_office()
     store = DocumentStore(office.settings.documents_dir)
     try:
         store.path_of(name)  # the store's own names only: checked before any lookup
     except DocumentNotFoundError:
-        abort(404, f"« {name[:60]} » n'est pas un document émis. / Not an issued document.")
+        abort(404, _("“%(name)s” is not an issued document.", name=name[:60]))
     with office.sessions() as session:
         kept = session.get(DocumentFileRow, name)
         content = kept.content if kept is not None else None
@@ -39,8 +40,8 @@ def document(name: str) -> ResponseReturnValue:
         try:
             content = store.read_named(name)
         except DocumentNotFoundError:
-            abort(404, f"Le document {name[:60]} est introuvable : ni en base ni dans le magasin de documents "
-                       f"({office.settings.documents_dir}). / Document {name[:60]} not found.")
+            abort(404, _("Document %(name)s not found: neither in the database nor in the document store "
+                         "(%(store)s).", name=name[:60], store=str(office.settings.documents_dir)))
     return Response(content, 200, {"Content-Type": "application/pdf",
                                    "Content-Disposition": f'inline; filename="{name}"',
                                    "Content-Security-Policy": "sandbox; default-src 'none'",

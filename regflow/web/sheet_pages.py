@@ -9,20 +9,24 @@ import json
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from producers.commands import CommandClient
 from regflow.web.auth import requires
+from regflow.web.catalogue_pages import session_state
 from regflow.web.context import BROKER_ERRORS, back_office, current_user, not_sent, pages
+from regflow.web.i18n import language
 from regflow.web.users import Role
 from workflow.adapters.attendance_report import ReportError
 from workflow.adapters.evidence_pdf import render_evidence
 from workflow.domain.attendance_sheet import SheetError
-from workflow.domain.clock import PARIS
 from workflow.ops.attendance_sheet import SheetDesk, signed_sessions
 from workflow.ops.catalogue import CatalogueDesk
 from workflow.ops.evidence import EvidencePack
 
-PRESENCES = (("present", "présent"), ("partial", "partiel"), ("absent", "absent"))
+PRESENCE_NAMES = {"present": _l("present"), "partial": _l("partial"), "absent": _l("absent")}
+PRESENCES = tuple(PRESENCE_NAMES.items())
 MAX_FIELDS = 2 * 10_000 * 2 + 20  # two fields per participant and half-day, at most: a bigger form is refused
 
 
@@ -40,7 +44,7 @@ def sheets() -> ResponseReturnValue:
     listing = [s for s in CatalogueDesk(office.sessions, office.clock, office.schedule).listing()
                if user.can(Role.OPERATIONS) or user.trains(s["trainer"])]
     return render_template("sheets.html", sessions=sorted(listing, key=lambda s: s["date"], reverse=True),
-                           signed=signed, paris=PARIS)
+                           signed=signed, session_state=session_state)
 
 
 @pages.get("/feuilles/<session_id>")
@@ -53,14 +57,25 @@ def _page(session_id: str, errors: dict[str, str], status: int) -> ResponseRetur
     try:
         shown = _desk().sheet(session_id)
     except ReportError:
-        return render_template("error.html", code=404, message=f"Aucune séance {session_id[:100]}. / "
-                               f"No session {session_id[:100]}."), 404
+        return _no_session(session_id)
     user = current_user()
     if not (user.can(Role.OPERATIONS) or user.trains(shown["trainer"])):
-        return render_template("error.html", code=403, message="Cette séance a un autre formateur. / This session "
-                               "has another trainer."), 403
-    return render_template("sheet.html", sheet=shown, errors=errors, presences=PRESENCES, paris=PARIS,
-                           can_sign=user.trains(shown["trainer"]), signer=user.full_name or ""), status
+        return _another_trainer()
+    return render_template("sheet.html", sheet=shown, errors=errors, presences=PRESENCES,
+                           presence_names=PRESENCE_NAMES, can_sign=user.trains(shown["trainer"]),
+                           signer=user.full_name or ""), status
+
+
+def _no_session(session_id: str) -> ResponseReturnValue:
+    return render_template("error.html", code=404, message=_("No session %(id)s.", id=session_id[:100])), 404
+
+
+def _another_trainer() -> ResponseReturnValue:
+    return render_template("error.html", code=403, message=_("This session has another trainer.")), 403
+
+
+def _refused(refused: SheetError) -> str:
+    return (refused.reason_fr or str(refused)) if language() == "fr" else str(refused)
 
 
 @pages.post("/feuilles/<session_id>")
@@ -71,15 +86,15 @@ def change_sheet(session_id: str) -> ResponseReturnValue:
     action, desk = request.form.get("action", ""), _desk()
     try:
         if not current_user().trains(desk.sheet(session_id)["trainer"]):
-            return render_template("error.html", code=403, message="Seul le formateur de la séance signe sa "
-                                   "feuille. / Only the session's trainer signs its sheet."), 403
+            return render_template("error.html", code=403,
+                                   message=_("Only the session's trainer signs its sheet.")), 403
         if action not in ("save", "sign", "send") or len(request.form) > MAX_FIELDS:
-            return _page(session_id, {"_": f"action inconnue : {action[:40]!r}"}, 400)
+            return _page(session_id, {"_": _("unknown action: %(action)s", action=repr(action[:40]))}, 400)
         answered = _correct_then_sign(desk, session_id, action)
     except ReportError:
         return _page(session_id, {}, 404)
     except SheetError as refused:
-        return _page(session_id, {"_": refused.reason_fr or str(refused)}, 400)
+        return _page(session_id, {"_": _refused(refused)}, 400)
     return answered or _send_service_fait(session_id)
 
 
@@ -89,9 +104,9 @@ def _correct_then_sign(desk: SheetDesk, session_id: str, action: str) -> Respons
     if action in ("save", "sign"):
         errors = desk.correct(session_id, _marks(), by=user.name)
         if errors:
-            return _page(session_id, {"_": "Rien n'a été enregistré : corrigez les cases signalées.", **errors}, 400)
+            return _page(session_id, {"_": _("Nothing was saved: correct the fields pointed out."), **errors}, 400)
     if action == "save":
-        flash("Corrections enregistrées. La feuille n'est pas encore signée.")
+        flash(_("Corrections saved. The sheet is not signed yet."))
         return redirect(url_for("backoffice.sheet", session_id=session_id))
     if action == "sign":
         desk.sign(session_id, signer=request.form.get("signer_name", ""), attested=request.form.get("attest") == "yes",
@@ -103,15 +118,14 @@ def _send_service_fait(session_id: str) -> ResponseReturnValue:
     office, desk = back_office(), _desk()
     shown = desk.sheet(session_id)
     if shown["signed"] is None:
-        return _page(session_id, {"_": "La feuille n'est pas signée : le service fait attend sa signature."}, 400)
+        return _page(session_id, {"_": _("The sheet is not signed: service fait waits for its signature.")}, 400)
     try:
         with CommandClient(office.settings, producer="trainer") as client:
             sent = client.hold_session(session_id, desk.parts(shown)[0].start.date(), requested_by=current_user().name)
     except BROKER_ERRORS as exc:
-        flash("Feuille signée. Le service fait n'a pas pu être transmis : utilisez « Transmettre le service fait ». / "
-              + not_sent(exc))
+        flash(_("Sheet signed. Service fait could not be sent: use “Send service fait”. %(why)s", why=not_sent(exc)))
         return redirect(url_for("backoffice.sheet", session_id=session_id)), 303
-    flash("Feuille signée : le service fait est transmis (les inscriptions facturées passent à « session tenue »).")
+    flash(_("Sheet signed: service fait is sent (the invoiced registrations move to “session held”)."))
     return redirect(url_for("backoffice.command_decision", kind="hold", command_id=str(sent.event_id)))
 
 
@@ -141,16 +155,14 @@ def evidence(session_id: str, kind: str) -> ResponseReturnValue:
     """The session's evidence pack, as a PDF or as its data (JSON): for operations, finance (a funder or a public
     accountant asks for it) and the session's trainer."""
     if kind not in ("pdf", "json"):
-        return render_template("error.html", code=404, message="Format inconnu : pdf ou json. / Unknown format."), 404
+        return render_template("error.html", code=404, message=_("Unknown format: pdf or json.")), 404
     user = current_user()
     try:
         pack = EvidencePack(_desk()).data(session_id)
     except ReportError:
-        return render_template("error.html", code=404, message=f"Aucune séance {session_id[:100]}. / "
-                               f"No session {session_id[:100]}."), 404
+        return _no_session(session_id)
     if not (user.can(Role.OPERATIONS) or user.can(Role.FINANCE) or user.trains(pack["trainer"])):
-        return render_template("error.html", code=403, message="Cette séance a un autre formateur. / This session "
-                               "has another trainer."), 403
+        return _another_trainer()
     if kind == "json":
         return Response(json.dumps(pack, ensure_ascii=False, indent=2), 200,
                         {"Content-Type": "application/json; charset=utf-8"})

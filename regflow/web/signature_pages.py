@@ -10,6 +10,7 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -48,7 +49,7 @@ def scan_file(scan_id: int) -> ResponseReturnValue:
     with back_office().sessions() as session:
         scan = session.get(SignatureScanRow, scan_id)
         if scan is None:
-            abort(404, "Scan inconnu. / Unknown scan.")
+            abort(404, _("Unknown scan."))
         return Response(scan.content, 200, {
             "Content-Type": scan.media_type, "Content-Security-Policy": "sandbox; default-src 'none'",
             "Content-Disposition": f'inline; filename="scan-{scan.registration_id}.{EXTENSIONS[scan.media_type]}"'})
@@ -62,31 +63,32 @@ def check_scan(scan_id: int) -> ResponseReturnValue:
     if decision == "refuse":
         reason = form.get("reason", "").strip()
         if not reason or len(reason) > MAX_REASON_LENGTH:
-            return signatures({f"reason-{scan_id}": f"Motif requis, {MAX_REASON_LENGTH} caractères au plus. / "
-                                                    "A reason is required."}, 400)
+            return signatures({f"reason-{scan_id}": _("A reason is required, %(n)s characters at most.",
+                                                      n=MAX_REASON_LENGTH)}, 400)
         if not _decide(scan_id, REFUSED, reason):
-            abort(409, "Ce scan a déjà été vérifié. / This scan was already checked.")
-        flash("Scan refusé : le gestionnaire lit le motif sur sa page de suivi et peut en déposer un autre.")
+            abort(409, _("This scan was already checked."))
+        flash(_("Scan refused: the gestionnaire reads the reason on their tracking page and can upload another."))
         return redirect(url_for("backoffice.signatures"), 303)
     if decision != "accept":
-        abort(400, "Décision inconnue : accept ou refuse. / Unknown decision.")
+        abort(400, _("Unknown decision: accept or refuse."))
     try:
         signature = Signature(place=_field(form, "place", "signature.place"),
                               signed_on=date.fromisoformat(form.get("signed_on", "")),
                               signatory=_field(form, "signatory", "signature.signatory"), method=SignatureMethod.STAMP)
     except (ValueError, ValidationError):
-        return signatures({f"accept-{scan_id}": "Lieu, date (AAAA-MM-JJ) et signataire, tels que le formulaire les "
-                                                "porte. / Place, date and signatory as written on the form."}, 400)
+        return signatures({f"accept-{scan_id}": _("Place, date (YYYY-MM-DD) and signatory, as written on the form.")},
+                          400)
     registration_id = _decide(scan_id, ACCEPTED, None)
     if not registration_id:
-        abort(409, "Ce scan a déjà été vérifié. / This scan was already checked.")
+        abort(409, _("This scan was already checked."))
     try:
         with CommandClient(office.settings, producer="support") as client:
             client.record_signature(registration_id, signature)
     except BROKER_ERRORS as exc:
         _decide(scan_id, TO_CHECK, None, undo=True)
         return signatures({f"accept-{scan_id}": not_sent(exc)}, 503)
-    flash(f"Signature acceptée : la signature de {registration_id} est envoyée, l'inscription sera confirmée.")
+    flash(_("Signature accepted: the signature of %(id)s is sent, the registration will be confirmed.",
+            id=registration_id))
     return redirect(url_for("backoffice.timeline", registration_id=registration_id), 303)
 
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 
 from regflow.web.auth import requires
 from regflow.web.context import back_office, pages
@@ -24,7 +27,7 @@ def _grouping() -> Grouping:
     asked = request.args.get("by", "session")
     found = next((one for one in GROUPINGS if asked == one), None)
     if found is None:
-        abort(400, "Regroupement inconnu : « by » vaut session ou training. / Unknown grouping: by=session, training.")
+        abort(400, _("Unknown grouping: “by” is session or training."))
     return found
 
 
@@ -39,7 +42,12 @@ def _results() -> tuple[Grouping, list[Labelled]]:
 def surveys() -> ResponseReturnValue:
     by, groups = _results()
     return render_template("surveys.html", by=by, groups=groups, questions=QUESTIONS, scale=SCALE,
-                           satisfied_from=SATISFIED_FROM, bar_width=BAR_WIDTH)
+                           satisfied_from=SATISFIED_FROM, bar_width=BAR_WIDTH, decimal=decimal)
+
+
+def decimal(value: Decimal, places: int) -> str:
+    """A rate or an average with its decimals, as the page's language writes it (`66,7`, `3,67`)."""
+    return str(format_decimal(value, "#,##0." + "0" * places))
 
 
 @pages.get("/avis.csv")

@@ -125,7 +125,7 @@ def test_the_trainer_sees_the_evidence_corrects_a_mark_and_signs_after_the_sessi
         trainer, "sign", signer_name="Jeanne Martin", attest="yes"), follow_redirects=True)
     shown = text(signed.get_data(as_text=True))
     assert "Feuille signée. Le service fait n'a pas pu être transmis" in shown  # the broker is away
-    assert "Signée par Jeanne Martin (tom) le 15/09/2023 à 17:30." in shown
+    assert "Signée par Jeanne Martin (tom) le 15/09/2023 17:30." in shown
     assert "Transmettre le service fait" in shown
     with sessions() as session:
         row = session.get(SignedSheetRow, HANDICAP)
@@ -166,6 +166,10 @@ def test_operations_read_the_sheet_but_only_a_trainer_changes_it_and_support_doe
     operations = client_for(settings, tmp_path, "olga", "operations")
     assert operations.get(f"/feuilles/{HANDICAP}").status_code == 200
     assert "Seul le formateur ou la formatrice corrige et signe" in page_of(operations)
+    english = text(operations.get(f"/feuilles/{HANDICAP}", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert "Only the trainer corrects and signs the sheet." in english
+    assert "(09:30–12:45 and 13:45–17:00, Paris time)" in english
+    assert "15/09/2023" not in english  # the date as English writes it
     assert operations.post(f"/feuilles/{HANDICAP}", data={
         "action": "sign", "csrf_token": token(operations, f"/feuilles/{HANDICAP}")}).status_code == 403
     support = client_for(settings, tmp_path, "alice", "support")

@@ -159,8 +159,8 @@ def test_operations_add_a_session_then_close_and_reopen_it_on_the_sessions_page(
     row = re.search(r'<tr id="session-cpom-handicap-2023-12-01">(.*?)</tr>', page, re.S)
     assert row is not None
     assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row.group(1))).split("Clore")[0].split() == [
-        "cpom-handicap-2023-12-01", "2023-12-01", "Etablissements", "et", "services", '"Handicap"', ":", "les",
-        "outils", "de", "construction", "d'un", "CPOM", "ouverte", "0", "/", "12", "2023-11-20", "Jean", "Dupont",
+        "cpom-handicap-2023-12-01", "01/12/2023", "Etablissements", "et", "services", '"Handicap"', ":", "les",
+        "outils", "de", "construction", "d'un", "CPOM", "ouverte", "0", "/", "12", "20/11/2023", "Jean", "Dupont",
         "oui"]
     closed = client.post("/sessions/cpom-handicap-2023-12-01", data={
         "action": "close", "csrf_token": token(client, "/sessions")}, follow_redirects=True)
@@ -169,6 +169,10 @@ def test_operations_add_a_session_then_close_and_reopen_it_on_the_sessions_page(
     reopened = client.post("/sessions/cpom-handicap-2023-12-01", data={
         "action": "reopen", "csrf_token": token(client, "/sessions")}, follow_redirects=True)
     assert '<td class="state-open">ouverte</td>' in reopened.get_data(as_text=True)
+    english = unescape(client.get("/sessions", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert '<td class="state-open">open</td>' in english
+    assert "Add a session" in english
+    assert "Ajouter une séance" not in english
 
 
 @pytest.mark.parametrize(("fields", "said"), [

@@ -199,7 +199,7 @@ def test_support_searches_exports_and_erases_on_the_page(support: FlaskClient, d
     page = unescape(support.post(PAGE, data={"email": ZOE.upper(), "csrf_token": csrf}).get_data(as_text=True))
     assert f"Ce qui est conservé sur {ZOE}" in page
     assert "<td>registrations</td><td>2</td>" in page
-    assert "dep-94 (invoiced) — conservée : inscription en cours ou non soldée" in page
+    assert "dep-94 (facturée) — conservée : inscription en cours ou non soldée" in page
 
     exported = support.post(PAGE, data={"email": ZOE, "action": "export", "csrf_token": csrf})
     assert exported.status_code == 200
@@ -213,7 +213,7 @@ def test_support_searches_exports_and_erases_on_the_page(support: FlaskClient, d
     erased = unescape(support.post(PAGE, data={"email": ZOE, "action": "erase", "reason": "demande écrite",
                                                 "csrf_token": csrf}).get_data(as_text=True))
     assert "Effacement fait : personne-" in erased
-    assert "registration dep-94 — inscription en cours ou non soldée" in erased
+    assert "inscription dep-94 — inscription en cours ou non soldée" in erased
     with deps.sessions() as session:
         recorded = session.scalars(select(PersonalDataRequestRow).order_by(PersonalDataRequestRow.id)).all()
     assert [(r.kind, r.actor) for r in recorded] == [("export", "alice"), ("erase", "alice")]
@@ -230,3 +230,9 @@ def test_the_page_is_support_s_and_checks_its_token(support: FlaskClient, settin
     bad = support.post(PAGE, data={"email": "pas une adresse", "csrf_token": token(support, PAGE)})
     assert bad.status_code == 400
     assert "adresse e-mail « pas une adresse » invalide" in unescape(bad.get_data(as_text=True))
+    english = support.post(PAGE, data={"email": "pas une adresse", "csrf_token": token(support, PAGE)},
+                           headers={"Accept-Language": "en"})
+    shown = unescape(english.get_data(as_text=True))
+    assert "invalid e-mail address 'pas une adresse'" in shown
+    assert "E-mail address" in shown
+    assert "adresse e-mail" not in shown.lower()

@@ -158,6 +158,9 @@ def test_with_the_broker_away_the_acceptance_is_undone(public: FlaskClient, deps
 
 
 def test_only_support_checks_signatures(support: FlaskClient) -> None:
+    english = text_of(support.get("/signatures", headers={"Accept-Language": "en"}))
+    assert "No signed form to check." in english
+    assert "Signatures to check" in english
     support.get("/logout")
     login(support, name="fanny")
     assert support.get("/signatures").status_code == 403

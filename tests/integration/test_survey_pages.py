@@ -152,6 +152,11 @@ def test_operations_read_the_results_per_session_and_per_training_and_download_t
     assert "3,67" in html  # (5 + 4 + 2) / 3
     assert "<svg" in html
     assert 'href="/avis"' in html  # the menu's link
+    english = text_of(office.get("/avis", headers={"Accept-Language": "en"}))
+    assert "3 answer(s) from 4 participant(s) invited" in english
+    assert "response rate 75.0%" in english
+    assert "3.67" in english
+    assert "The stated objectives were met" in english
 
     by_training = text_of(office.get("/avis", query_string={"by": "training"}))
     assert "3 réponse(s) sur 4 participant(s) invité(s)" in by_training
