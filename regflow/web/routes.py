@@ -225,7 +225,7 @@ def queues() -> ResponseReturnValue:
     status = status_of(office.settings, office.sessions, office.clock, office.schedule)
     checked_at = datetime.fromisoformat(status["checked_at"]).astimezone(PARIS)
     return render_template("queues.html", status=status, format_age=format_age,
-                           checked_at=moment(checked_at))
+                           checked_at=checked_at)
 
 
 # --- finance: payments, invoices --------------------------------------------------------------------------
