@@ -27,7 +27,7 @@ from regflow.web.context import (
     not_sent,
     pages,
 )
-from regflow.web.i18n import day, euros, moment
+from regflow.web.i18n import day, euros
 from regflow.web.users import Role
 from schemas.form import Participant
 from schemas.messages import HoldSession, RecordPayment

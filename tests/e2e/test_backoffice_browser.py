@@ -415,12 +415,12 @@ def test_a_session_from_its_creation_to_paid_through_the_join_service_and_the_tr
     assert "partiel (75 min suivies)" in links
 
     operations = backoffice.login(browser, "olga")
-    operations.click("text=Queue health")
-    assert operations.inner_text("#verdict").startswith("OK: nothing needs a human.")
+    operations.click("text=État des files")
+    assert operations.inner_text("#verdict").startswith("OK : rien n'attend d'intervention.")
     for consumer in ("validation", "invoicing", "notifications", "payments"):
         row = operations.locator(f"#queue-{consumer}")
         assert (row.locator(".consumers").inner_text(), row.locator(".parked").inner_text()) == ("1", "0"), consumer
-    assert operations.inner_text("#outbox") == "0 event(s) not yet published."
+    assert operations.inner_text("#outbox") == "0 événement(s) pas encore publié(s)."
     survey_answered_in_chromium_then_one_reminder(browser, join_server, smtp, clock, operations)
 
 
@@ -466,7 +466,7 @@ def test_the_queue_page_names_what_needs_a_human(
     clock.set(datetime(2023, 9, 15, 18, tzinfo=PARIS))
     page = backoffice.login(browser, "olga")
     page.goto(f"{backoffice.url}/queues")
-    assert "problem(s) need a human" in page.inner_text("#verdict")
+    assert "problème(s) demandent une intervention" in page.inner_text("#verdict")
     assert page.locator("#queue-validation .ready").inner_text() == "1"
     problems = page.inner_text("#problems")
     assert "no validation consumer connected" in problems
