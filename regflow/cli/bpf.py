@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 import click
 
 from regflow.cli.commands import Command, command, json_option
-from regflow.cli.output import clean, print_lines, to_json
+from regflow.cli.output import Column, clean, print_lines, print_table, to_json
 
 if TYPE_CHECKING:
     from workflow.settings import Settings
 
 COLUMNS = ("key", "frame", "line", "label", "value", "unit", "basis")
+TABLE = (Column("cadre", "frame", 10), Column("ligne", "line", 9), Column("valeur", "value", 12, right=True),
+         Column("unité", "unit", 10), Column("libellé", "label"))
 NOTES = ("Produits (cadre C) : factures par date d'émission dans l'année, avoirs déduits à leur propre date ; "
          "la catégorie du client décide de la ligne.",
          "Stagiaires (cadre F-1) : places des séances tenues dans l'année, heures = minutes suivies / 60 ; sans "
@@ -52,9 +54,7 @@ def bpf(settings: Settings, *, year: str, as_json: bool, as_csv: bool) -> int:
         print(to_json({"year": checked, "cerfa": CERFA, "lines": rows, "notes": list(NOTES)}))
     else:
         print(f"BPF {checked} · Cerfa {CERFA} (bilan pédagogique et financier, L6352-11)")
-        print(f"{'cadre':<10} {'ligne':<9} {'valeur':>12} {'unité':<10} libellé")
-        for r in clean(rows):
-            print(f"{r['frame']:<10} {r['line']:<9} {r['value']!s:>12} {r['unit']:<10} {r['label']}")
+        print_table(TABLE, rows)
         print_lines("\n".join(NOTES))
     return 0
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from regflow.cli.commands import Command, command, json_option, sending
 from regflow.cli.decisions import Sent, Waiting, answer
 from regflow.cli.options import ACTOR, AMOUNT, DATE, INVOICE_NUMBER, PAYER, PAYMENT_ID, REASON, Choice
-from regflow.cli.output import clean, print_lines, to_json, validation_summary
+from regflow.cli.output import Column, clean, print_lines, print_table, to_json, validation_summary
 from schemas.limits import MAX_AMOUNT
 from schemas.messages import RecordPayment
 
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from workflow.settings import Settings
 
 PAYMENT_MEANS: tuple[str, ...] = get_args(RecordPayment.model_fields["means"].annotation)  # from the schema
+INVOICE_TABLE = (Column("invoice", "invoice", 12), Column("status", "status", 9), Column("due on", "due_on", 10),
+                 Column("total", "total", 10, right=True), Column("paid", "paid", 10, right=True),
+                 Column("outstanding", "outstanding", 11, right=True), Column("late", "days_overdue", 5, right=True),
+                 Column("client", "client", gap="  "))
+PAYMENT_TABLE = (Column("payment", "payment_id", 24), Column("invoice", "invoice", 12, empty="-"),
+                 Column("amount", "amount", 10, right=True), Column("received", "received_on", 10),
+                 Column("means", "means", 20), Column("by", "recorded_by", 10, empty="-"),
+                 Column("anomalies", lambda r: ", ".join(r["anomalies"]), empty="-"))
 
 
 @sending("pay", "record a payment received by finance")
@@ -94,12 +102,7 @@ def invoices(settings: Settings, *, status: str | None, as_csv: bool, as_json: b
     elif as_json:
         print(to_json(rows))
     else:
-        rows = clean(rows)
-        print(f"{'invoice':<12} {'status':<9} {'due on':<10} {'total':>10} {'paid':>10} {'outstanding':>11} "
-              f"{'late':>5}  client")
-        for r in rows:
-            print(f"{r['invoice']:<12} {r['status']:<9} {r['due_on']:<10} {r['total']:>10} {r['paid']:>10} "
-                  f"{r['outstanding']:>11} {r['days_overdue']:>5}  {r['client']}")
+        print_table(INVOICE_TABLE, rows)
     return 0
 
 
@@ -125,11 +128,7 @@ def payments(settings: Settings, *, invoice: str | None, anomalies: bool, as_jso
     elif as_json:
         print(to_json(rows))
     else:
-        rows = clean(rows)
-        print(f"{'payment':<24} {'invoice':<12} {'amount':>10} {'received':<10} {'means':<20} {'by':<10} anomalies")
-        for r in rows:
-            print(f"{r['payment_id']:<24} {r['invoice'] or '-':<12} {r['amount']:>10} {r['received_on']:<10} "
-                  f"{r['means']:<20} {r['recorded_by'] or '-':<10} {', '.join(r['anomalies']) or '-'}")
+        print_table(PAYMENT_TABLE, rows)
         print(f"{len(rows)} payment(s)")
     return 0
 

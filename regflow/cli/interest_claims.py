@@ -14,7 +14,7 @@ import click
 
 from regflow.cli.commands import CONTEXT_SETTINGS, command, json_option, load_settings
 from regflow.cli.options import ACTOR, AMOUNT, DATE, _text
-from regflow.cli.output import both, clean, printable, to_json
+from regflow.cli.output import Column, both, clean, print_table, printable, to_json
 from workflow.domain.interest_claim import WAIVE_REASON_MAX, WAIVE_REASON_MIN
 
 if TYPE_CHECKING:
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 CLAIM_NUMBER = _text("numéro de demande d'intérêts", "interest claim number", 24, pattern=r"INT-[0-9]{4}-[0-9]{6,9}",
                      metavar="INT-YYYY-NNNNNN")
 WAIVE_REASON = _text("motif", "reason", WAIVE_REASON_MAX, min_length=WAIVE_REASON_MIN)
+TABLE = (Column("claim", "number", 18), Column("status", "status", 7), Column("invoice", "invoice", 12),
+         Column("late", "days_late", 4, right=True), Column("rate", "percent", 6, right=True),
+         Column("interest", "interest", 9, right=True), Column("indemn.", "indemnity", 7, right=True),
+         Column("total", "total", 8, right=True), Column("paid", "paid", 8, right=True),
+         Column("payable by", "payable_by", 10), Column("client", "client", empty="-", gap="  "))
 
 
 def desk(settings: Settings) -> InterestClaimDesk:
@@ -53,13 +58,7 @@ def _listing(settings: Settings, *, open_only: bool, as_json: bool, as_csv: bool
     elif as_json:
         print(to_json(rows))
     else:
-        rows = clean(rows)
-        print(f"{'claim':<18} {'status':<7} {'invoice':<12} {'late':>4} {'rate':>6} {'interest':>9} {'indemn.':>7} "
-              f"{'total':>8} {'paid':>8} {'payable by':<10}  client")
-        for r in rows:
-            print(f"{r['number']:<18} {r['status']:<7} {r['invoice']:<12} {r['days_late']:>4} {r['percent']:>6} "
-                  f"{r['interest']:>9} {r['indemnity']:>7} {r['total']:>8} {r['paid']:>8} {r['payable_by']:<10}  "
-                  f"{r['client'] or '-'}")
+        print_table(TABLE, rows)
         print(f"{len(rows)} demande(s) / claim(s)")
     return 0
 

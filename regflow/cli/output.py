@@ -7,6 +7,8 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -58,6 +60,34 @@ def to_json(data: Any) -> str:
 def print_lines(text: str, *, file: Any = None) -> None:
     """A multi-line message of ours whose lines quote user values (file names, reasons)."""
     print("\n".join(printable(line) for line in text.split("\n")), file=file or sys.stdout)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a text table: its title, its width (padded, never cut; 0 for a free-text last column), which
+    side it keeps to, and what it shows of a row, a key or a function; a value None or empty shows as `empty`."""
+
+    title: str
+    value: str | Callable[[dict[str, Any]], object]
+    width: int = 0
+    right: bool = False
+    empty: str = ""
+    gap: str = " "  # what comes before it (two spaces before a free-text last column)
+
+    def cell(self, text: object) -> str:
+        """`text` safe to print (`printable`), then padded: what it shows can never move the columns after it."""
+        shown = printable(text) if text is not None and text != "" else self.empty
+        return shown.rjust(self.width) if self.right else shown.ljust(self.width)
+
+    def of(self, row: dict[str, Any]) -> str:
+        return self.cell(row[self.value] if isinstance(self.value, str) else self.value(row))
+
+
+def print_table(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> None:
+    """The titles, then one line per row: the one printer of the command line's tables."""
+    for cells in ([c.cell(c.title) for c in columns], *([c.of(row) for c in columns] for row in rows)):
+        print("".join(column.gap + text if i else text for i, (column, text) in enumerate(zip(columns, cells,
+                                                                                               strict=True))))
 
 
 def both(fr: str, en: str) -> str:

@@ -12,7 +12,7 @@ import click
 
 from regflow.cli.commands import CONTEXT_SETTINGS, command, json_option
 from regflow.cli.options import Checked, InputError
-from regflow.cli.output import clean, print_lines, to_json
+from regflow.cli.output import Column, clean, print_lines, print_table, to_json
 
 if TYPE_CHECKING:
     from workflow.domain.retention import Item
@@ -20,6 +20,19 @@ if TYPE_CHECKING:
 
 COLUMNS = ("kind", "label_fr", "identifier", "count", "dated", "erasable_from", "erasable", "waiting_for", "rule",
            "article")
+
+
+def _identifier(row: dict[str, Any]) -> str:
+    """The identifier, how many it stands for, and, while not erasable, whose payment is awaited."""
+    many = f" ×{row['count']}" if row["count"] > 1 else ""
+    waiting = "" if row["erasable_from"] is not None else \
+        f" (paiement attendu : {', '.join(row['waiting_for']) or 'aucune inscription connue'})"
+    return f"{row['identifier']}{many}{waiting}"
+
+
+TABLE = (Column("effaçable dès", "erasable_from", 13, empty="en attente"),
+         Column("ce jour", lambda r: "oui" if r["erasable"] else "non", 7), Column("daté du", "dated", 10),
+         Column("règle", "rule", 28), Column("nature", "label_fr", 40), Column("identifiant", _identifier))
 
 
 def _as_of(text: str) -> date:
@@ -51,15 +64,7 @@ def _text(rows: list[dict[str, Any]], as_of: date) -> None:
 
     print(f"Conservation au {as_of} : ce qui peut être effacé, et dès quand (rien n'est effacé ici) / "
           f"retention as of {as_of}: what may be erased, and from when (nothing is erased here)")
-    print(f"{'effaçable dès':<13} {'ce jour':<7} {'daté du':<10} {'règle':<28} {'nature':<40} identifiant")
-    for r in clean(rows):
-        when = r["erasable_from"] or "en attente"
-        waiting = ""
-        if r["erasable_from"] is None:
-            waiting = f" (paiement attendu : {', '.join(r['waiting_for']) or 'aucune inscription connue'})"
-        many = f" ×{r['count']}" if r["count"] > 1 else ""
-        print(f"{when:<13} {'oui' if r['erasable'] else 'non':<7} {r['dated']:<10} {r['rule']:<28} "
-              f"{r['label_fr']:<40} {r['identifier']}{many}{waiting}")
+    print_table(TABLE, rows)
     erasable = sum(r["erasable"] for r in rows)
     print(f"{len(rows)} élément(s), {erasable} effaçable(s) / {len(rows)} item(s), {erasable} erasable")
     print_lines("\n".join(f"{rule.key} : {rule.fr} ; {rule.article} / {rule.en}"

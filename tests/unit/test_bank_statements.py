@@ -219,3 +219,21 @@ def test_every_row_of_a_csv_is_a_line_a_problem_or_an_ignored_debit(rows: list[t
     filled = sum(1 for row in read if any(cell.strip() for cell in row))
     assert len(parsed.lines) + len(parsed.problems) + sum(parsed.ignored.values()) == filled
     assert len({p.source_line for p in parsed.problems}) == len(parsed.problems)
+
+
+def test_a_text_over_its_limit_is_a_problem_of_its_line_whichever_format_read_it() -> None:
+    """The limits live in one place (ParsedStatement.add_credit): a CSV payer of 141 characters is refused there,
+    with the same words the CAMT.053 reader would give."""
+    from datetime import date
+
+    from workflow.domain.bank_statement import MAX_PAYER_NAME_LENGTH, ParsedStatement
+
+    payer = "P" * (MAX_PAYER_NAME_LENGTH + 1)
+    from_csv = parse_csv(f"Date;Référence;Montant;Payeur\n04/11/2024;BQ-1;10,00;{payer}\n".encode())
+    direct = ParsedStatement(format="camt.053.001.02")
+    direct.add_credit(2, "FR7630006000011234567890189", reference="BQ-1", amount=Decimal("10.00"),
+                      booked_on=date(2024, 11, 4), payer_name=payer, payer_id=None, remittance="")
+    assert from_csv.lines == direct.lines == []
+    assert from_csv.problems == direct.problems
+    assert direct.problems[0].text() == ("ligne 2 : BQ-1 : payeur de 141 caractères (au plus 140) / "
+                                         "line 2: BQ-1: payer of 141 characters (at most 140)")

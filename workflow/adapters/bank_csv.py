@@ -14,20 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 
-from workflow.domain.bank_matching import BankCredit, folded
-from workflow.domain.bank_statement import (
-    MAX_ACCOUNT_LENGTH,
-    MAX_BANK_REFERENCE_LENGTH,
-    MAX_PAYER_ID_LENGTH,
-    MAX_PAYER_NAME_LENGTH,
-    MAX_REMITTANCE_LENGTH,
-    MAX_STATEMENT_BYTES,
-    MAX_STATEMENT_LINES,
-    LineProblem,
-    ParsedStatement,
-    StatementLine,
-    text_problem,
-)
+from workflow.domain.bank_matching import folded
+from workflow.domain.bank_statement import MAX_STATEMENT_BYTES, MAX_STATEMENT_LINES, LineProblem, ParsedStatement
 from workflow.domain.errors import StatementFileError
 
 # Our field: the headers that name it (compared upper case, without accents or punctuation).
@@ -142,15 +130,7 @@ def _read_row(row: list[str], line_no: int, columns: dict[str, int], parsed: Par
                        f"{reference[:80]}: unreadable date '{day_text[:40]}' (dd/mm/yyyy)")
     if amount <= 0:
         return parsed.ignore("debit")
-    account = cell("account") or NO_ACCOUNT
-    for value, fr, en, limit in ((account, "compte", "account", MAX_ACCOUNT_LENGTH),
-                                 (reference, "référence", "reference", MAX_BANK_REFERENCE_LENGTH),
-                                 (cell("payer_name"), "payeur", "payer", MAX_PAYER_NAME_LENGTH),
-                                 (cell("payer_id"), "identifiant du payeur", "payer id", MAX_PAYER_ID_LENGTH),
-                                 (cell("remittance"), "libellé", "remittance", MAX_REMITTANCE_LENGTH)):
-        if (wrong := text_problem(value, fr, en, limit)) is not None:
-            return problem(f"{reference[:80]} : {wrong[0]}", f"{reference[:80]}: {wrong[1]}")
-    parsed.lines.append(StatementLine(account, BankCredit(
-        reference, amount, booked_on, cell("payer_name") or None, cell("payer_id") or None, cell("remittance")),
-        line_no))
+    parsed.add_credit(line_no, cell("account") or NO_ACCOUNT, reference=reference, amount=amount,
+                      booked_on=booked_on, payer_name=cell("payer_name"), payer_id=cell("payer_id"),
+                      remittance=cell("remittance"))
     return None

@@ -20,20 +20,7 @@ from typing import Final
 
 from lxml import etree
 
-from workflow.domain.bank_matching import BankCredit
-from workflow.domain.bank_statement import (
-    MAX_ACCOUNT_LENGTH,
-    MAX_BANK_REFERENCE_LENGTH,
-    MAX_PAYER_ID_LENGTH,
-    MAX_PAYER_NAME_LENGTH,
-    MAX_REMITTANCE_LENGTH,
-    MAX_STATEMENT_BYTES,
-    MAX_STATEMENT_LINES,
-    LineProblem,
-    ParsedStatement,
-    StatementLine,
-    text_problem,
-)
+from workflow.domain.bank_statement import MAX_STATEMENT_BYTES, MAX_STATEMENT_LINES, LineProblem, ParsedStatement
 from workflow.domain.errors import StatementFileError
 
 SCHEMAS: Final = Path(__file__).parents[1] / "data" / "iso20022"
@@ -173,15 +160,5 @@ def _add_line(parsed: ParsedStatement, account: str, reference: str, amount: Dec
                              "c:RltdPties/c:Dbtr/c:Pty/c:Id/c:OrgId/c:Othr/c:Id", ns)
         remittance = [*_all(tx, "c:RmtInf/c:Ustrd | c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns),
                       *_all(tx, "c:AddtlTxInf", ns), *remittance]
-    text = " ".join(remittance)
-    for value, fr, en, limit in ((account, "compte", "account", MAX_ACCOUNT_LENGTH),
-                                 (reference, "référence", "reference", MAX_BANK_REFERENCE_LENGTH),
-                                 (payer or "", "payeur", "payer", MAX_PAYER_NAME_LENGTH),
-                                 (payer_id or "", "identifiant du payeur", "payer id", MAX_PAYER_ID_LENGTH),
-                                 (text, "libellé", "remittance", MAX_REMITTANCE_LENGTH)):
-        if (wrong := text_problem(value, fr, en, limit)) is not None:
-            parsed.problems.append(LineProblem(line_no, f"{reference[:80]} : {wrong[0]}",
-                                               f"{reference[:80]}: {wrong[1]}"))
-            return
-    credit = BankCredit(reference, amount, booked_on, payer, payer_id, text)
-    parsed.lines.append(StatementLine(account, credit, line_no))
+    parsed.add_credit(line_no, account, reference=reference, amount=amount, booked_on=booked_on, payer_name=payer,
+                      payer_id=payer_id, remittance=" ".join(remittance))

@@ -4,6 +4,8 @@ their line number and why, never dropped). The limits follow ISO 20022's text ty
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Final
 
 from workflow.domain.bank_matching import BankCredit
@@ -49,6 +51,22 @@ class ParsedStatement:
 
     def ignore(self, why: str) -> None:
         self.ignored[why] = self.ignored.get(why, 0) + 1
+
+    def add_credit(self, source_line: int, account: str, *, reference: str, amount: Decimal, booked_on: date,
+                   payer_name: str | None, payer_id: str | None, remittance: str) -> None:
+        """A credit as a line, or, when one of its texts breaks its limit, a problem naming the first such text: the
+        limits are checked here once, whatever the format that read them."""
+        for value, fr, en, limit in ((account, "compte", "account", MAX_ACCOUNT_LENGTH),
+                                     (reference, "référence", "reference", MAX_BANK_REFERENCE_LENGTH),
+                                     (payer_name or "", "payeur", "payer", MAX_PAYER_NAME_LENGTH),
+                                     (payer_id or "", "identifiant du payeur", "payer id", MAX_PAYER_ID_LENGTH),
+                                     (remittance, "libellé", "remittance", MAX_REMITTANCE_LENGTH)):
+            if (wrong := text_problem(value, fr, en, limit)) is not None:
+                self.problems.append(LineProblem(source_line, f"{reference[:80]} : {wrong[0]}",
+                                                 f"{reference[:80]}: {wrong[1]}"))
+                return
+        credit = BankCredit(reference, amount, booked_on, payer_name or None, payer_id or None, remittance)
+        self.lines.append(StatementLine(account, credit, source_line))
 
 
 def text_problem(value: str, what_fr: str, what_en: str, limit: int) -> tuple[str, str] | None:

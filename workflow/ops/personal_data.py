@@ -34,7 +34,7 @@ from workflow.domain.personal_data import (
     pseudonym,
     scrub,
 )
-from workflow.ops.personal_data_places import Links, Place, links, names, places
+from workflow.ops.personal_data_places import Links, Place, links, names, places, swept_tables
 from workflow.persistence.orm import (
     Base,
     CertificateRow,
@@ -70,6 +70,12 @@ class Erasure:
     def counts(self) -> dict[str, Any]:
         return {"pseudonymised": dict(self.pseudonymised), "deleted": {k: n for k, n in self.deleted.items() if n},
                 "kept": [{"what": k.what, "identifier": k.identifier, "reason": k.reason.key} for k in self.kept]}
+
+
+def personal_data_tables() -> list[str]:
+    """The tables that may name a person, by name: what an access, an erasure and the purge sweep, a table added
+    to the models included (workflow.ops.personal_data_places finds them)."""
+    return [t.name for t in swept_tables()]
 
 
 def _who(session: Session, email: str, secret: str) -> tuple[Person, Pseudonym, Links]:

@@ -109,11 +109,16 @@ def _query(table: Table, who: Person, found: Links) -> Any:
                                       *[_like(c, t) for c in texts for t in who.texts()]))
 
 
+def swept_tables() -> list[Table]:
+    """The tables that may name a person, the one list the access, the erasure and the purge sweep: every table of
+    the models with a text or JSON column, but the requests' own record (NOT_SWEPT)."""
+    return [t for t in Base.metadata.sorted_tables if t.name not in NOT_SWEPT and _columns(t)]
+
+
 def places(session: Session, who: Person, alias: Pseudonym, found: Links) -> Iterator[Place]:
     """Every row of every table that still names the person, with what it would become."""
-    for table in Base.metadata.sorted_tables:
-        if table.name in NOT_SWEPT or not (columns := _columns(table)):
-            continue
+    for table in swept_tables():
+        columns = _columns(table)
         for row in session.execute(_query(table, who, found)).mappings():
             read = {c.name: _decoded(row[c.name]) for c in columns}
             values = {name: value for name, (value, _) in read.items()}

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.domain.access_links import ACTIVE, LinkCheck, LinkStatus, token_from, token_hash
 from workflow.domain.certificate import hours_text
 from workflow.domain.clock import PARIS
 from workflow.domain.einvoicing import LABELS_FR, PlatformStatus
+from workflow.domain.registration_search import MAX_SEARCH_LENGTH, is_found, search_words, searched_text
 from workflow.persistence.orm import (
     CertificateRow,
     CreditNoteRow,
@@ -96,9 +95,7 @@ def registration_timeline(sessions: sessionmaker[Session], registration_id: str)
 
 
 REGISTRATION_COLUMNS = ["id", "state", "session_id", "client", "public_client", "participants", "updated_at"]
-
-
-SEARCH_MAX = 100  # characters of a search: longer is cut, not refused
+SEARCH_MAX = MAX_SEARCH_LENGTH  # characters of a search: longer is cut, not refused (the page cuts its field too)
 
 
 def registration_list(sessions: sessionmaker[Session], state: str | None = None, session_id: str | None = None,
@@ -106,38 +103,35 @@ def registration_list(sessions: sessionmaker[Session], state: str | None = None,
     """Support's and operations' list: registrations by session, then most recently changed first;
     `state`, `session_id` and `search` narrow it (the back-office page and `regflow registrations`).
 
-    `search` finds a registration by its id, its client's name, anything its form holds (SIRET, a participant's
-    or the gestionnaire's name or e-mail; case ignored, spaces of a SIRET too) or one of its invoice or credit note
-    numbers. The words are data: `%` and `_` match themselves."""
+    `search` (cut at SEARCH_MAX characters) finds a registration by the values workflow.domain.registration_search
+    names, never by the form's keys, case and accents ignored, spaces of a SIRET too, or by one of its invoice or
+    credit note numbers. The words are data: `%` and `_` match themselves. The values are compared here, in
+    Python, on the rows the list reads anyway: the same on PostgreSQL and SQLite, no extension needed."""
+    words = search_words(search)
     with sessions() as session:
-        query = select(RegistrationRow).order_by(RegistrationRow.session_id, RegistrationRow.updated_at.desc(),
-                                                 RegistrationRow.id)
+        query = select(RegistrationRow.id, RegistrationRow.state, RegistrationRow.session_id,
+                       RegistrationRow.client_name, RegistrationRow.client_is_public, RegistrationRow.form,
+                       RegistrationRow.updated_at).order_by(RegistrationRow.session_id,
+                                                            RegistrationRow.updated_at.desc(), RegistrationRow.id)
         if state:
             query = query.where(RegistrationRow.state == state)
         if session_id:
             query = query.where(RegistrationRow.session_id == session_id)
-        if search and search.strip():
-            query = query.where(_matching(search.strip()[:SEARCH_MAX]))
+        numbered = _numbered(session, words) if words else set()
         return [{"id": r.id, "state": r.state, "session_id": r.session_id, "client": r.client_name,
                  "public_client": r.client_is_public, "participants": len(r.form.get("participants", [])),
-                 "updated_at": r.updated_at.astimezone(PARIS).isoformat()} for r in session.scalars(query)]
+                 "updated_at": r.updated_at.astimezone(PARIS).isoformat()} for r in session.execute(query)
+                if words is None or r.id in numbered or is_found(words, searched_text(r.id, r.client_name, r.form))]
 
 
-def _matching(words: str) -> ColumnElement[bool]:
-    variants = {words, json.dumps(words)[1:-1]}  # as typed, and as the form's JSON writes an accent (\u00e9)
-    if re.fullmatch(r"[0-9 ]+", words):
-        variants.add(words.replace(" ", ""))  # a SIRET typed in groups
-    conditions: list[ColumnElement[bool]] = []
-    for variant in variants:
-        pattern = "%" + variant.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions += [RegistrationRow.id.ilike(pattern, escape="\\"),
-                       RegistrationRow.client_name.ilike(pattern, escape="\\"),
-                       cast(RegistrationRow.form, Text).ilike(pattern, escape="\\"),
-                       RegistrationRow.id.in_(select(InvoiceRow.registration_id).where(
-                           InvoiceRow.number.ilike(pattern, escape="\\"))),
-                       RegistrationRow.id.in_(select(CreditNoteRow.registration_id).where(
-                           CreditNoteRow.number.ilike(pattern, escape="\\")))]
-    return or_(*conditions)
+def _numbered(session: Session, words: str) -> set[str]:
+    """The registrations with an invoice or a credit note whose number holds `words` (`%`, `_` escaped)."""
+    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found = set(session.scalars(select(InvoiceRow.registration_id).where(
+        InvoiceRow.number.ilike(pattern, escape="\\"))))
+    found |= set(session.scalars(select(CreditNoteRow.registration_id).where(
+        CreditNoteRow.number.ilike(pattern, escape="\\"))))
+    return {rid for rid in found if rid}
 
 
 def registration_participants(sessions: sessionmaker[Session], registration_id: str) -> list[dict[str, str]]:
