@@ -1,16 +1,20 @@
 """Finance's "Relevés bancaires" (issue #20, point 4): the lines of the imported statements that wait for a person.
 A proposed line is confirmed (its payments are then sent as `regflow pay` sends them, after the commit that confirms
-it; the broker away, they stay "à envoyer" and the button below sends them) or rejected (kept, with who); the
-unmatched lines are listed with why, for finance to record by hand (`Record a payment`)."""
+it; the broker away, they stay "to send" and the button below sends them) or rejected (kept, with who); the
+unmatched lines are listed with why, for finance to record by hand (`Record a payment`). In the page's language
+(regflow.web.i18n)."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from producers.bank_payments import send_pending
 from regflow.web.auth import requires
 from regflow.web.context import back_office, current_user, pages
+from regflow.web.i18n import language
 from regflow.web.users import Role
 from workflow.domain.bank_matching import MATCHED
 from workflow.ops.bank_statements import CONFIRMED, REJECTED, BankLineDecisionError, bank_lines, decide
@@ -20,11 +24,12 @@ def _sent_or_kept() -> None:
     office = back_office()
     sent, stopped = send_pending(office.settings, office.sessions, office.clock)
     if stopped:
-        flash(f"Courtier injoignable : {sent} ligne(s) envoyée(s), les autres restent à envoyer. / The broker is away "
-              f"({stopped}): the payments are kept to send.")
+        flash(ngettext("The broker is away (%(why)s): %(num)s line sent, the others are kept to send.",
+                       "The broker is away (%(why)s): %(num)s lines sent, the others are kept to send.", sent,
+                       why=stopped))
     elif sent:
-        flash(f"{sent} ligne(s) envoyée(s) au consommateur des paiements. / {sent} line(s) sent to the payments "
-              "consumer.")
+        flash(ngettext("%(num)s line sent to the payments consumer.", "%(num)s lines sent to the payments consumer.",
+                       sent))
 
 
 @pages.get("/payments/bank")
@@ -43,17 +48,17 @@ def bank_statement_lines() -> ResponseReturnValue:
 def decide_bank_line(line_id: int) -> ResponseReturnValue:
     decision = request.form.get("decision", "")
     if decision not in {"confirm", "reject"}:
-        abort(400, "Décision inconnue : confirm ou reject. / Unknown decision.")
+        abort(400, _("Unknown decision: confirm or reject."))
     office = back_office()
     try:
         decide(office.sessions, office.clock, line_id, confirm=decision == "confirm", by=current_user().name)
     except BankLineDecisionError as exc:
-        abort(409, f"{exc.fr} / {exc}")
+        abort(409, exc.fr if language() == "fr" else str(exc))
     if decision == "confirm":
-        flash(f"Ligne {line_id} confirmée. / Line {line_id} confirmed.")
+        flash(_("Line %(id)s confirmed.", id=line_id))
         _sent_or_kept()
     else:
-        flash(f"Ligne {line_id} rejetée : enregistrez le paiement à la main si besoin. / Line {line_id} rejected.")
+        flash(_("Line %(id)s rejected: record the payment by hand if need be.", id=line_id))
     return redirect(url_for("backoffice.bank_statement_lines"), 303)
 
 

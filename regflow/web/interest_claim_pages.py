@@ -1,13 +1,17 @@
 """Finance's page of late-payment interest claims (CCP R2192-36): the open ones (`?show=all`: every one), each
-letter as issued, and the waiver with its reason; the same desk as `regflow interest-claims`. French labels."""
+letter as issued, and the waiver with its reason; the same desk as `regflow interest-claims`. In the page's
+language (regflow.web.i18n); the statuses stay raw in `data-status`."""
 
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from regflow.web.auth import requires
 from regflow.web.context import back_office, current_user, pages
+from regflow.web.i18n import language
+from regflow.web.numbers import percent
 from regflow.web.users import Role
 from workflow.domain.errors import InterestClaimError
 from workflow.domain.interest_claim import WAIVE_REASON_MAX, WAIVE_REASON_MIN
@@ -24,7 +28,7 @@ def _desk() -> InterestClaimDesk:
 def interest_claims() -> ResponseReturnValue:
     show = "all" if request.args.get("show") == "all" else "open"
     return render_template("interest_claims.html", rows=_desk().listing(open_only=show == "open"), show=show,
-                           reason_min=WAIVE_REASON_MIN, reason_max=WAIVE_REASON_MAX)
+                           reason_min=WAIVE_REASON_MIN, reason_max=WAIVE_REASON_MAX, percent=percent)
 
 
 @pages.get("/interest-claims/<number>.pdf")
@@ -44,7 +48,8 @@ def waive_interest_claim(number: str) -> ResponseReturnValue:
     try:
         _desk().waive(number, reason=request.form.get("reason", ""), by=current_user().name)
     except InterestClaimError as refused:
-        flash(f"Renonciation refusée : {refused.reason_fr}")
+        reason = refused.reason_fr if language() == "fr" else refused.reason_en
+        flash(_("Waiver refused: %(reason)s", reason=reason))
         return redirect(url_for("backoffice.interest_claims")), 303
-    flash(f"Demande {number} abandonnée, motif enregistré.")
+    flash(_("Claim %(number)s waived, its reason recorded.", number=number))
     return redirect(url_for("backoffice.interest_claims", show="all")), 303

@@ -23,7 +23,7 @@ from regflow.web.users import UserStore
 from tests.integration.test_backoffice_pages import NOWHERE, PASSWORD, token
 from workflow.adapters.clocks import FileClock
 from workflow.ops.bank_statements import bank_lines, import_statement
-from workflow.persistence.orm import InvoiceRow, ReceivableRow, RegistrationRow
+from workflow.persistence.orm import InvoiceRow, PaymentRow, ReceivableRow, RegistrationRow
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -97,7 +97,7 @@ def test_a_proposal_is_confirmed_on_the_page_and_its_payment_sent_once(
     away = client_of(settings, tmp_path, broker_url=NOWHERE)
     shown = page(away)
     assert "Propositions à confirmer" in shown
-    assert "2024-000015 : 1785.00" in shown
+    assert "2024-000015 : 1\u202f785,00\u00a0€" in shown
     assert "comptable public et montant exact de 2024-000015 : à confirmer" in shown
     assert "aucun numéro de facture dans le libellé, payeur non reconnu" in shown
     [proposed] = bank_lines(sessions, "proposed")
@@ -108,7 +108,7 @@ def test_a_proposal_is_confirmed_on_the_page_and_its_payment_sent_once(
     shown = page(away)
     assert "Courtier injoignable" in shown
     assert "Paiements à envoyer" in shown
-    assert "2024-000015 : 1785.00 — en attente" in shown
+    assert "2024-000015 : 1\u202f785,00\u00a0€ — en attente" in shown
     assert queued(settings) == []
 
     finance = client_of(settings, tmp_path)
@@ -163,3 +163,31 @@ def test_a_broker_away_at_import_keeps_the_payments_to_send_and_a_rerun_sends_th
     assert main(["bank", "import", str(statement)]) == 0  # the same file: nothing new, nothing sent
     assert "0 nouvelle(s) / new" in capsys.readouterr().out
     assert queued(settings) == []
+
+
+def test_the_payments_pages_name_the_means_and_anomalies_in_french_or_english_when_asked(
+        settings: Settings, sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    seed_invoice(sessions)
+    with sessions.begin() as session:
+        session.add(PaymentRow(payment_id="VIR-12", invoice_number="2024-000015", matched=True,
+                               amount=Decimal("1900.00"),
+                               received_on=date(2024, 10, 20), payer=None, means="mandat_administratif",
+                               anomalies=["overpayment"], recorded_at=datetime(2024, 10, 21, 9, tzinfo=UTC),
+                               recorded_by="fanny"))
+    finance = client_of(settings, tmp_path, broker_url=NOWHERE)
+    listed = unescape(finance.get("/payments").get_data(as_text=True))
+    row = listed.split("<td>VIR-12</td>", 1)[1].split("</tr>", 1)[0]
+    for shown in ('<td class="num">1\u202f900,00\u00a0€</td>', "<td>20/10/2024</td>", ">mandat administratif</td>",
+                  ">trop-perçu</td>"):
+        assert shown in row, shown
+    assert 'data-means="mandat_administratif"' in row  # the code stays for scripts
+    form = unescape(finance.get("/payments/new").get_data(as_text=True))
+    assert "Enregistrer le paiement" in form
+    assert '<option value="mandat_administratif" >mandat administratif</option>' in form
+    english = unescape(finance.get("/payments", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    row = english.split("<td>VIR-12</td>", 1)[1].split("</tr>", 1)[0]
+    assert "€1,900.00" in row
+    assert ">administrative mandate</td>" in row
+    assert ">overpayment</td>" in row
+    assert "No proposal." in unescape(finance.get("/payments/bank", headers={"Accept-Language": "en"})
+                                      .get_data(as_text=True))

@@ -112,6 +112,10 @@ def year_2023(deps: Deps) -> None:
 EXPECTED = {"C-1": "1190.00", "C-3": "1785.00", "C-total": "2975.00", "F-1a-stagiaires": 3, "F-1a-heures": "18.00",
             "F-1e-stagiaires": 2, "F-1e-heures": "9.00", "F-1-total-stagiaires": 5, "F-1-total-heures": "27.00",
             "B-distance": "oui", "part-distance-seances": "100.0", "seances": 2, "formations": 2}
+# The same figures as the page writes them in French (a narrow no-break space in thousands, a decimal comma).
+ON_THE_PAGE = {**{key: str(value) for key, value in EXPECTED.items()},
+               "C-1": "1\u202f190,00", "C-3": "1\u202f785,00", "C-total": "2\u202f975,00", "F-1a-heures": "18,00",
+               "F-1e-heures": "9,00", "F-1-total-heures": "27,00", "part-distance-seances": "100,0"}
 
 
 def _json_values(lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -154,13 +158,18 @@ def test_finance_s_page_shows_the_same_figures_line_by_line(finance: FlaskClient
     assert answer.status_code == 200
     page = unescape(answer.get_data(as_text=True))
     assert "Bilan pédagogique et financier 2023" in page
-    for key, value in EXPECTED.items():
+    for key, value in ON_THE_PAGE.items():
         assert f'<tr id="bpf-{key}">' in page, key
         row = page.split(f'<tr id="bpf-{key}">', 1)[1].split("</tr>", 1)[0]
         assert f'<td class="num">{value}</td>' in row, (key, row)
     assert 'href="/bpf"' in page  # the finance menu's link
     last_year = unescape(finance.get("/bpf").get_data(as_text=True))  # by default: the year filed this spring
     assert "Bilan pédagogique et financier 2022" in last_year
+    english = unescape(finance.get("/bpf", query_string={"year": "2023"}, headers={"Accept-Language": "en"})
+                       .get_data(as_text=True))
+    assert "Training activity report 2023" in english
+    assert "Frame C — Financial statement before tax" in english
+    assert '<td class="num">1,190.00</td>' in english.split('<tr id="bpf-C-1">', 1)[1].split("</tr>", 1)[0]
 
 
 @pytest.mark.parametrize("typed", ["2024", "abc", "1999", "2023' OR 1=1", "9" * 5000])
@@ -169,7 +178,8 @@ def test_a_bad_year_on_the_page_is_a_400_that_says_why(finance: FlaskClient, typ
     answer = finance.get("/bpf", query_string={"year": typed})
     assert answer.status_code == 400
     page = unescape(answer.get_data(as_text=True))
-    assert "invalide : de 2000 à 2023, quatre chiffres / invalid year" in page
+    assert "invalide : de 2000 à 2023, quatre chiffres" in page
+    assert "invalid year" not in page  # French only, the page's language
 
 
 def test_the_page_is_for_finance_only(finance: FlaskClient) -> None:

@@ -72,19 +72,28 @@ def test_finance_reads_the_receivables_by_age_and_downloads_them(client: FlaskCl
     page = client.get("/tableau-de-bord").get_data(as_text=True)
     assert "Créances par ancienneté" in page
     assert '<svg role="img" aria-labelledby="title-creances"' in page
+    # Babel's French: a narrow no-break space in thousands, a no-break space before €
     assert _table(page, "creances") == [
-        ["Non échu", "1", "1 190,00 €", "1 190,00 €", "0,00 €"],
-        ["Retard de 1 à 30 jours", "1", "595,00 €", "595,00 €", "0,00 €"],
-        ["Retard de 31 à 60 jours", "1", "595,00 €", "0,00 €", "595,00 €"],
-        ["Retard de plus de 60 jours", "0", "0,00 €", "0,00 €", "0,00 €"],
-        ["Total", "3", "2 380,00 €", "1 785,00 €", "595,00 €"]]
-    assert _table(page, "encaissements") == [["07/2023", "1", "595,00 €", "oui"], ["08/2023", "1", "595,00 €", "oui"],
-                                             ["09/2023", "1", "1 190,00 €", "non"]]
+        ["Non échu", "1", "1\u202f190,00\u00a0€", "1\u202f190,00\u00a0€", "0,00\u00a0€"],
+        ["Retard de 1 à 30 jours", "1", "595,00\u00a0€", "595,00\u00a0€", "0,00\u00a0€"],
+        ["Retard de 31 à 60 jours", "1", "595,00\u00a0€", "0,00\u00a0€", "595,00\u00a0€"],
+        ["Retard de plus de 60 jours", "0", "0,00\u00a0€", "0,00\u00a0€", "0,00\u00a0€"],
+        ["Total", "3", "2\u202f380,00\u00a0€", "1\u202f785,00\u00a0€", "595,00\u00a0€"]]
+    assert _table(page, "encaissements") == [["07/2023", "1", "595,00\u00a0€", "oui"],
+                                             ["08/2023", "1", "595,00\u00a0€", "oui"],
+                                             ["09/2023", "1", "1\u202f190,00\u00a0€", "non"]]
+    assert ">07/2023 (échu)</text>" in page  # the bar's label
     answer = client.get("/tableau-de-bord/creances.csv")
     assert answer.status_code == 200
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
     assert rows[0] == ["Ancienneté", "Factures", "Montant dû", "Collectivités", "Associations"]
     assert rows[-1] == ["Total", "3", "2 380,00 €", "1 785,00 €", "595,00 €"]
+    english = client.get("/tableau-de-bord", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Receivables by age" in english
+    assert _table(english, "creances")[0] == ["Not due", "1", "€1,190.00", "€1,190.00", "€0.00"]
+    assert "<th scope=\"col\">Local authorities</th>" in english
+    same_file = client.get("/tableau-de-bord/creances.csv", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert same_file == answer.get_data(as_text=True)  # the CSV is French whoever downloads it
 
 
 def test_support_sees_the_emails_not_the_receivables(client: FlaskClient, deps: Deps) -> None:

@@ -149,10 +149,13 @@ def test_finance_sees_the_open_claim_on_the_back_office_gets_its_letter_and_waiv
 
     page = unescape(browser.get("/interest-claims").get_data(as_text=True))
     row = page.split("<td>INT-2023-000001</td>", 1)[1].split("</tr>", 1)[0]
-    for shown in ("<td>2023-000001</td>", "<td>Département du Val-de-Marne</td>", "<td>ouverte</td>",
-                  '<td class="num">30</td>', '<td class="num">12.00 %</td>', '<td class="num">11.74</td>',
-                  '<td class="num">40.00</td>', '<td class="num">51.74</td>', "<td>2023-12-29</td>"):
+    for shown in ("<td>2023-000001</td>", "<td>Département du Val-de-Marne</td>", '<td data-status="open">ouverte</td>',
+                  '<td class="num">30</td>', '<td class="num">12\u00a0%</td>', '<td class="num">11,74\u00a0€</td>',
+                  '<td class="num">40,00\u00a0€</td>', '<td class="num">51,74\u00a0€</td>', "<td>29/12/2023</td>"):
         assert shown in row, shown
+    english = unescape(browser.get("/interest-claims", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert "Open late-payment interest claims" in english
+    assert '<td class="num">€51.74</td>' in english
     letter = browser.get("/interest-claims/INT-2023-000001.pdf")
     assert (letter.status_code, letter.mimetype) == (200, "application/pdf")
     assert "Total à payer 51,74 €" in " ".join(PdfReader(io.BytesIO(letter.data)).pages[0].extract_text().split())

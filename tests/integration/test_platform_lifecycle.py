@@ -212,5 +212,8 @@ def test_the_invoices_page_shows_finance_the_platform_status_the_hold_reason_and
 
     row = page[page.index(f"<td>{number}</td>"):]
     row = row[:row.index("</tr>")]
-    assert "mise en paiement (2023-10-02)" in row
-    assert "paiement attendu / payment expected 2023-10-12" in row
+    assert "mise en paiement (02/10/2023)" in row
+    assert "paiement attendu le 12/10/2023" in row
+    english = unescape(client.get("/invoices", query_string={"show": "all"}, headers={"Accept-Language": "en"})
+                       .get_data(as_text=True))
+    assert "payment expected on 10/12/23" in english  # Babel's short English date

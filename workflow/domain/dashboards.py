@@ -34,17 +34,12 @@ AGE_BUCKETS = (
     AgeBucket("late_over_60", "Retard de plus de 60 jours", "Over 60 days late", 61, None),
 )
 
-# The short words of a chart for each kind of client (the form's own, longer, are in regflow/join/form_fields.py).
-CLIENT_KINDS: dict[ClientCategory, str] = {
-    ClientCategory.STATE: "État",
-    ClientCategory.LOCAL_AUTHORITY: "Collectivités",
-    ClientCategory.STATE_PUBLIC_ESTABLISHMENT: "EP de l'État (ARS…)",
-    ClientCategory.LOCAL_PUBLIC_ESTABLISHMENT: "EP locaux",
-    ClientCategory.PUBLIC_HEALTH_ESTABLISHMENT: "Établissements de santé",
-    ClientCategory.PUBLIC_ENTERPRISE: "Entreprises publiques",
-    ClientCategory.ASSOCIATION: "Associations",
-    ClientCategory.COMPANY: "Entreprises",
-}
+# The kinds of client in the order a chart's columns follow (the words a person reads are the page's, in its
+# language: regflow/web/dashboard_pages.py).
+CLIENT_KINDS: tuple[ClientCategory, ...] = (
+    ClientCategory.STATE, ClientCategory.LOCAL_AUTHORITY, ClientCategory.STATE_PUBLIC_ESTABLISHMENT,
+    ClientCategory.LOCAL_PUBLIC_ESTABLISHMENT, ClientCategory.PUBLIC_HEALTH_ESTABLISHMENT,
+    ClientCategory.PUBLIC_ENTERPRISE, ClientCategory.ASSOCIATION, ClientCategory.COMPANY)
 
 
 @dataclass(frozen=True)
