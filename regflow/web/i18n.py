@@ -10,10 +10,12 @@ Europe/Paris whatever the server's zone.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from babel.numbers import NumberFormatError, parse_decimal
 from flask import Flask, g, request, session
 from flask_babel import Babel, format_currency, format_date, format_datetime, get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
@@ -113,3 +115,13 @@ def euros(value: Decimal | int | str | None) -> str:
         return str(value)
     return str(format_currency(amount, "EUR"))
 
+
+def amount_typed(text: str) -> str:
+    """An amount as a person types it in the page's language (`1 190,00`, `1190,00`, `1190.00`) made the
+    contract's `1190.00`; a text that is no amount (`11 90,00`: thousands misplaced) comes back as it was, for
+    the contract to refuse with its named error."""
+    spaced = re.sub(r"[ \u00a0\u202f]", "\u202f", text.strip())
+    try:
+        return str(parse_decimal(spaced, locale=language(), strict=True))
+    except NumberFormatError:
+        return text

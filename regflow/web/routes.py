@@ -27,7 +27,7 @@ from regflow.web.context import (
     not_sent,
     pages,
 )
-from regflow.web.i18n import day, euros
+from regflow.web.i18n import amount_typed, day, euros
 from regflow.web.users import Role
 from schemas.form import Participant
 from schemas.messages import HoldSession, RecordPayment
@@ -246,10 +246,11 @@ def record_payment() -> ResponseReturnValue:
         return render_template("payment.html", form={"invoice_number": request.args.get("invoice", "")},
                                errors={}, means=PAYMENT_MEANS)
     form = {k: request.form.get(k, "").strip() for k in PAYMENT_FIELDS}
+    typed = {**form, "amount": amount_typed(form["amount"]) if form["amount"] else ""}  # 1 190,00 → 1190.00
     errors = {k: _("%(field)s: required", field=PAYMENT_LABELS[k])
               for k in ("payment_id", "amount", "received_on") if not form[k]}
     try:
-        payment = RecordPayment.model_validate({**{k: v or None for k, v in form.items()},
+        payment = RecordPayment.model_validate({**{k: v or None for k, v in typed.items()},
                                                 "requested_by": current_user().name})
     except ValidationError as exc:
         errors = {**field_errors(exc, PAYMENT_LABELS), **errors}

@@ -394,19 +394,19 @@ def test_a_session_from_its_creation_to_paid_through_the_join_service_and_the_tr
                "Inès's own certificate")
 
     finance = backoffice.login(browser, "fanny")
-    finance.click("text=Overdue invoices")
-    finance.click("text=Every invoice")
+    finance.click("text=Factures en retard")
+    finance.click("text=Toutes les factures")
     assert finance.inner_text("#invoice-list tbody tr .attendance") == "1 présent(s), 1 partiel(s)"
-    finance.click("#invoice-list a:text('record a payment')")
+    finance.click("#invoice-list a:text('enregistrer un paiement')")
     finance.fill("#payment_id", "BANK-0001")
     finance.fill("#amount", "11 90,00")
     finance.fill("#received_on", "2023-10-20")
     finance.select_option("#means", "mandat_administratif")
     finance.click("#payment-form button[type=submit]")
-    assert finance.inner_text("#error-amount").startswith("amount: ")
-    finance.fill("#amount", "1190.00")
+    assert finance.inner_text("#error-amount") == "Montant : un montant, par exemple 1 190,00"
+    finance.fill("#amount", "1 190,00")  # as a French person types it
     finance.click("#payment-form button[type=submit]")
-    assert "Payment BANK-0001 of 1190.00 EUR sent" in finance.inner_text(".flash")
+    assert "Paiement BANK-0001 de 1 190,00 € envoyé" in " ".join(finance.inner_text(".flash").split())
     reload_until(finance, lambda: finance.inner_text("#state") == "[payée]", "the registration paid")
     assert actor_of(finance, "settle") == "fanny"
     assert actor_of(finance, "hold_session") == "tom"

@@ -125,3 +125,14 @@ def test_a_state_is_named_in_the_page_s_language() -> None:
         assert i18n.status_name("sent") == "envoyé"
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert i18n.state_name("session_held") == "session held"
+
+
+@pytest.mark.parametrize(("accept", "typed", "read"), [
+    (None, "1 190,00", "1190.00"), (None, "1\u202f190,00", "1190.00"), (None, "1190,5", "1190.5"),
+    (None, "1190.00", "1190.00"), (None, "11 90,00", "11 90,00"), (None, "1,190.00", "1,190.00"),
+    ("en", "1,190.00", "1190.00"), ("en", "abc", "abc"),
+])
+def test_an_amount_typed_the_way_of_the_page_s_language_is_read(accept: str | None, typed: str, read: str) -> None:
+    """What is not an amount comes back as typed, for the contract to refuse with its named error."""
+    with _page().test_request_context(headers={"Accept-Language": accept} if accept else {}):
+        assert i18n.amount_typed(typed) == read
