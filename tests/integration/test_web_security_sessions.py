@@ -265,12 +265,15 @@ def test_the_page_is_french_unless_the_browser_the_user_or_the_switch_asks_for_e
     client = app.test_client()
     log_in(client)
     french = client.get("/registrations").get_data(as_text=True)
-    assert '<html lang="fr">' in french and "<h1>Inscriptions</h1>" in french
+    assert '<html lang="fr">' in french
+    assert "<h1>Inscriptions</h1>" in french
     english = client.get("/registrations", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
-    assert '<html lang="en">' in english and "<h1>Registrations</h1>" in english
+    assert '<html lang="en">' in english
+    assert "<h1>Registrations</h1>" in english
     switched = client.post("/langue", data={"language": "en", "next": "/registrations?state=paid",
                                             "csrf_token": token(client, "/registrations")})
-    assert switched.status_code == 302 and switched.headers["Location"] == "/registrations?state=paid"
+    assert switched.status_code == 302
+    assert switched.headers["Location"] == "/registrations?state=paid"
     chosen = client.get("/registrations", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "<h1>Registrations</h1>" in chosen  # the choice outranks the browser
     assert client.post("/langue", data={"language": "de", "csrf_token": token(client, "/registrations")}
