@@ -18,7 +18,8 @@ from regflow.web import i18n, i18n_messages
 TEMPLATES = Path(i18n_messages.WEB) / "templates"
 # Texts that read the same in both languages (names, codes, symbols).
 SAME_IN_BOTH = {"regflow", "BPF", "SIRET", "CSV", "PDF", "JSON", "EUR", "Mme", "M.", "OK", "Factur-X",
-                "Version française", "English version", "Chorus Pro", "IBAN", "BIC", "CPOM", "RGPD", "ID", "SVG", "min", "h", "e-mail", "CAMT.053"}
+                "Version française", "English version",
+                "Chorus Pro", "IBAN", "BIC", "CPOM", "RGPD", "ID", "SVG", "min", "h", "e-mail", "CAMT.053"}
 ATTRIBUTES = {"placeholder", "title", "aria-label", "alt"}
 WORDS = re.compile(r"[^\W\d_]{2,}")
 
