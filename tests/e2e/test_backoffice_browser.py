@@ -370,7 +370,7 @@ def test_a_session_from_its_creation_to_paid_through_the_join_service_and_the_tr
     trainer.fill("#signer_name", "Jeanne Martin")
     trainer.locator("#attendance tbody tr", has_text=INES).locator("input[type=number]").nth(0).fill("75")
     trainer.click("#sign button[value=sign]")
-    reload_until(trainer, lambda: trainer.locator("#outcome").inner_text() == "acceptée / accepted", "accepted")
+    reload_until(trainer, lambda: trainer.locator("#outcome").inner_text() == "acceptée", "accepted")
     wait_until(lambda: state(deps, "dep-94") == "session_held", "service fait")
     assert history_actors(deps, "dep-94", "hold_session") == ["tom"]
 

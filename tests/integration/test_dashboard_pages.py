@@ -126,9 +126,9 @@ def test_support_finds_a_registration_by_participant_siret_or_invoice_and_opens_
                   "000007", "r-2023-000007"):
         page = client.get("/registrations", query_string={"q": words}).get_data(as_text=True)
         assert "r-2023-000007" in page, words
-        assert "1 registration(s)." in page, words
+        assert "1 inscription." in page, words
     for words in ("100%", "r_2023", "personne-inconnue@example.org"):  # % and _ are not wildcards
-        assert "0 registration(s)." in client.get("/registrations", query_string={"q": words}).get_data(as_text=True)
+        assert "0 inscription." in client.get("/registrations", query_string={"q": words}).get_data(as_text=True)
     exported = client.get("/registrations.csv", query_string={"q": participant["email"]}).get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff")), delimiter=";"))
     assert rows[0][:2] == ["Inscription", "État"]
