@@ -228,6 +228,40 @@ def test_support_replaces_a_participant_the_newcomer_is_invited_and_the_history_
         "csrf_token": csrf, "payment_id": "x", "amount": "1", "received_on": "2023-09-20"})
     assert forbidden.status == 403, "a valid token, but support records no payment"
     assert page.goto(f"{backoffice.url}/queues").status == 403
+    support_finds_exports_and_opens_its_invoice(page, backoffice)
+    finance_reads_the_receivables(browser, backoffice)
+
+
+def support_finds_exports_and_opens_its_invoice(page: Any, backoffice: BackOffice) -> None:
+    """In French, support finds dep-94 (invoiced, Inès Roy among its participants) by a participant's name,
+    exports the list and opens the invoice's PDF."""
+    page.goto(f"{backoffice.url}/registrations")
+    page.fill("#q", "Inès Roy")
+    page.click("form.filters button[type=submit]")
+    assert page.locator("#registrations a:text('dep-94')").count() == 1
+    assert page.locator("#registrations tr", has_text="dep-94").locator("td.state").inner_text() == "facturée"
+    with page.expect_download() as exported:
+        page.click("#registrations-csv")
+    lines = Path(exported.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "Inscription;État;Séance;Client;Participants;Dernier changement"
+    assert [line.split(";")[1] for line in lines if line.startswith("dep-94;")] == ["invoiced"]
+    page.click("#registrations a:text('dep-94')")
+    opened = page.request.get(f"{backoffice.url}{page.locator('#invoices a').first.get_attribute('href')}")
+    assert opened.status == 200
+    assert opened.headers["content-type"] == "application/pdf"
+    assert "Facture" in PdfReader(io.BytesIO(opened.body())).pages[0].extract_text()
+
+
+def finance_reads_the_receivables(browser: Any, backoffice: BackOffice) -> None:
+    """Finance reads the receivables by age: the chart, and its table beneath in French figures."""
+    finance = backoffice.login(browser, "fanny")
+    finance.click("text=Tableau de bord")
+    receivables = finance.locator("#chart-creances")
+    assert receivables.locator("svg[role=img] rect").count() >= 2
+    cells = receivables.locator("table tr", has_text="Non échu").locator("td").all_inner_texts()
+    assert cells[0] == "Non échu"
+    assert int(cells[1]) >= 1
+    assert re.fullmatch(r"\d{1,3}( \d{3})*,\d\d €", " ".join(cells[2].split())), cells[2]
 
 
 WRONG_LOGIN = "Nom ou mot de passe incorrect."

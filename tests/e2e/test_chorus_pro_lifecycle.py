@@ -85,13 +85,15 @@ def test_an_invoice_deposited_once_through_chorus_pro_recycled_received_then_rej
 
         # À recycler: support corrects the service code, it goes again under the same number
         platform.set_status("2023-000001", "A_RECYCLER")
-        poll_platform(poll)
-        assert deposit(deps, "2023-000001").platform_status == "A_RECYCLER"
+        # (polled until read: the invoicing consumer's own poll may hold the row at that moment, SKIP LOCKED)
+        wait_until(lambda: poll_platform(poll) is not None
+                   and deposit(deps, "2023-000001").platform_status == "A_RECYCLER", "À recycler read", 30)
         with UnitOfWork(deps.sessions, deps.clock, actor="support") as uow:
             correct_routing(uow, "2023-000001", service_code="DGAS-AUTONOMIE-2", commitment_number=None,
                             now=deps.clock.now(), by="support")
             uow.commit()
-        poll_platform(poll)
+        wait_until(lambda: poll_platform(poll) is not None and "recycled_with" in platform.invoices["2023-000001"],
+                   "the corrected invoice sent again", 30)
         assert platform.invoices["2023-000001"]["recycled_with"]["destinataire"] == {
             "codeServiceExecutant": "DGAS-AUTONOMIE-2"}
 
@@ -99,14 +101,16 @@ def test_an_invoice_deposited_once_through_chorus_pro_recycled_received_then_rej
         assert str(deposit(deps, "2023-000001").platform_status) == "A_RECYCLER"
         clock.set(datetime(2024, 10, 20, 9, tzinfo=PARIS))
         platform.set_status("2023-000001", "MISE_A_DISPOSITION")
-        poll_platform(poll)
+        wait_until(lambda: poll_platform(poll) is not None
+                   and deposit(deps, "2023-000001").platform_status == "MISE_A_DISPOSITION", "mise à disposition", 30)
         receivable = row(deps, ReceivableRow, "2023-000001")
         assert isinstance(receivable, ReceivableRow)
         assert (receivable.received_on, receivable.due_on) == (date(2024, 10, 20), date(2024, 11, 19))
 
         # Rejetée: credited and reissued with a new number by the invoicing consumer, both deposited
         platform.set_status("2023-000001", "REJETEE")
-        poll_platform(poll)
+        wait_until(lambda: poll_platform(poll) is not None
+                   and deposit(deps, "2023-000001").platform_status == "REJETEE", "rejetée read", 30)
         # (the clock is in 2024 now: the 2024 series, CGI annexe II 242 nonies A allows one per year)
         wait_until(lambda: row(deps, DepositRow, "2024-000002") is not None
                    and deposit(deps, "2024-000002").status == "accepted", "the new invoice deposited", 60)
