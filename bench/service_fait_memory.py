@@ -1,5 +1,5 @@
 """The payments consumer's peak memory on service fait, by session size and batch size: one session of N invoiced
-registrations (two participants each, their seats and open receivables) in a scratch database, then
+registrations (their seats and open receivables) in a scratch database, then
 `cmd.session.hold` and every `session.held_batch` it publishes handled in a fresh process, as the runner handles
 them; that process's peak resident memory (VmHWM) and time are printed.
 
@@ -38,7 +38,7 @@ ISSUED = datetime(2023, 9, 1, 10, tzinfo=PARIS)
 EVENING = datetime(2023, 9, 15, 18, tzinfo=PARIS)
 
 
-def seed(url: str, registrations: int) -> None:
+def seed(url: str, registrations: int, participants: int) -> None:
     """N invoiced registrations of one session, by thousands (the seeding is not what is measured)."""
     form = RegistrationForm.model_validate_json((FORMS / "handicap-departement.json").read_text(encoding="utf-8"))
     deps = bootstrap(Settings(database_url=url, log_format="json"), clock=FixedClock(ISSUED))
@@ -61,7 +61,7 @@ def seed(url: str, registrations: int) -> None:
                     client_category="local_authority", total=Decimal("1190.00"), paid=Decimal("0.00"),
                     sent_on=ISSUED.date(), received_on=None, service_fait_on=None, due_on=date(2023, 10, 15),
                     status="open", updated_at=ISSUED))
-                for n in range(2):
+                for n in range(participants):
                     uow.session.add(ParticipantAccessRow(
                         id=f"a-{rid}-{n}", registration_id=rid, session_id=SESSION, email=f"{rid}.{n}@bench.example",
                         civilite=None, first_name=None, last_name=None, token_hash=uuid.uuid4().hex * 2,
@@ -70,17 +70,28 @@ def seed(url: str, registrations: int) -> None:
     deps.sessions.kw["bind"].dispose()
 
 
-def hold(url: str, batch: int, report: multiprocessing.Queue[tuple[float, float, int]]) -> None:
-    """In a fresh process: the command, then each batch it published, as the payments consumer would."""
+def hold(url: str, batch: int, report: multiprocessing.Queue[tuple[float, float, int] | str]) -> None:
+    """In a fresh process: the command, then each batch it published, as the payments consumer would; what
+    failed, if anything, is reported instead of the figures (the parent is not left waiting)."""
+    try:
+        report.put(_hold(url, batch))
+    except Exception as exc:
+        report.put(f"{type(exc).__name__}: {str(exc)[:500]}")
+
+
+def _hold(url: str, batch: int) -> tuple[float, float, int]:
     from consumers import payments
     from consumers.runner import handle_message
 
-    deps = bootstrap(Settings(database_url=url, log_format="json", hold_batch_size=batch), clock=FixedClock(EVENING))
+    # Not validated: a batch over the setting's limit stands for the former single transaction.
+    settings = Settings(database_url=url, log_format="json").model_copy(update={"hold_batch_size": batch})
+    deps = bootstrap(settings, clock=FixedClock(EVENING))
     command = Envelope(type="cmd.session.hold", occurred_at=EVENING, correlation_id=uuid.uuid4(), producer="bench",
                        payload=HoldSession(session_id=SESSION, held_on=EVENING.date(), reason="bench, no sheet")
                        .model_dump(mode="json")).model_dump_json().encode()
     started = time.perf_counter()
-    assert handle_message(payments.APP, deps, command).kind == "ack"
+    outcome = handle_message(payments.APP, deps, command)
+    assert outcome.kind == "ack", outcome
     with deps.sessions() as session:
         batches = [b.encode() for b in session.scalars(select(OutboxRow.body).where(
             OutboxRow.routing_key == "session.held_batch").order_by(OutboxRow.id))]
@@ -89,25 +100,30 @@ def hold(url: str, batch: int, report: multiprocessing.Queue[tuple[float, float,
     elapsed = time.perf_counter() - started
     with open(f"/proc/{os.getpid()}/status", encoding="ascii") as status:
         peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
-    report.put((peak, elapsed, len(batches)))
+    return peak, elapsed, len(batches)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--registrations", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--batch", type=int, nargs="+", default=[200])
+    parser.add_argument("--participants", type=int, default=1, help="seats per registration (the form has two)")
     args = parser.parse_args(argv)
     server = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     spawn = multiprocessing.get_context("spawn")
     for registrations in args.registrations:
         for batch in args.batch:
             with ScratchDatabase(server) as database:
-                seed(database.url, registrations)
-                report: multiprocessing.Queue[tuple[float, float, int]] = spawn.Queue()
+                seed(database.url, registrations, args.participants)
+                report: multiprocessing.Queue[tuple[float, float, int] | str] = spawn.Queue()
                 process = spawn.Process(target=hold, args=(database.url, batch, report))
                 process.start()
-                peak, elapsed, batches = report.get(timeout=1800)
+                figures = report.get(timeout=1800)
                 process.join()
+            if isinstance(figures, str):
+                print(f"{registrations} registrations, batches of {batch}: failed: {figures}", flush=True)
+                continue
+            peak, elapsed, batches = figures
             print(f"{registrations} registrations, batches of {batch}: peak {peak:.0f} MB, {elapsed:.1f} s, "
                   f"{batches} follow-up batches", flush=True)
     return 0
