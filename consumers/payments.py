@@ -6,8 +6,10 @@ session is held), what was paid, and the last period an overdue notice went out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from uuid import UUID
 
 from consumers.attendance import absent_of, from_operations, from_signed_sheet
 from consumers.interest_claims import issue_claim
@@ -25,11 +27,12 @@ from schemas.messages import (
     PaymentReceived,
     RecordPayment,
     SessionHeld,
+    SessionHeldBatch,
 )
 from workflow.bootstrap import Deps
 from workflow.domain.catalogue import Catalogue, SessionState
 from workflow.domain.clock import PARIS, Clock
-from workflow.domain.errors import DependencyNotReadyError, SessionRefusedError
+from workflow.domain.errors import DependencyNotReadyError, InconsistentMessageError, SessionRefusedError
 from workflow.domain.interest_claim import owes_a_claim
 from workflow.domain.invoice import Seller
 from workflow.domain.machine import State
@@ -59,6 +62,7 @@ from workflow.settings import Settings
 
 ACTOR = "payments"
 OPEN_STATES = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
+HOLDABLE = {State.INVOICED, State.SETTLED}  # what service fait moves on: to session held, or to paid
 
 
 def _category(registration: Registration) -> ClientCategory:
@@ -157,14 +161,63 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
     absent = {p.registration_id: 0 for p in held}
     for p in held:
         absent[p.registration_id] += p.presence == "absent"
-    for registration in uow.registrations.in_session(command.session_id, {State.INVOICED, State.SETTLED}):
-        noted = f"{evidence}; absent(s) : {absent[registration.id]}" if absent.get(registration.id) else evidence
-        registration.hold_session(command.held_on, planned_on=session.date, at=now, actor=ACTOR,
-                                  cause=message.event_id, requested_by=command.requested_by, evidence=noted)
-        for receivable in uow.receivables.uncredited_of(registration.id):
-            receivable.service_fait_on = command.held_on
-            _recompute_due(receivable, settings)
-            receivable.updated_at = now
+    ids = uow.registrations.ids_in_session(command.session_id, HOLDABLE)
+    size = settings.hold_batch_size
+    service_fait = _ServiceFait(held_on=command.held_on, planned_on=session.date, evidence=evidence,
+                                requested_by=command.requested_by, cause=message.event_id, at=now)
+    service_fait.apply(uow, ids[:size], absent, settings)
+    rest = [ids[start:start + size] for start in range(size, len(ids), size)]
+    for number, batch in enumerate(rest, start=1):
+        uow.publish("session.held_batch", SessionHeldBatch(
+            session_id=command.session_id, held_on=command.held_on, batch=number, batches=len(rest),
+            registration_ids=batch, absent={r: absent[r] for r in batch if absent.get(r)}, evidence=evidence,
+            requested_by=command.requested_by))
+
+
+def handle_session_held_batch(message: Envelope, event: SessionHeldBatch, uow: UnitOfWork, *, clock: Clock,
+                              catalogue: Catalogue, settings: Settings) -> None:
+    """The service fait of a batch of a large session, in a transaction of its own: its inbox row makes a
+    redelivery a no-op, a kill before commit leaves it to the redelivered copy, and memory stays that of one
+    batch whatever the session's size. A registration no longer invoiced or settled (held by the invoicing
+    consumer meanwhile, cancelled) is left as it is. Its history names the command as the cause."""
+    held_on = uow.session_records.held_on(event.session_id)
+    found = catalogue.session(event.session_id)
+    if held_on != event.held_on or found is None:
+        raise InconsistentMessageError(
+            f"session.held_batch {event.batch}/{event.batches} of {event.session_id} held on {event.held_on}: "
+            f"the session record says {held_on}")
+    service_fait = _ServiceFait(held_on=event.held_on, planned_on=found[1].date, evidence=event.evidence,
+                                requested_by=event.requested_by, cause=message.causation_id or message.event_id,
+                                at=clock.now())
+    service_fait.apply(uow, event.registration_ids, event.absent, settings)
+
+
+@dataclass(frozen=True)
+class _ServiceFait:
+    """What one command's service fait writes on each registration, whichever transaction applies it."""
+
+    held_on: date
+    planned_on: date
+    evidence: str
+    requested_by: str | None
+    cause: UUID
+    at: datetime
+
+    def apply(self, uow: UnitOfWork, registration_ids: list[str], absent: dict[str, int], settings: Settings
+              ) -> None:
+        """Each still invoiced or settled gets its service fait; its receivables their date and due date."""
+        for registration_id in registration_ids:
+            registration = uow.registrations.get(registration_id)
+            if registration is None or registration.state not in HOLDABLE:
+                continue
+            noted = f"{self.evidence}; absent(s) : {absent[registration_id]}" if absent.get(registration_id) \
+                else self.evidence
+            registration.hold_session(self.held_on, planned_on=self.planned_on, at=self.at, actor=ACTOR,
+                                      cause=self.cause, requested_by=self.requested_by, evidence=noted)
+            for receivable in uow.receivables.uncredited_of(registration.id):
+                receivable.service_fait_on = self.held_on
+                _recompute_due(receivable, settings)
+                receivable.updated_at = self.at
 
 
 def handle_cancel_session(message: Envelope, command: CancelSession, uow: UnitOfWork, *, clock: Clock,
@@ -310,6 +363,7 @@ APP = ConsumerApp(ACTOR, {
     "invoice.issued": handle_invoice_issued,
     "credit_note.issued": handle_credit_note_issued,
     "cmd.session.hold": handle_hold_session,
+    "session.held_batch": handle_session_held_batch,
     "cmd.session.cancel": handle_cancel_session,
     "cmd.session.move": handle_move_session,
     "cmd.payment.record": handle_record_payment,

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from schemas.form import Contract, Participant
-from schemas.limits import MAX_ACTOR_LENGTH
+from schemas.limits import MAX_ACTOR_LENGTH, MAX_HOLD_BATCH
 
 
 class RuleViolation(Contract):
@@ -139,6 +139,25 @@ class SessionHeld(Contract):
     signed_at: AwareDatetime | None = None
     reason: str | None = Field(default=None, description="Operations' reason, without a signed sheet")
     attendance: list[ParticipantAttendance] = Field(default_factory=list, max_length=10000)
+
+
+class SessionHeldBatch(Contract):
+    """Service fait still to apply to some invoiced registrations of a session held (`session.held_batch`).
+
+    The payments consumer publishes it to itself, through the outbox, in the transaction that recorded the session
+    held: a large session is applied in batches, each its own transaction and inbox row, so that memory does not
+    grow with the session. Nobody else needs it: `session.held` and each `registration.session_held` say what
+    happened."""
+
+    session_id: str = Field(max_length=100)
+    held_on: date
+    batch: int = Field(ge=1, description="This batch's place, from 1 (the command applied batch 0 itself)")
+    batches: int = Field(ge=1, description="How many follow-up batches the session was split into")
+    registration_ids: list[str] = Field(min_length=1, max_length=MAX_HOLD_BATCH)
+    absent: dict[str, int] = Field(default_factory=dict,
+                                   description="Participants absent the whole day, by registration (if any)")
+    evidence: str = Field(max_length=2000, description="What service fait rests on, as each history names it")
+    requested_by: str | None = Field(default=None, max_length=MAX_ACTOR_LENGTH)
 
 
 class IssuedCertificate(Contract):

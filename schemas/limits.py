@@ -69,6 +69,7 @@ MAX_ACTOR_LENGTH: Final = 100  # who asked or recorded (`--by`), the history's a
 MAX_PAYMENT_ID_LENGTH: Final = 100  # finance's reference of a payment, the payments column
 MAX_INVOICE_NUMBER_LENGTH: Final = 20  # `2026-000123`, the invoices column
 SURVEY_COMMENT_MAX: Final = 2000  # a participant's comment on the satisfaction survey, the surveys column
+MAX_HOLD_BATCH: Final = 1000  # registrations per `session.held_batch`: a few tens of KB, far under the limit
 MAX_QUOTED: Final = 60  # how much of a user's value a rejection message quotes back
 
 _BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -42,6 +42,7 @@ from schemas.events import (
     RuleViolation,
     SessionChanged,
     SessionHeld,
+    SessionHeldBatch,
 )
 from schemas.form import Contract
 
@@ -89,6 +90,7 @@ __all__ = [
     "RuleViolation",
     "SessionChanged",
     "SessionHeld",
+    "SessionHeldBatch",
     "SubmitRegistration",
 ]
 
@@ -113,6 +115,7 @@ EVENTS: dict[str, type[Contract]] = {
     "registration.session_held": RegistrationTransitioned,
     "registration.paid": RegistrationTransitioned,
     "session.held": SessionHeld,
+    "session.held_batch": SessionHeldBatch,
     "certificate.issued": CertificateIssued,
     "evaluation.received": EvaluationReceived,
     "session.created": SessionChanged,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.limits import MAX_HOLD_BATCH
 from workflow.domain.identifiers import is_valid_bic, is_valid_iban, normalise_iban
 
 DEVELOPMENT_LINK_SECRET = "regflow-development-link-secret-change-me"
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
         default=256 * 1024, ge=1024,
         description="Largest message accepted, sent or received (a form with 200 participants is ~60 KB)")
     max_attempts: int = Field(default=6, ge=1, description="Attempts before a message is parked")
+    hold_batch_size: int = Field(
+        default=200, ge=1, le=MAX_HOLD_BATCH,
+        description="Service fait is applied to a session's registrations this many per transaction (payments)")
     retry_base_ms: int = Field(default=500, ge=1, description="First retry delay; doubles each attempt")
     database_wait_seconds: float = Field(
         default=60, ge=0, description="A consumer that loses the database holds its message this long, waiting for "

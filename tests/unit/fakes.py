@@ -90,6 +90,9 @@ class FakeRegistrations:
     def in_session(self, session_id: str, states: set[State]) -> list[Registration]:
         return [r for r in self.stored.values() if r.session_id == session_id and r.state in states]
 
+    def ids_in_session(self, session_id: str, states: set[State]) -> list[str]:
+        return [r.id for r in self.in_session(session_id, states)]
+
     def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
         found: set[str] = set()
         for other in self.stored.values():

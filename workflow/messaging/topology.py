@@ -31,7 +31,9 @@ CONSUMER_BINDINGS: dict[str, tuple[str, ...]] = {
                       "registration.moved", "registration.cancelled", "registration.participant_replaced",
                       "certificate.issued", "interest_claim.issued", "invoice.platform_status_changed"),
     "payments": ("cmd.session.hold", "cmd.session.cancel", "cmd.session.move", "cmd.payment.record",
-                 "invoice.issued", "credit_note.issued"),
+                 "invoice.issued", "credit_note.issued",
+                 # its own follow-ups: a large session's service fait, batch by batch (consumers.payments)
+                 "session.held_batch"),
 }
 
 CONSUMERS = tuple(CONSUMER_BINDINGS)

@@ -46,6 +46,10 @@ class Registrations(Protocol):
         """The session's registrations in one of `states`, oldest first."""
         ...
 
+    def ids_in_session(self, session_id: str, states: set[State]) -> list[str]:
+        """The ids of `in_session`, in its order, without loading the registrations."""
+        ...
+
     def emails_registered(self, session_id: str, *, excluding: str, among: set[str]) -> set[str]:
         """Which of `among` (login e-mails) other registrations, not rejected, already enrol in the session."""
         ...
