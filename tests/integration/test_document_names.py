@@ -97,7 +97,7 @@ def test_the_issued_document_opens_a_hostile_name_or_a_planted_link_is_a_named_4
         _opened(support, name, store, looked_at)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.one_of(st.text(max_size=80), st.binary(max_size=80),
                       st.builds(lambda prefix, tail: prefix + tail,
                                 st.sampled_from(["facture-", "avoir-", "certificat-", "../", "facture-2023-"]),
