@@ -22,7 +22,7 @@ from tests.e2e.test_backoffice_browser import (  # noqa: F401 (fixtures)
 from workflow.bootstrap import Deps
 from workflow.settings import Settings
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BACK_OFFICE = ("/tableau-de-bord", "/registrations", "/registrations?q=a11y", "/registrations/a11y-1",
                "/signatures", "/invoices", "/payments", "/payments/new", "/bpf", "/feuilles", "/avis", "/sessions",

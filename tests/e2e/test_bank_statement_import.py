@@ -23,7 +23,7 @@ from workflow.domain.identifiers import luhn_valid
 from workflow.persistence.views import payment_list
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 TEMPLATE = Path(__file__).parents[1] / "data" / "bank" / "statement.camt053.xml"
 

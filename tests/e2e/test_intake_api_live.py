@@ -36,7 +36,7 @@ from workflow.adapters.clocks import FileClock
 from workflow.domain.clock import PARIS
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SHARE_FLEET = True  # the flow test's consumers: one fleet for the module (tests/fleet.py)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]

@@ -29,7 +29,7 @@ from workflow.persistence.orm import Base, InvoiceRow, PersonalDataRequestRow
 from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 EMAIL, FIRST, LAST = "claire.durand@valdemarne.fr", "Claire", "DURAND"
 
 

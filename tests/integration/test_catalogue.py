@@ -20,7 +20,7 @@ from workflow.ops.catalogue import CatalogueDesk
 from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 NEW = "cpom-handicap-2023-12-01"

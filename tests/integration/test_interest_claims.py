@@ -32,7 +32,7 @@ from workflow.persistence.orm import DocumentFileRow, InterestClaimRow
 from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 HANDICAP = "cpom-handicap-2023-09-15"
 
