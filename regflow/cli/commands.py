@@ -64,7 +64,8 @@ def command(name: str, summary: str, *, details: str | None = None, exclusive: S
             return run(load_settings(), **params)
 
         return click.command(name, cls=Command, help=summary if details is None else f"{summary}\n\n{details}",
-                             short_help=summary, exclusive=exclusive)(callback)
+                             short_help=summary, exclusive=exclusive,
+                             context_settings=CONTEXT_SETTINGS)(callback)  # -h wherever it is invoked from
 
     return decorate
 

@@ -22,6 +22,7 @@ from workflow.persistence.views import registration_timeline
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.integration
+SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 
 def publish_raw(settings: Settings, deps: Deps, routing_key: str, body: bytes) -> None:

@@ -19,6 +19,7 @@ from workflow.persistence.views import awaiting_signature, registration_timeline
 from workflow.settings import Settings
 
 pytestmark = pytest.mark.integration
+SHARE_FLEET = True  # one fleet of processes for the module, pristine before each test (tests/fleet.py)
 
 INVALID = sorted((FORMS / "invalid").glob("*.json"))
 

@@ -20,6 +20,6 @@ from hypothesis import HealthCheck, settings
 _COMMON = settings(deadline=None, print_blob=True,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("default", _COMMON, max_examples=100)
-settings.register_profile("ci", _COMMON, max_examples=100, derandomize=True, database=None)
+settings.register_profile("ci", _COMMON, max_examples=60, derandomize=True, database=None)  # CI: 15 minutes in all
 settings.register_profile("thorough", _COMMON, max_examples=1000)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -224,3 +224,6 @@ def test_a_public_buyers_invoice_leaves_the_billing_framework_to_chorus_pro() ->
     assert not root.xpath("//ram:BusinessProcessSpecifiedDocumentContextParameter", namespaces=NS)
     assert root.xpath(f"string({BUYER_PARTY}/ram:SpecifiedLegalOrganization/ram:ID[@schemeID='0009'])",
                       namespaces=NS) == "22940028800010"
+
+
+pytestmark = pytest.mark.slow  # Hypothesis-heavy: started first, so that no worker finishes it alone

@@ -147,3 +147,6 @@ def test_a_command_s_free_text_is_one_line_of_text(text: str) -> None:
         RecordPayment(payment_id="BANK-1", amount=Decimal("10.00"), received_on=date(2023, 9, 1), payer=text)
     with pytest.raises(ValidationError, match="not allowed"):
         ReplaceParticipant(replaced_email="a@b.fr", replacement=Participant(), requested_by=text)
+
+
+pytestmark = pytest.mark.slow  # Hypothesis-heavy: started first, so that no worker finishes it alone

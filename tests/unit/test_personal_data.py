@@ -186,3 +186,6 @@ def test_the_counts_per_session_do_not_change(seats: list[tuple[str, int, str, i
     assert counts(after) == counts(rows)
     assert sum(r["email"] == alias.email for r in after) == sum(r["email"] == email for r in rows)
     assert not mentions(after, who, alias)
+
+
+pytestmark = pytest.mark.slow  # Hypothesis-heavy: started first, so that no worker finishes it alone
