@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from workflow.messaging.topology import CONSUMERS
 
@@ -32,9 +34,10 @@ def run_all() -> int:
     return stop_processes(processes)
 
 
-def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = None
-                    ) -> dict[str, subprocess.Popen[bytes]]:
-    """Each consumer and the relay in its own OS process (logs to `log_dir/<name>.log` when given).
+def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = None,
+                    start: Callable[[str, dict[str, str], Path | None], Any] | None = None) -> dict[str, Any]:
+    """Each consumer and the relay in its own OS process (logs to `log_dir/<name>.log` when given), each started
+    by `start` (default `start_process`; the tests' fork server gives its own, tests/zygote.py).
 
     A `REGFLOW_HTTP_PORT` in the environment is a base: each process serves its metrics and health on base +
     its index (validation, invoicing, notifications, payments, relay), so that they do not fight for one port.
@@ -44,7 +47,7 @@ def start_processes(env: dict[str, str] | None = None, log_dir: Path | None = No
     processes = {}
     for index, name in enumerate([*CONSUMERS, "relay"]):
         process_env = {**env, "REGFLOW_HTTP_PORT": str(http_port_base + index)} if http_port_base else env
-        processes[name] = start_process(name, process_env, log_dir)
+        processes[name] = (start or start_process)(name, process_env, log_dir)
     return processes
 
 
@@ -52,16 +55,21 @@ def start_process(name: str, env: dict[str, str], log_dir: Path | None = None) -
     """`name` as its own process (`invoicing-2`: a second replica of the invoicing consumer; `join`: the join
     service on REGFLOW_JOIN_PORT), its stderr
     appended to `log_dir/<name>.log` when given (the child keeps its own copy of the descriptor)."""
-    role = name.split("-", 1)[0]
-    args = {"relay": ["relay"], "join": ["join-server", "--port", env.get("REGFLOW_JOIN_PORT", "8081")]
-            }.get(role, ["consume", role])
+    args = command_args(name, env)
     if log_dir is None:
         return subprocess.Popen([*COMMAND, *args], env=env)
     with (log_dir / f"{name}.log").open("ab") as log:
         return subprocess.Popen([*COMMAND, *args], env=env, stderr=log)
 
 
-def stop_processes(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 20) -> int:
+def command_args(name: str, env: dict[str, str]) -> list[str]:
+    """The `regflow` arguments that run process `name` (`invoicing-2`: the invoicing consumer)."""
+    role = name.split("-", 1)[0]
+    return {"relay": ["relay"], "join": ["join-server", "--port", env.get("REGFLOW_JOIN_PORT", "8081")]
+            }.get(role, ["consume", role])
+
+
+def stop_processes(processes: dict[str, Any], timeout: float = 20) -> int:
     for process in processes.values():
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

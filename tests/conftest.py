@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from regflow.processes import start_processes
 from tests.fleet import START, Fleet, RunningConsumers, consumer_env, settings_for
 from tests.idle import wait_until  # noqa: F401 (the tests import it from here)
+from tests.zygote import start_processes
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps, bootstrap

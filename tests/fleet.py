@@ -28,8 +28,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from regflow.processes import start_process, start_processes, stop_processes
+from regflow.processes import stop_processes
 from tests.idle import in_flight, wait_until_idle
+from tests.zygote import start_process, start_processes
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.domain.clock import PARIS

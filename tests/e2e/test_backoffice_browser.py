@@ -37,6 +37,7 @@ from regflow.web.users import UserStore
 from schemas.form import Participant, RegistrationForm
 from tests.cli import regflow
 from tests.conftest import EventTap, RunningConsumers, load_form, wait_until
+from tests.zygote import regflow_process
 from workflow.adapters.clocks import FileClock
 from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
@@ -118,8 +119,7 @@ def backoffice(settings: Settings, tmp_path: Path) -> Iterator[BackOffice]:
            "REGFLOW_WEB_USERS_FILE": str(users.path), "REGFLOW_WEB_SECRET": "test-secret-" + tmp_path.name}
     log = tmp_path / "web.log"
     with log.open("ab") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "regflow.cli", "web", "--port", str(port)], env=env,
-                                   stdout=stderr, stderr=stderr)
+        process = regflow_process(["web", "--port", str(port)], env, stdout=stderr, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
 
     def answering() -> bool:
@@ -314,8 +314,8 @@ def join_server(consumers: RunningConsumers, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     log = tmp_path / "join.log"
     with log.open("ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "regflow.cli", "join-server", "--port", str(port)],
-                                   env={**consumers.env, "REGFLOW_LOG_FORMAT": "json"}, stdout=output, stderr=output)
+        process = regflow_process(["join-server", "--port", str(port)], {**consumers.env, "REGFLOW_LOG_FORMAT": "json"},
+                                   stdout=output, stderr=output)
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:

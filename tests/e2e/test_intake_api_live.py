@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -32,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from regflow.api.keys import ApiKeyStore
 from tests.conftest import RunningConsumers, load_form, wait_until
 from tests.fleet import consumer_env
+from tests.zygote import regflow_process
 from workflow.adapters.clocks import FileClock
 from workflow.domain.clock import PARIS
 from workflow.settings import Settings
@@ -59,8 +58,7 @@ def live_api(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, str]]:
     env = {**consumer_env(settings, tmp_path / "crashed-once"),
            "REGFLOW_API_KEYS_FILE": str(tmp_path / "api-keys.json")}
     with log.open("ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "regflow.cli", "join-server", "--port", str(port)],
-                                   env=env, stdout=output, stderr=output)
+        process = regflow_process(["join-server", "--port", str(port)], env, stdout=output, stderr=output)
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:

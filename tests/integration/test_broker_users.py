@@ -25,6 +25,7 @@ from regflow.processes import stop_processes
 from schemas.form import Participant, RegistrationForm
 from schemas.messages import COMMANDS, EVENTS
 from tests.conftest import load_form, wait_until
+from tests.zygote import regflow_process
 from workflow.adapters.mail_sink import MailSink
 from workflow.bootstrap import Deps
 from workflow.messaging.broker import Publisher, connect
@@ -96,7 +97,7 @@ def test_every_process_with_its_own_user_pushes_a_registration_through(
                                                      broker_users[role])}
         args = ["relay"] if role == "relay" else ["consume", role]
         log = (tmp_path / f"{role}.log").open("ab")
-        processes[role] = subprocess.Popen([sys.executable, "-m", "regflow.cli", *args], env=env, stderr=log)
+        processes[role] = regflow_process(args, env, stderr=log)
     try:
         intake = settings.model_copy(update={
             "broker_url": url_for(settings.broker_url, user_name(topology, "intake"), broker_users["intake"]),
