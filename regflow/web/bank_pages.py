@@ -14,7 +14,7 @@ from flask_babel import ngettext
 from producers.bank_payments import send_pending
 from regflow.web.auth import requires
 from regflow.web.context import back_office, current_user, pages
-from regflow.web.i18n import language
+from regflow.web.i18n import in_language
 from regflow.web.users import Role
 from workflow.domain.bank_matching import MATCHED
 from workflow.ops.bank_statements import CONFIRMED, REJECTED, BankLineDecisionError, bank_lines, decide
@@ -53,7 +53,7 @@ def decide_bank_line(line_id: int) -> ResponseReturnValue:
     try:
         decide(office.sessions, office.clock, line_id, confirm=decision == "confirm", by=current_user().name)
     except BankLineDecisionError as exc:
-        abort(409, exc.fr if language() == "fr" else str(exc))
+        abort(409, in_language(exc.fr, str(exc)))
     if decision == "confirm":
         flash(_("Line %(id)s confirmed.", id=line_id))
         _sent_or_kept()

@@ -12,8 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from regflow.web.auth import requires
 from regflow.web.context import back_office, pages
-from regflow.web.i18n import language
-from regflow.web.numbers import figure
+from regflow.web.i18n import figure, in_language
 from regflow.web.users import Role
 from workflow.domain.bpf import CERFA, FIRST_YEAR, BpfYearError, bpf_year, figure_lines
 from workflow.domain.payment_rules import paris_date
@@ -37,7 +36,7 @@ def bpf() -> ResponseReturnValue:
     try:
         year = max(FIRST_YEAR, current - 1) if asked is None else bpf_year(asked, current)
     except BpfYearError as refused:
-        abort(400, refused.fr if language() == "fr" else refused.en)
+        abort(400, in_language(refused.fr, refused.en))
     lines = figure_lines(year_figures(office.sessions, office.schedule, year))
     sections = [(title, [line for line in lines if line.frame == frame]) for frame, title in FRAMES.items()]
     return render_template("bpf.html", year=year, years=range(current, FIRST_YEAR - 1, -1), cerfa=CERFA,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from regflow.web.auth import requires
 from regflow.web.context import back_office, pages
-from regflow.web.i18n import language
+from regflow.web.i18n import in_language
 from regflow.web.users import Role
 from workflow.domain.catalogue import SessionDate, SessionState
 from workflow.ops.catalogue import CatalogueChangeError, CatalogueDesk
@@ -34,7 +34,7 @@ def session_state(state: str) -> str:
 
 
 def _refused(refused: CatalogueChangeError) -> str:
-    return refused.fr if language() == "fr" else refused.en
+    return in_language(refused.fr, refused.en)
 
 
 def _desk() -> CatalogueDesk:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, Response, current_app, g
 from flask_babel import gettext as _
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -16,6 +18,7 @@ from regflow.web.guards import LiveSessions, LoginThrottle
 from regflow.web.users import UserStore, WebUser
 from workflow.domain.catalogue import Catalogue, Schedule
 from workflow.domain.clock import Clock
+from workflow.ops.surveys import spreadsheet_safe
 from workflow.persistence.repositories.catalogue import SqlCatalogue
 from workflow.settings import Settings
 
@@ -40,6 +43,17 @@ class BackOffice:
         """As the database holds it now (operations change it while the back office runs)."""
         with self.sessions() as session:
             return SqlCatalogue(session).current(self.schedule)
+
+
+def spreadsheet(headings: Sequence[str], rows: Iterable[Sequence[object]], filename: str) -> Response:
+    """A table downloaded for a French spreadsheet: `;` separated (its list separator), UTF-8 with the BOM (so the
+    accents open right), every cell kept as text when it starts like a formula (CSV injection)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(headings)
+    writer.writerows([spreadsheet_safe("" if cell is None else str(cell)) for cell in row] for row in rows)
+    return Response("\ufeff" + out.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                                      "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def back_office() -> BackOffice:

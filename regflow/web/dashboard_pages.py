@@ -11,29 +11,26 @@ metrics' (Prometheus scrapes every process's /metrics).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import Response, abort, render_template
+from flask import abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from regflow.web import i18n
-from regflow.web.context import back_office, current_user, pages
-from regflow.web.numbers import percent
+from regflow.web.context import back_office, current_user, pages, spreadsheet
+from regflow.web.i18n import percent
 from regflow.web.users import Role
 from schemas.form import ClientCategory
 from workflow.domain import form_rules
 from workflow.domain.dashboards import AGE_BUCKETS, CLIENT_KINDS, aged_receivables, expected_by_month, month_label
 from workflow.domain.payment_rules import paris_date
 from workflow.ops.dashboards import EMAIL_STATUSES, email_counts, open_receivables, session_fill
-from workflow.ops.surveys import spreadsheet_safe
 
 BAR_WIDTH = 320  # pixels of the longest bar
 ZERO = Decimal("0.00")
@@ -170,9 +167,4 @@ def dashboard_csv(key: str) -> ResponseReturnValue:
         abort(403, _("This chart is not for your role."))
     with force_locale("fr"):
         table = chart.table(CSV)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")  # the separator a French spreadsheet expects
-    writer.writerow(table.headings)
-    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in table.rows)
-    return Response("\ufeff" + out.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
-                                                      "Content-Disposition": f'attachment; filename="{key}.csv"'})
+    return spreadsheet(table.headings, table.rows, f"{key}.csv")

@@ -4,8 +4,8 @@ Messages are written in English in the code and the templates (gettext's msgids)
 catalogue `translations/fr/LC_MESSAGES/messages.po` (`make translations` extracts, updates and compiles it; a test
 fails while a message lacks its French). The language of a request: the one the user chose on the page (kept in
 the session), else the user's setting in the users file, else the browser's Accept-Language, else French.
-Dates, times and amounts are Babel's (CLDR), in the language of the page: `15/09/2023`, `1 190,00 €`, times in
-Europe/Paris whatever the server's zone.
+Dates, times, amounts, percentages and figures are Babel's (CLDR), in the language of the page: `15/09/2023`,
+`1 190,00 €`, `12,25 %`, `1 785,00`, times in Europe/Paris whatever the server's zone.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
-from babel.numbers import NumberFormatError, parse_decimal
+from babel.numbers import NumberFormatError, format_decimal, format_percent, parse_decimal
 from flask import Flask, g, request, session
 from flask_babel import Babel, format_currency, format_date, format_datetime, get_locale, lazy_pgettext
 from flask_babel import lazy_gettext as _l
@@ -25,6 +26,7 @@ DEFAULT_LANGUAGE = "fr"
 TIMEZONE = "Europe/Paris"
 TRANSLATIONS = Path(__file__).parent / "translations"
 NOTHING = "—"
+Text = TypeVar("Text")
 # A registration's state and a user's role as the page names them (the values stay in data attributes and URLs).
 STATE_NAMES = {"received": _l("received"), "rejected": _l("rejected"), "signed": _l("signed"),
                "confirmed": _l("confirmed"), "invoiced": _l("invoiced"), "settled": _l("settled"),
@@ -64,7 +66,7 @@ def language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
 
 
-def in_language(french: object, english: object) -> object:
+def in_language(french: Text, english: Text) -> Text:
     """For a text the domain already holds in both languages (a form's error, a refusal's reason)."""
     return french if language() == "fr" else english
 
@@ -122,6 +124,23 @@ def amount_typed(text: str) -> str:
     the contract to refuse with its named error."""
     spaced = re.sub(r"[ \u00a0\u202f]", "\u202f", text.strip())
     try:
-        return str(parse_decimal(spaced, locale=language(), strict=True))
+        read = parse_decimal(spaced, locale=language(), strict=True)
     except NumberFormatError:
         return text
+    return str(read) if read.is_finite() else text  # "NaN", "inf": no amount, the contract names it
+
+
+def percent(value: Decimal | str) -> str:
+    """A value in percent (`12.00`, `66.7`): its significant decimals only, the locale's sign and spacing."""
+    return str(format_percent(Decimal(value) / 100, locale=get_locale() or DEFAULT_LANGUAGE,
+                              decimal_quantization=False))
+
+
+def figure(value: Decimal | int | str) -> str:
+    """A count or a decimal figure with the locale's separators and as many decimals as it holds; a text as is."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return str(value)
+    exponent = value.as_tuple().exponent if isinstance(value, Decimal) else 0
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return str(format_decimal(value, format="#,##0" + ("." + "0" * places if places else ""),
+                              locale=get_locale() or DEFAULT_LANGUAGE))

@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 
 from regflow.web.auth import requires
 from regflow.web.context import back_office, current_user, pages
-from regflow.web.i18n import language
-from regflow.web.numbers import percent
+from regflow.web.i18n import in_language, percent
 from regflow.web.users import Role
 from workflow.domain.errors import InterestClaimError
 from workflow.domain.interest_claim import WAIVE_REASON_MAX, WAIVE_REASON_MIN
@@ -48,7 +47,7 @@ def waive_interest_claim(number: str) -> ResponseReturnValue:
     try:
         _desk().waive(number, reason=request.form.get("reason", ""), by=current_user().name)
     except InterestClaimError as refused:
-        reason = refused.reason_fr if language() == "fr" else refused.reason_en
+        reason = in_language(refused.reason_fr, refused.reason_en)
         flash(_("Waiver refused: %(reason)s", reason=reason))
         return redirect(url_for("backoffice.interest_claims")), 303
     flash(_("Claim %(number)s waived, its reason recorded.", number=number))

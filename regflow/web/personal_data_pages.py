@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from regflow.web.auth import requires
 from regflow.web.context import back_office, current_user, pages
-from regflow.web.i18n import language
+from regflow.web.i18n import in_language
 from regflow.web.users import Role
 from workflow.domain.personal_data import PersonalDataError, request_reason, subject_email
 from workflow.ops.personal_data import erase, export, held
@@ -46,7 +46,7 @@ def _shown(**values: object) -> str:
 
 
 def _refused(refused: PersonalDataError) -> str:
-    return refused.fr if language() == "fr" else refused.en
+    return in_language(refused.fr, refused.en)
 
 
 @pages.post("/donnees-personnelles")

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from datetime import datetime
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,6 +24,7 @@ from regflow.web.context import (
     field_errors,
     not_sent,
     pages,
+    spreadsheet,
 )
 from regflow.web.i18n import amount_typed, day, euros
 from regflow.web.users import Role
@@ -34,7 +33,6 @@ from schemas.messages import HoldSession, RecordPayment
 from workflow.domain.clock import PARIS
 from workflow.domain.machine import State
 from workflow.domain.payment_rules import paris_date
-from workflow.ops.surveys import spreadsheet_safe
 from workflow.persistence.decisions import wait_for_decision
 from workflow.persistence.views import (
     SEARCH_MAX,
@@ -83,13 +81,8 @@ REGISTRATION_CSV = (("id", "Inscription"), ("state", "État"), ("session_id", "S
 def registrations_csv() -> ResponseReturnValue:
     """The list as shown (same filters), for a spreadsheet: `;` separated, UTF-8 with its BOM, formula-safe."""
     rows = _registration_rows()[0]
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([label for _, label in REGISTRATION_CSV])
-    writer.writerows([spreadsheet_safe(str(row[key] if row[key] is not None else "")) for key, _ in REGISTRATION_CSV]
-                     for row in rows)
-    return Response("\ufeff" + out.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
-                                                      "Content-Disposition": 'attachment; filename="inscriptions.csv"'})
+    return spreadsheet([label for _, label in REGISTRATION_CSV],
+                       ([row[key] for key, _ in REGISTRATION_CSV] for row in rows), "inscriptions.csv")
 
 
 @pages.get("/registrations/<registration_id>")

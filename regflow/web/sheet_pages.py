@@ -16,7 +16,7 @@ from producers.commands import CommandClient
 from regflow.web.auth import requires
 from regflow.web.catalogue_pages import session_state
 from regflow.web.context import BROKER_ERRORS, back_office, current_user, not_sent, pages
-from regflow.web.i18n import language
+from regflow.web.i18n import in_language
 from regflow.web.users import Role
 from workflow.adapters.attendance_report import ReportError
 from workflow.adapters.evidence_pdf import render_evidence
@@ -75,7 +75,7 @@ def _another_trainer() -> ResponseReturnValue:
 
 
 def _refused(refused: SheetError) -> str:
-    return (refused.reason_fr or str(refused)) if language() == "fr" else str(refused)
+    return in_language(refused.reason_fr or str(refused), str(refused))
 
 
 @pages.post("/feuilles/<session_id>")

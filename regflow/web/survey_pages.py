@@ -5,17 +5,15 @@ here, no script), the comments; and the same as CSV. For operations (who improve
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from regflow.web.auth import requires
-from regflow.web.context import back_office, pages
+from regflow.web.context import back_office, pages, spreadsheet
 from regflow.web.users import Role
 from workflow.domain.survey import QUESTIONS, SATISFIED_FROM, SCALE
 from workflow.ops.surveys import CSV_COLUMNS, GROUPINGS, Grouping, Labelled, csv_rows, survey_results
@@ -54,10 +52,4 @@ def decimal(value: Decimal, places: int) -> str:
 @requires(Role.OPERATIONS, Role.TRAINER)
 def surveys_csv() -> ResponseReturnValue:
     by, groups = _results()
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(csv_rows(groups))
-    return Response("\ufeff" + out.getvalue(), 200, {  # the BOM: a spreadsheet opens the accents as UTF-8
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="avis-par-{by}.csv"'})
+    return spreadsheet(CSV_COLUMNS, ([row[c] for c in CSV_COLUMNS] for row in csv_rows(groups)), f"avis-par-{by}.csv")

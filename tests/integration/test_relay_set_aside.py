@@ -65,6 +65,21 @@ def test_a_row_too_large_or_unreadable_is_set_aside_and_the_rows_behind_are_publ
     assert "set aside #" in format_status(status)
 
 
+def test_a_batch_is_published_on_one_stream_of_confirms_in_order_and_each_row_marked_once(
+        settings: Settings, deps: Deps, tap: EventTap) -> None:
+    with deps.sessions() as session:
+        session.add_all([outbox_row(f"r-{n:03}", "ok") for n in range(300)])
+        session.commit()
+    with Publisher(settings.broker_url, deps.topology) as publisher:
+        assert relay_once(deps.sessions, publisher, deps.clock, batch=250) == 250
+        assert relay_once(deps.sessions, publisher, deps.clock, batch=250) == 50
+        assert relay_once(deps.sessions, publisher, deps.clock, batch=250) == 0
+    seen = wait_until(lambda: len(tap.drain()) >= 300 and tap.seen, "the 300 events on the bus")
+    assert [e["registration_id"] for e in seen] == [f"r-{n:03}" for n in range(300)]
+    with deps.sessions() as session:
+        assert session.scalars(select(OutboxRow).where(OutboxRow.published_at.is_(None))).all() == []
+
+
 @pytest.fixture
 def broker_limit_of_512_kb() -> Iterator[None]:
     """The local broker's max_message_size lowered to 512 KiB for the test (read when a channel opens)."""

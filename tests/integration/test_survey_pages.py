@@ -164,7 +164,7 @@ def test_operations_read_the_results_per_session_and_per_training_and_download_t
 
     download = office.get("/avis.csv", query_string={"by": "session"})
     assert download.headers["Content-Type"].startswith("text/csv")
-    [line] = list(csv.DictReader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    [line] = list(csv.DictReader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
     assert (line["key"], line["invited"], line["answered"], line["response_rate"]) == (SESSION, "4", "3", "75.0")
     assert line["average_overall"] == "3.67"
     assert line["comments"].startswith("'=HYPERLINK")  # a spreadsheet shows it, never runs it

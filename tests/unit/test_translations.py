@@ -10,7 +10,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from babel.numbers import format_decimal
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 from jinja2 import Environment
 
 from regflow.web import i18n, i18n_messages
@@ -131,9 +134,25 @@ def test_a_state_is_named_in_the_page_s_language() -> None:
 @pytest.mark.parametrize(("accept", "typed", "read"), [
     (None, "1 190,00", "1190.00"), (None, "1\u202f190,00", "1190.00"), (None, "1190,5", "1190.5"),
     (None, "1190.00", "1190.00"), (None, "11 90,00", "11 90,00"), (None, "1,190.00", "1,190.00"),
-    ("en", "1,190.00", "1190.00"), ("en", "abc", "abc"),
+    ("en", "1,190.00", "1190.00"), ("en", "abc", "abc"), (None, " NaN", " NaN"), ("en", "inf ", "inf "),
 ])
 def test_an_amount_typed_the_way_of_the_page_s_language_is_read(accept: str | None, typed: str, read: str) -> None:
     """What is not an amount comes back as typed, for the contract to refuse with its named error."""
     with _page().test_request_context(headers={"Accept-Language": accept} if accept else {}):
         assert i18n.amount_typed(typed) == read
+
+
+@given(typed=st.text(max_size=40), english=st.booleans())
+def test_whatever_is_typed_as_an_amount_comes_back_as_text_never_an_exception(typed: str, english: bool) -> None:
+    with _page().test_request_context(headers={"Accept-Language": "en"} if english else {}):
+        read = i18n.amount_typed(typed)
+    assert isinstance(read, str)
+    assert read == typed or Decimal(read).is_finite()
+
+
+@given(amount=st.decimals(min_value=0, max_value=Decimal("999999999.99"), places=2), english=st.booleans())
+def test_an_amount_written_the_way_of_the_page_is_read_back_to_the_same_value(amount: Decimal, english: bool) -> None:
+    language = "en" if english else "fr"
+    written = format_decimal(amount, "#,##0.00", locale=language)
+    with _page().test_request_context(headers={"Accept-Language": language}):
+        assert Decimal(i18n.amount_typed(written)) == amount

@@ -1,5 +1,9 @@
 """The outbox relay: publishes committed events in order, with publisher confirms, then marks them.
 
+A batch of rows is published on a stream of confirms (all sent, then all confirms awaited: one round trip for the
+batch, not one per event); a row the broker nacks is set aside; when the broker closes the channel on a message it
+refuses, the rows it did not confirm are published again one at a time, which names the one it refuses.
+
 A crash between the broker's confirm and the row being marked publishes the event again on restart;
 consumers drop the duplicate through their inbox. So an event is published at least once, and has
 its effect once.
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import pika
 import pika.exceptions
 import structlog
 from sqlalchemy import select
@@ -41,9 +46,20 @@ def relay_once(sessions: sessionmaker[Session], publisher: Publisher, clock: Clo
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # several relays share the work
         rows = session.scalars(query).all()
-        published = 0
+        readable: list[tuple[OutboxRow, bytes, pika.BasicProperties]] = []
         for row in rows:
-            problem = _publish(publisher, row, max_bytes)
+            body, properties, problem = _checked(row, max_bytes)
+            if problem is None:
+                readable.append((row, body, properties))
+            else:
+                _set_aside(row, problem, clock.now())
+        outcomes = publisher.publish_all([(row.routing_key, body, properties) for row, body, properties in readable])
+        published = 0
+        for (row, _, _), taken in zip(readable, outcomes, strict=True):
+            if taken is None:  # no confirm (a refused message closed the channel): one at a time names the one
+                problem = _publish(publisher, row, max_bytes)
+            else:
+                problem = None if taken else "refused by the broker (nack)"
             if problem is None:
                 row.published_at = clock.now()
                 published += 1
@@ -53,17 +69,26 @@ def relay_once(sessions: sessionmaker[Session], publisher: Publisher, clock: Clo
     return published
 
 
-def _publish(publisher: Publisher, row: OutboxRow, max_bytes: int) -> str | None:
-    """Publish one row; the reason it cannot be, if so (the broker's refusals included)."""
+def _checked(row: OutboxRow, max_bytes: int) -> tuple[bytes, pika.BasicProperties, str | None]:
+    """The row's body and properties, or the reason it cannot be published (too large, unreadable)."""
     body = row.body.encode()
     if len(body) > max_bytes:
-        return f"event of {len(body)} bytes, over the limit of {max_bytes} (REGFLOW_MAX_MESSAGE_BYTES)"
+        return body, pika.BasicProperties(), (
+            f"event of {len(body)} bytes, over the limit of {max_bytes} (REGFLOW_MAX_MESSAGE_BYTES)")
     try:
         envelope = Envelope.model_validate_json(body)
     except Exception as exc:  # written by an older version, or damaged: kept for a person, not retried
-        return f"unreadable envelope: {type(exc).__name__}: {str(exc)[:300]}"
+        return body, pika.BasicProperties(), f"unreadable envelope: {type(exc).__name__}: {str(exc)[:300]}"
+    return body, properties_for(envelope), None
+
+
+def _publish(publisher: Publisher, row: OutboxRow, max_bytes: int) -> str | None:
+    """Publish one row and wait for its confirm; the reason it cannot be, if so (the broker's refusals included)."""
+    body, properties, problem = _checked(row, max_bytes)
+    if problem is not None:
+        return problem
     try:
-        publisher.publish_raw(row.routing_key, body, properties_for(envelope), mandatory=False)
+        publisher.publish_raw(row.routing_key, body, properties, mandatory=False)
     except pika.exceptions.NackError as exc:
         return f"refused by the broker (nack): {exc}"
     except pika.exceptions.ChannelClosedByBroker as exc:  # e.g. over the broker's max_message_size
