@@ -105,6 +105,9 @@ def _page() -> Flask:
     return app
 
 
+SHARED_PAGE = _page()  # for the Hypothesis properties: one app, a request context per example
+
+
 @pytest.mark.parametrize(("accept", "amount", "date", "time"), [
     (None, "1\u202f190,00\xa0€", "15/09/2023", "15/09/2023 14:30"),
     ("fr-FR,fr;q=0.9", "1\u202f190,00\xa0€", "15/09/2023", "15/09/2023 14:30"),
@@ -144,7 +147,7 @@ def test_an_amount_typed_the_way_of_the_page_s_language_is_read(accept: str | No
 
 @given(typed=st.text(max_size=40), english=st.booleans())
 def test_whatever_is_typed_as_an_amount_comes_back_as_text_never_an_exception(typed: str, english: bool) -> None:
-    with _page().test_request_context(headers={"Accept-Language": "en"} if english else {}):
+    with SHARED_PAGE.test_request_context(headers={"Accept-Language": "en"} if english else {}):
         read = i18n.amount_typed(typed)
     assert isinstance(read, str)
     assert read == typed or Decimal(read).is_finite()
@@ -154,5 +157,5 @@ def test_whatever_is_typed_as_an_amount_comes_back_as_text_never_an_exception(ty
 def test_an_amount_written_the_way_of_the_page_is_read_back_to_the_same_value(amount: Decimal, english: bool) -> None:
     language = "en" if english else "fr"
     written = format_decimal(amount, "#,##0.00", locale=language)
-    with _page().test_request_context(headers={"Accept-Language": language}):
+    with SHARED_PAGE.test_request_context(headers={"Accept-Language": language}):
         assert Decimal(i18n.amount_typed(written)) == amount
