@@ -273,11 +273,11 @@ def test_an_e_mail_claimed_by_a_sender_that_died_is_left_alone_until_its_lease_e
     """Another replica must not send an e-mail that a live sender may be sending right now."""
     import time
 
-    from workflow.adapters.mailroom import _claim_next
+    from workflow.adapters.mailroom import _claim_due
 
     queue(deps)
-    claimed = _claim_next(deps.sessions, deps.clock, deps.mail, lease_seconds=1.5)  # then the sender dies
-    assert claimed is not None
+    claimed = _claim_due(deps.sessions, deps.clock, deps.mail, lease_seconds=1.5, count=5)  # then the sender dies
+    assert len(claimed) == 1
 
     assert deliver_due(deps.sessions, deps.clock, deps.mail).sent == [], "leased: the others keep off"
     time.sleep(1.6)
@@ -285,3 +285,32 @@ def test_an_e_mail_claimed_by_a_sender_that_died_is_left_alone_until_its_lease_e
     assert len(smtp.received) == 1
     [row] = rows(deps)
     assert (row.status, row.lease_until) == (SENT, None)
+
+
+def test_a_batch_stopped_by_a_temporary_refusal_gives_its_other_e_mails_back_at_once(
+        deps: Deps, smtp: MailSink) -> None:
+    """E-mails are claimed in batches: the ones behind a refused one are released, not left leased for minutes."""
+    for occurrence in ("1", "2", "3"):
+        queue(deps, occurrence=occurrence)
+    smtp.handler.refuse_with = "451 4.3.0 Temporary failure, try later"
+    report = deliver_due(deps.sessions, deps.clock, deps.mail)
+    first, *others = rows(deps)
+    assert report.retried == [first.idempotency_key]
+    assert report.sent == []
+    assert [(row.status, row.attempts, row.lease_until) for row in others] == [(PENDING, 0, None)] * 2
+
+    smtp.handler.refuse_with = None
+    assert deliver_due(deps.sessions, deps.clock, deps.mail).sent == [row.idempotency_key for row in others]
+    assert len(smtp.received) == 2
+
+
+def test_a_batch_larger_than_one_claim_is_sent_whole_in_order_each_once(deps: Deps, smtp: MailSink) -> None:
+    from workflow.adapters.mailroom import CLAIM_BATCH
+
+    count = CLAIM_BATCH + 3
+    for occurrence in range(count):
+        queue(deps, occurrence=str(occurrence))
+    report = deliver_due(deps.sessions, deps.clock, deps.mail, limit=count + 5)
+    assert report.sent == [row.idempotency_key for row in rows(deps)]
+    assert len(smtp.received) == count
+    assert {(row.status, row.attempts, row.lease_until) for row in rows(deps)} == {(SENT, 1, None)}

@@ -1,5 +1,5 @@
 """The e-mail outbox: e-mails are written pending in the transaction of the event that asks for them,
-then sent by the notifications consumer, each in its own transaction, and marked sent.
+then claimed in batches by the notifications consumer, sent one by one, each marked sent in its own transaction.
 
 Once and only once, as far as e-mail allows:
 - the idempotency key (registration, kind, recipient, occurrence) is unique: a redelivered event, or
@@ -182,72 +182,110 @@ class DeliveryReport:
     failed: list[str] = field(default_factory=list)
 
 
+CLAIM_BATCH = 20  # e-mails claimed (and built) in one transaction: one claim per e-mail cost two round trips each
+
+
+@dataclass(frozen=True)
+class Claimed:
+    email_id: int
+    key: str
+    message: EmailMessage | MailDeliveryError
+    lease_until: datetime
+
+
 def deliver_due(sessions: sessionmaker[Session], clock: Clock, mailroom: Mailroom, *,
                 limit: int = 50) -> DeliveryReport:
-    """Send the pending e-mails that are due, oldest first: claim, send, record, one e-mail at a time.
+    """Send the pending e-mails that are due, oldest first: claim a batch, then send and record them one e-mail at
+    a time (each recorded right after the server's answer, so a crash repeats at most the one in flight).
 
     A transient failure stops the batch (the server is likely down for the others too) and is retried
     later. No database transaction is held open across the SMTP conversation: a database cut while the
-    server answers cannot undo the record of an e-mail the server accepted (see `_record`).
+    server answers cannot undo the record of an e-mail the server accepted (see `_record`). An e-mail
+    whose lease is half spent before its turn is not sent on it: the rest of the batch is released and
+    claimed again, so a slow server never lets a lease run out mid-conversation.
     """
     report = DeliveryReport()
     settings = mailroom.settings
+    margin = timedelta(seconds=settings.mail_lease_seconds / 2)
     with SmtpMailer(settings) as mailer:
-        for _ in range(limit):
-            claimed = _claim_next(sessions, clock, mailroom, settings.mail_lease_seconds)
-            if claimed is None:
+        while (done := len(report.sent) + len(report.retried) + len(report.failed)) < limit:
+            batch = _claim_due(sessions, clock, mailroom, settings.mail_lease_seconds, min(CLAIM_BATCH, limit - done))
+            if not batch:
                 break
-            email_id, key, message = claimed
-            if isinstance(message, MailDeliveryError):
-                failure: MailDeliveryError | None = message
-            else:
-                try:
-                    mailer.send(message)
-                    failure = None
-                except MailDeliveryError as exc:
-                    failure = exc
-            if failure is None:
-                crash_point("notifications.after_smtp_before_commit")
-                _record(sessions, clock, email_id, _mark_sent)
-                report.sent.append(key)
-                continue
-            row_status = _record(sessions, clock, email_id, partial(_failed_attempt, error=failure,
-                                                                    settings=settings, clock=clock))
-            (report.failed if row_status == FAILED else report.retried).append(key)
-            if not failure.permanent:
-                break
+            for position, claimed in enumerate(batch):
+                if position and datetime.now(UTC) > claimed.lease_until - margin:
+                    _release(sessions, batch[position:])  # claimed again, with a fresh lease
+                    break
+                if not _deliver(sessions, clock, mailer, settings=settings, claimed=claimed, report=report):
+                    _release(sessions, batch[position + 1:])
+                    return report
     return report
 
 
-def _claim_next(sessions: sessionmaker[Session], clock: Clock, mailroom: Mailroom, lease_seconds: float
-                ) -> tuple[int, str, EmailMessage | MailDeliveryError] | None:
-    """Claim the next due e-mail for `lease_seconds` of wall-clock time and build its message.
+def _deliver(sessions: sessionmaker[Session], clock: Clock, mailer: SmtpMailer, *, settings: Settings,
+             claimed: Claimed, report: DeliveryReport) -> bool:
+    """Send one claimed e-mail and record the answer; False when a transient failure stops the batch."""
+    failure: MailDeliveryError | None
+    if isinstance(claimed.message, MailDeliveryError):
+        failure = claimed.message
+    else:
+        try:
+            mailer.send(claimed.message)
+            failure = None
+        except MailDeliveryError as exc:
+            failure = exc
+    if failure is None:
+        crash_point("notifications.after_smtp_before_commit")
+        _record(sessions, clock, claimed.email_id, _mark_sent)
+        report.sent.append(claimed.key)
+        return True
+    row_status = _record(sessions, clock, claimed.email_id, partial(_failed_attempt, error=failure,
+                                                                    settings=settings, clock=clock))
+    (report.failed if row_status == FAILED else report.retried).append(claimed.key)
+    return failure.permanent
 
-    The lease is committed before the SMTP conversation starts, so another replica skips the row while
-    this one sends it. A sender that dies mid-way lets the lease expire and the e-mail goes again.
+
+def _claim_due(sessions: sessionmaker[Session], clock: Clock, mailroom: Mailroom, lease_seconds: float,
+               count: int) -> list[Claimed]:
+    """Claim up to `count` due e-mails for `lease_seconds` of wall-clock time and build their messages.
+
+    The lease is committed before the SMTP conversation starts, so another replica skips the rows while
+    this one sends them. A sender that dies mid-way lets the leases expire and the e-mails go again.
     """
     with UnitOfWork(sessions, clock, actor=ACTOR) as uow:
         now, wall_now = clock.now(), datetime.now(UTC)
         query = (select(EmailRow)
                  .where(EmailRow.status == PENDING, EmailRow.next_attempt_at <= now,
                         or_(EmailRow.lease_until.is_(None), EmailRow.lease_until < wall_now))
-                 .order_by(EmailRow.next_attempt_at, EmailRow.id).limit(1))
+                 .order_by(EmailRow.next_attempt_at, EmailRow.id).limit(count))
         if uow.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        row = uow.session.scalars(query).first()
-        if row is None:
-            return None
-        built: EmailMessage | MailDeliveryError
-        try:
-            built = mailroom.message(uow.session, row, now)
-        except (OSError, LookupError) as exc:  # a PDF not written yet: it may come
-            built = MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}", permanent=False)
-        except ValueError as exc:  # a recipient a header would misread, a value no message can carry: never
-            built = MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}", permanent=True)
-        row.lease_until = wall_now + timedelta(seconds=lease_seconds)
-        claimed = (row.id, row.idempotency_key, built)
+        lease_until = wall_now + timedelta(seconds=lease_seconds)
+        batch = []
+        for row in uow.session.scalars(query).all():
+            built: EmailMessage | MailDeliveryError
+            try:
+                built = mailroom.message(uow.session, row, now)
+            except (OSError, LookupError) as exc:  # a PDF not written yet: it may come
+                built = MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}", permanent=False)
+            except ValueError as exc:  # a recipient a header would misread, a value no message can carry: never
+                built = MailDeliveryError(f"cannot build the message: {type(exc).__name__}: {exc}", permanent=True)
+            row.lease_until = lease_until
+            batch.append(Claimed(row.id, row.idempotency_key, built, lease_until))
         uow.commit()
-    return claimed
+    return batch
+
+
+def _release(sessions: sessionmaker[Session], unsent: list[Claimed]) -> None:
+    """Give back the leases of claimed e-mails not sent on this round (still ours: the lease is unchanged)."""
+    if not unsent:
+        return
+    with sessions() as session:
+        for claimed in unsent:
+            session.execute(update(EmailRow).where(EmailRow.id == claimed.email_id, EmailRow.status == PENDING,
+                                                   EmailRow.lease_until == claimed.lease_until)
+                            .values(lease_until=None))
+        session.commit()
 
 
 RECORD_RETRY_SECONDS = 30.0  # how long a sender insists on recording an SMTP answer while the database is away
