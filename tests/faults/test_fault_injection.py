@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -66,6 +66,7 @@ REGISTRATIONS = int(os.environ.get("REGFLOW_FAULTS_REGISTRATIONS", "150"))
 CI_SEED = 808019  # a seed that passed: CI replays the same faults at the same moments of the run
 SEED = int(os.environ.get("REGFLOW_FAULTS_SEED")
            or (CI_SEED if os.environ.get("CI") else random.randrange(10**6)))
+FAULTS_PER_PHASE = 5  # submissions and payments each wait for five faults: ten at least in a run
 REPLICAS = {"validation": 2, "invoicing": 2, "notifications": 2, "payments": 2, "relay": 2}
 SESSION = "cpom-handicap-2023-09-15"
 PRICE = Decimal("1190.00")
@@ -161,6 +162,9 @@ class FaultInjector(threading.Thread):
         self.can_restart_broker = shutil.which("rabbitmqctl") is not None
         self.errors: list[str] = []
 
+    def total(self) -> int:
+        return sum(self.injected.values())
+
     def run(self) -> None:
         while not self.stopping.wait(self.rng.uniform(2.0, 5.0)):
             try:
@@ -232,6 +236,17 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float, injector:
             pytest.fail(f"waited {timeout:.0f} s for {what} (seed {SEED}, faults so far: {dict(injector.injected)}, "
                         f"injector errors: {injector.errors})")
         time.sleep(0.5)
+
+
+def in_batches(items: list[Any], injector: FaultInjector) -> Iterator[list[Any]]:
+    """The items in FAULTS_PER_PHASE + 1 batches, each after one more fault than the last: however fast
+    the system gets, the faults hit the work (a fixed pace once let a quicker build finish between faults)."""
+    size = -(-len(items) // (FAULTS_PER_PHASE + 1))
+    first = injector.total()
+    for k, start in enumerate(range(0, len(items), size)):
+        faults = first + k
+        wait_for(lambda: injector.total() >= faults, f"fault number {faults}", 60, injector)  # noqa: B023 (called here)
+        yield items[start:start + size]
 
 
 def count(deps: Deps, query: Any) -> int:
@@ -314,7 +329,7 @@ def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, 
     form = RegistrationForm.model_validate(load_form("handicap-departement.json"))
     ids = [f"fault-{n:05d}" for n in range(REGISTRATIONS)]
     duplicated: Counter[str] = Counter()
-    for registration_id in ids:
+    for registration_id in (r for batch in in_batches(ids, injector) for r in batch):
         participants = [p.model_copy(update={"email": f"{registration_id}.{k}@faults.example"})
                         for k, p in enumerate(form.participants)]
         submit = envelope("cmd.registration.submit",
@@ -347,7 +362,7 @@ def _drive(settings: Settings, deps: Deps, clock: FileClock, *, sender: Sender, 
     clock.set(datetime(2023, 10, 12, 10, tzinfo=PARIS))
     with deps.sessions() as session:
         numbers = list(session.scalars(select(InvoiceRow.number)))
-    for number in numbers:
+    for number in (n for batch in in_batches(numbers, injector) for n in batch):
         payment = RecordPayment.model_validate({
             "payment_id": f"MANDAT-{number}", "invoice_number": number, "amount": PRICE,
             "received_on": date(2023, 10, 12), "means": "mandat_administratif"})
