@@ -125,6 +125,20 @@ def test_the_facturx_xml_validates_and_carries_what_chorus_pro_needs() -> None:
     assert value("//ram:SpecifiedTradePaymentTerms/ram:DueDateDateTime/udt:DateTimeString") == "20231015"
 
 
+def test_the_facturx_file_is_one_pdf_1_6_without_a_leftover_of_the_drawn_one() -> None:
+    """PDF/A-3 wants the header at byte 0 and nothing else before it: factur-x's generate_from_binary once left
+    44 KB of the drawn PDF in front of the Factur-X one (a file twice its size, starting %PDF-1.4)."""
+    doc = document("aide-domicile-departement-october.json")
+    drawn = render_pdf(doc)
+    pdf = facturx_pdf(drawn, cii_xml(doc), title="Facture")
+    reader = PdfReader(io.BytesIO(pdf), strict=True)
+    assert pdf.startswith(b"%PDF-1.6\n")
+    assert pdf.count(b"%PDF-") == 1
+    assert pdf.count(b"%%EOF") == 1
+    assert len(reader.pages) == len(PdfReader(io.BytesIO(drawn)).pages)
+    assert list(reader.attachments) == ["factur-x.xml"]
+
+
 def test_a_credit_note_references_the_invoice_it_cancels() -> None:
     invoice = document("handicap-departement.json")
     credit = credit_note_document(invoice, number="2023-000007", issued_on=date(2023, 9, 10),

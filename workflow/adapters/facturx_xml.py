@@ -10,9 +10,11 @@ registration (BT-47, scheme 0009). Each party's SIREN is its identifier (BT-29, 
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import drafthorse
 import facturx
@@ -147,11 +149,28 @@ def _settlement(xml: Document, doc: InvoiceDocument) -> None:
     totals.due_amount = doc.total
 
 
+class _RewrittenInPlace(io.BytesIO):
+    """The drawn PDF, which factur-x reads whole (pypdf's clone) then overwrites: its first write starts over."""
+
+    _rewriting = False
+
+    def write(self, data: Any, /) -> int:
+        if not self._rewriting:
+            self._rewriting = True
+            self.seek(0)
+            self.truncate()
+        return super().write(data)
+
+
 def facturx_pdf(pdf: bytes, xml: bytes, *, title: str) -> bytes:
     """PDF/A-3 with the XML attached as factur-x.xml, checked against factur-x's EN16931 XSD (ours, parsed once:
     the library's `check_xsd` parses it on every call)."""
     _schema(FACTURX_XSD).assertValid(etree.fromstring(xml))  # DocumentInvalid: nothing is embedded
-    result = facturx.generate_from_binary(
-        pdf, xml, flavor="factur-x", level="en16931", check_xsd=False, lang="fr-FR",
+    # Our file object, not generate_from_binary: that one copies the PDF into a temporary file on disk, which pypdf
+    # then reads byte by byte through tempfile's wrapper, and writes the result where the reading stopped, after
+    # 44 KB of the original (a file twice its size, its header not the PDF-1.6 one). 7.2 -> 4.1 ms.
+    document = _RewrittenInPlace(pdf)
+    facturx.generate_from_file(
+        document, xml, flavor="factur-x", level="en16931", check_xsd=False, lang="fr-FR",
         pdf_metadata={"title": title, "author": "regflow", "subject": title, "keywords": "Factur-X"})
-    return bytes(result)
+    return document.getvalue()
