@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         confirmed = _events(deps.sessions, {"registration.confirmed"}, 0)
         if "invoicing" in stages:
             _profile("invoicing", invoicing.APP, deps, [b for _, b in confirmed], args.top)
+            _profile("invoicing (after the commit: the store's copy, the deposit)", invoicing.APP, deps,
+                     [b for _, b in _events(deps.sessions, {"invoice.issued"}, 0)], args.top)
         else:
             for _, body in confirmed:
                 handle_message(invoicing.APP, deps, body)

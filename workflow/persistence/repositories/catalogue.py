@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from schemas.events import SessionChanged
@@ -17,22 +18,50 @@ SEAT_HOLDING = (State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, S
                 State.SESSION_HELD, State.PAID)
 
 
+# The catalogue's rows as PostgreSQL holds them in this transaction's snapshot: each row's id and the transaction
+# that wrote its current version (`xmin`). Any insert, update or delete, committed or of this transaction, changes
+# it; the same fingerprint means the very rows a load would read.
+_FINGERPRINT = text(
+    "SELECT coalesce((SELECT string_agg(id || ':' || xmin::text, ',' ORDER BY id) FROM trainings), '') || '/' || "
+    "coalesce((SELECT string_agg(id || ':' || xmin::text, ',' ORDER BY id) FROM training_sessions), '')")
+# Per engine (one per database a process talks to), weakly: the last catalogue loaded, its fingerprint, its schedule.
+_LAST_LOADED: WeakKeyDictionary[Engine, tuple[str, Schedule, Catalogue]] = WeakKeyDictionary()
+
+
 class SqlCatalogue:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._loaded: Catalogue | None = None
 
     def current(self, schedule: Schedule) -> Catalogue:
-        """Two small queries, once per unit of work (the handler, its rules and its e-mails read the same)."""
+        """Once per unit of work (the handler, its rules and its e-mails read the same). On PostgreSQL, the catalogue
+        this process loaded last is reused while the rows' fingerprint is unchanged: one small query instead of two
+        and the models built again (about 1 ms of CPU a message, in every consumer)."""
         if self._loaded is None:
-            sessions: dict[str, list[SessionDate]] = {}
-            for row in self._session.scalars(select(TrainingSessionRow).order_by(TrainingSessionRow.date,
-                                                                                 TrainingSessionRow.id)):
-                sessions.setdefault(row.training_id, []).append(session_of(row))
-            trainings = [training_of(row, sessions.get(row.id, []))
-                         for row in self._session.scalars(select(TrainingRow).order_by(TrainingRow.id))]
-            self._loaded = Catalogue(trainings=trainings, schedule=schedule)
+            bind = self._session.get_bind()
+            engine = bind if isinstance(bind, Engine) else bind.engine
+            if engine.dialect.name != "postgresql":
+                self._loaded = self._load(schedule)
+                return self._loaded
+            if self._session.new or self._session.dirty or self._session.deleted:
+                self._session.flush()  # what this unit of work changed, in the fingerprint (text() does not autoflush)
+            fingerprint = str(self._session.execute(_FINGERPRINT).scalar_one())
+            last = _LAST_LOADED.get(engine)
+            if last is not None and last[0] == fingerprint and last[1] == schedule:
+                self._loaded = last[2]
+            else:
+                self._loaded = self._load(schedule)
+                _LAST_LOADED[engine] = (fingerprint, schedule, self._loaded)
         return self._loaded
+
+    def _load(self, schedule: Schedule) -> Catalogue:
+        sessions: dict[str, list[SessionDate]] = {}
+        for row in self._session.scalars(select(TrainingSessionRow).order_by(TrainingSessionRow.date,
+                                                                             TrainingSessionRow.id)):
+            sessions.setdefault(row.training_id, []).append(session_of(row))
+        trainings = [training_of(row, sessions.get(row.id, []))
+                     for row in self._session.scalars(select(TrainingRow).order_by(TrainingRow.id))]
+        return Catalogue(trainings=trainings, schedule=schedule)
 
     def seats_taken(self, session_id: str, *, excluding: str | None = None, lock: bool = False) -> int:
         """Participants of the session's other registrations that hold a seat. `lock` takes the session's row
