@@ -503,8 +503,8 @@ def test_the_queue_page_names_what_needs_a_human(
     assert "problème(s) demandent une intervention" in page.inner_text("#verdict")
     assert page.locator("#queue-validation .ready").inner_text() == "1"
     problems = page.inner_text("#problems")
-    assert "no validation consumer connected" in problems
-    assert "no payments consumer connected" in problems
+    assert "aucun consommateur validation connecté" in problems  # the page in French, as its staff read it
+    assert "aucun consommateur payments connecté" in problems
 
 
 def test_the_demo_serves_the_page_a_newcomer_replaces_a_participant_and_sees_the_queues(

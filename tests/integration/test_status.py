@@ -84,6 +84,12 @@ def test_status_reports_parked_messages_stuck_registrations_and_missing_consumer
     assert "1 registration(s) stuck in confirmed" in problems
     assert "1 registration(s) stuck in invoiced" in problems
     assert "is `regflow relay` running?" in problems
+    french = "\n".join(status["problems_fr"])  # the same problems, in the same order, for the French page
+    assert len(status["problems_fr"]) == len(status["problems"])
+    assert "1 message(s) mis de côté pour validation" in french
+    assert "aucun consommateur payments connecté" in french
+    assert "1 inscription(s) bloquée(s) à l'état confirmed" in french
+    assert "`regflow relay` tourne-t-il ?" in french
     json.dumps(status)  # the page and --json serialise it as is
 
     text = format_status(status)

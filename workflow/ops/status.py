@@ -91,14 +91,14 @@ def status_of(settings: Settings, sessions: sessionmaker[Session], clock: Clock,
               ) -> dict[str, Any]:
     """The status over a process's own database sessions (the back-office page keeps its pool)."""
     now = clock.now()
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # (French, English): the page shows its language, `--json` both
     topology = Topology(settings.namespace, queue_type=settings.queue_type)
     try:
         queues = _queues(settings.broker_url, topology, now, problems)
         broker = "up"
     except pika.exceptions.AMQPError as exc:
         queues, broker = [], f"unreachable: {type(exc).__name__}: {exc}"
-        problems.append(f"broker {broker}")
+        problems.append((f"courtier RabbitMQ injoignable : {type(exc).__name__}: {exc}", f"broker {broker}"))
     try:
         outbox = _outbox(sessions, now, problems)
         stuck = _stuck(sessions, schedule, now)
@@ -106,18 +106,23 @@ def status_of(settings: Settings, sessions: sessionmaker[Session], clock: Clock,
     except SQLAlchemyError as exc:
         outbox, stuck = None, []
         database = f"unavailable: {(str(getattr(exc, 'orig', None) or exc).splitlines() or ['?'])[0]}"
-        problems.append(f"database {database}")
+        problems.append((f"base de données indisponible : {database.removeprefix('unavailable: ')}",
+                         f"database {database}"))
     for rule in STUCK_RULES:
         if count := sum(1 for registration in stuck if registration["state"] == rule.state):
             limit = format_age(rule.after.total_seconds())
-            problems.append(f"{count} registration(s) stuck in {rule.state} (over {limit} since "
-                            f"{rule.measured_from.replace('_', ' ')})")
+            since_fr = "la dernière modification" if rule.measured_from == "last_change" else "la fin de la session"
+            problems.append((f"{count} inscription(s) bloquée(s) à l'état {rule.state} (plus de {limit} depuis "
+                             f"{since_fr})", f"{count} registration(s) stuck in {rule.state} (over {limit} since "
+                             f"{rule.measured_from.replace('_', ' ')})"))
     return {"ok": not problems, "checked_at": now.isoformat(), "broker": broker, "database": database,
             "queues": queues, "dead_letters": sum(q["dead_letter"]["messages"] for q in queues),
-            "outbox": outbox, "stuck": stuck, "problems": problems}
+            "outbox": outbox, "stuck": stuck, "problems": [en for _, en in problems],
+            "problems_fr": [fr for fr, _ in problems]}
 
 
-def _queues(broker_url: str, topology: Topology, now: datetime, problems: list[str]) -> list[dict[str, Any]]:
+def _queues(broker_url: str, topology: Topology, now: datetime, problems: list[tuple[str, str]]
+            ) -> list[dict[str, Any]]:
     connection = connect(broker_url)
     try:
         channel = connection.channel()
@@ -131,8 +136,11 @@ def _queues(broker_url: str, topology: Topology, now: datetime, problems: list[s
                 except pika.exceptions.ChannelClosedByBroker as exc:
                     channel = connection.channel()
                     row[kind] = {"queue": queue, "missing": True, "messages": 0, "consumers": 0}
-                    problems.append(f"queue {queue} does not exist (no process declared the topology)"
-                                    if exc.reply_code == NOT_FOUND else f"queue {queue}: refused ({exc.reply_text})")
+                    problems.append(
+                        (f"la file {queue} n'existe pas (aucun processus n'a déclaré la topologie)",
+                         f"queue {queue} does not exist (no process declared the topology)")
+                        if exc.reply_code == NOT_FOUND else
+                        (f"file {queue} : refusée ({exc.reply_text})", f"queue {queue}: refused ({exc.reply_text})"))
                     continue
                 row[kind] = {"queue": queue, "messages": declared.message_count,
                              "consumers": declared.consumer_count}
@@ -143,10 +151,12 @@ def _queues(broker_url: str, topology: Topology, now: datetime, problems: list[s
                 channel = connection.channel()
                 work["oldest_age_seconds"] = None
             if not work.get("missing") and work["consumers"] == 0:
-                problems.append(f"no {consumer} consumer connected to {work['queue']}")
+                problems.append((f"aucun consommateur {consumer} connecté à {work['queue']}",
+                                 f"no {consumer} consumer connected to {work['queue']}"))
             if parked := row["dead_letter"]["messages"]:
-                problems.append(f"{parked} message(s) parked for {consumer}: `regflow dead-letters list --consumer "
-                                f"{consumer}`")
+                problems.append((f"{parked} message(s) mis de côté pour {consumer} : `regflow dead-letters list "
+                                 f"--consumer {consumer}`", f"{parked} message(s) parked for {consumer}: "
+                                 f"`regflow dead-letters list --consumer {consumer}`"))
             rows.append(row)
         return rows
     finally:
@@ -165,15 +175,19 @@ def _head_age(channel: BlockingChannel, queue: str, now: datetime) -> float | No
     return max(0.0, (now - datetime.fromtimestamp(properties.timestamp, UTC)).total_seconds())
 
 
-def _outbox(sessions: sessionmaker[Session], now: datetime, problems: list[str]) -> dict[str, Any]:
+def _outbox(sessions: sessionmaker[Session], now: datetime, problems: list[tuple[str, str]]) -> dict[str, Any]:
     count, age = outbox_backlog(sessions, now)
     if age is not None and age > OUTBOX_STALE_AFTER.total_seconds():
-        problems.append(f"{count} outbox event(s) unpublished, the oldest for {format_age(age)}: is `regflow relay` "
-                        "running?")
+        problems.append((f"{count} événement(s) de l'outbox non publié(s), le plus ancien depuis {format_age(age)} : "
+                         "`regflow relay` tourne-t-il ?", f"{count} outbox event(s) unpublished, the oldest for "
+                         f"{format_age(age)}: is `regflow relay` running?"))
     aside = outbox_set_aside(sessions)
     if aside:
-        problems.append(f"{len(aside)} outbox event(s) set aside by the relay (cannot be published), the last: "
-                        f"{aside[0]['type']} #{aside[0]['id']}: {aside[0]['reason']}")
+        last = f"{aside[0]['type']} #{aside[0]['id']}: {aside[0]['reason']}"
+        problems.append((f"{len(aside)} événement(s) de l'outbox mis de côté par le relais (impubliables), "
+                         f"le dernier : {last}",
+                         f"{len(aside)} outbox event(s) set aside by the relay (cannot be published), "
+                         f"the last: {last}"))
     return {"backlog": count, "oldest_age_seconds": age, "set_aside": aside}
 
 
@@ -248,5 +262,7 @@ def format_status(status: dict[str, Any], max_stuck: int = 20) -> str:
     if len(stuck) > max_stuck:
         lines.append(f"  ... and {len(stuck) - max_stuck} more (--json lists them all)")
     if status["problems"]:
-        lines += ["", "problems:", *(f"  - {problem}" for problem in status["problems"])]
+        french = status.get("problems_fr") or status["problems"]
+        lines += ["", "problèmes / problems:", *(f"  - {fr}\n    {en}" if fr != en else f"  - {en}"
+                                                 for fr, en in zip(french, status["problems"], strict=True))]
     return "\n".join(lines)
