@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from workflow.bootstrap import Deps
-from workflow.domain.catalogue import Catalogue
+from workflow.domain.catalogue import Catalogue, SessionState
 from workflow.persistence.orm import TrainingSessionRow
 from workflow.persistence.unit_of_work import UnitOfWork
 
@@ -58,3 +58,21 @@ def test_this_unit_of_works_own_unflushed_change_is_read_and_a_rollback_forgets_
         row.capacity = 3  # pending: not flushed yet
         assert capacity(uow.catalogue.current(deps.schedule)) == 3  # then left without a commit: rolled back
     assert capacity(read(deps)) == before
+
+
+def test_a_row_changed_twice_in_one_unit_of_work_is_read_as_last_changed_then_and_after_its_commit(deps: Deps) -> None:
+    """Both changes carry this transaction's `xmin`: the fingerprint alone cannot tell them apart, so a unit of work
+    that wrote catalogue rows reads them itself and leaves nothing for the others to reuse."""
+    with UnitOfWork(deps.sessions, deps.clock, actor="test") as uow:
+        row = uow.session.get(TrainingSessionRow, SESSION)
+        assert row is not None
+        row.capacity = 3
+        assert capacity(uow.catalogue.current(deps.schedule)) == 3
+        uow.catalogue.set_state(SESSION, SessionState.CLOSED, at=deps.clock.now())
+        found = uow.catalogue.current(deps.schedule).session(SESSION)
+        assert found is not None
+        assert found[1].state == SessionState.CLOSED
+        uow.commit()
+    found = read(deps).session(SESSION)
+    assert found is not None
+    assert (found[1].state, found[1].capacity) == (SessionState.CLOSED, 3)

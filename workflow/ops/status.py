@@ -262,7 +262,6 @@ def format_status(status: dict[str, Any], max_stuck: int = 20) -> str:
     if len(stuck) > max_stuck:
         lines.append(f"  ... and {len(stuck) - max_stuck} more (--json lists them all)")
     if status["problems"]:
-        french = status.get("problems_fr") or status["problems"]
-        lines += ["", "problèmes / problems:", *(f"  - {fr}\n    {en}" if fr != en else f"  - {en}"
-                                                 for fr, en in zip(french, status["problems"], strict=True))]
+        lines += ["", "problèmes / problems:", *(f"  - {fr}\n    {en}" for fr, en
+                                                 in zip(status["problems_fr"], status["problems"], strict=True))]
     return "\n".join(lines)

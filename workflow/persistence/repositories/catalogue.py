@@ -19,11 +19,14 @@ SEAT_HOLDING = (State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, S
 
 
 # The catalogue's rows as PostgreSQL holds them in this transaction's snapshot: each row's id and the transaction
-# that wrote its current version (`xmin`). Any insert, update or delete, committed or of this transaction, changes
-# it; the same fingerprint means the very rows a load would read.
+# that wrote its current version (`xmin`). Another transaction's insert, update or delete changes it; the same
+# fingerprint means the very rows a load would read. This transaction's own changes all carry its one `xmin`, so
+# two of them look alike: `own` says it wrote catalogue rows, and then it reads them itself.
 _FINGERPRINT = text(
     "SELECT coalesce((SELECT string_agg(id || ':' || xmin::text, ',' ORDER BY id) FROM trainings), '') || '/' || "
-    "coalesce((SELECT string_agg(id || ':' || xmin::text, ',' ORDER BY id) FROM training_sessions), '')")
+    "coalesce((SELECT string_agg(id || ':' || xmin::text, ',' ORDER BY id) FROM training_sessions), '') AS rows, "
+    "EXISTS (SELECT 1 FROM trainings WHERE xmin = xid(pg_current_xact_id_if_assigned())) OR "
+    "EXISTS (SELECT 1 FROM training_sessions WHERE xmin = xid(pg_current_xact_id_if_assigned())) AS own")
 # Per engine (one per database a process talks to), weakly: the last catalogue loaded, its fingerprint, its schedule.
 _LAST_LOADED: WeakKeyDictionary[Engine, tuple[str, Schedule, Catalogue]] = WeakKeyDictionary()
 
@@ -45,13 +48,15 @@ class SqlCatalogue:
                 return self._loaded
             if self._session.new or self._session.dirty or self._session.deleted:
                 self._session.flush()  # what this unit of work changed, in the fingerprint (text() does not autoflush)
-            fingerprint = str(self._session.execute(_FINGERPRINT).scalar_one())
+            fingerprint, own = self._session.execute(_FINGERPRINT).one()
             last = _LAST_LOADED.get(engine)
-            if last is not None and last[0] == fingerprint and last[1] == schedule:
+            if own:
+                self._loaded = self._load(schedule)  # not committed, maybe not the last change: not for the others
+            elif last is not None and last[0] == fingerprint and last[1] == schedule:
                 self._loaded = last[2]
             else:
                 self._loaded = self._load(schedule)
-                _LAST_LOADED[engine] = (fingerprint, schedule, self._loaded)
+                _LAST_LOADED[engine] = (str(fingerprint), schedule, self._loaded)
         return self._loaded
 
     def _load(self, schedule: Schedule) -> Catalogue:
