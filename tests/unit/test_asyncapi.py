@@ -253,7 +253,7 @@ def _outbox_bodies() -> list[tuple[str, str]]:
     rejected.reject([RuleViolation(rule="siret_luhn", field="client.siret", message_fr="SIRET invalide",
                                    message_en="invalid SIRET")], at=AT, actor="validation", cause=None)
     events = [(r.id, e) for r in (registration, rejected) for e in r.events]
-    return [(event.type, uow._outbox_row(registration_id, event).body) for registration_id, event in events]
+    return [(event.type, uow._outbox_row(registration_id, event)["body"]) for registration_id, event in events]
 
 
 def test_events_written_to_the_outbox_match_their_messages(document: dict[str, Any]) -> None:
