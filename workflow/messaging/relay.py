@@ -16,12 +16,13 @@ health page and the metric `regflow_outbox_set_aside` show it (an alert fires on
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import pika
 import pika.exceptions
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,46 +31,68 @@ from workflow.domain.clock import Clock
 from workflow.messaging.broker import Publisher, properties_for
 from workflow.ops.health import PROCESS_HEALTH
 from workflow.ops.metrics import RELAY_PUBLISHED, RELAY_SET_ASIDE
-from workflow.persistence.orm import OutboxRow
+from workflow.persistence.orm import Base, OutboxRow
 
 DEFAULT_MAX_BYTES = 256 * 1024  # Settings.max_message_bytes: what the consumers accept
 
 log = structlog.get_logger("relay")
 
 
+_OUTBOX = Base.metadata.tables[OutboxRow.__tablename__]
+# Core statements on the table: a batch is a handful of rows while events trickle in, and the ORM's load and flush
+# were most of the relay's CPU per batch (about 2 ms, against 0.1 ms per event published).
+_PENDING = (select(_OUTBOX.c.id, _OUTBOX.c.routing_key, _OUTBOX.c.registration_id, _OUTBOX.c.body)
+            .where(_OUTBOX.c.published_at.is_(None), _OUTBOX.c.set_aside_at.is_(None))
+            .order_by(_OUTBOX.c.id).limit(bindparam("batch")))
+_PENDING_LOCKED = _PENDING.with_for_update(skip_locked=True)  # several relays share the work (PostgreSQL)
+_MARK_PUBLISHED = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+                   .values(published_at=bindparam("published_at")))
+_SET_ASIDE = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
+              .values(set_aside_at=bindparam("set_aside_at"), set_aside_reason=bindparam("reason")))
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An outbox row waiting to be published, as the relay reads it."""
+
+    id: int
+    routing_key: str
+    registration_id: str | None
+    body: str
+
+
 def relay_once(sessions: sessionmaker[Session], publisher: Publisher, clock: Clock, batch: int = 200, *,
                max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """Publish up to `batch` pending events; returns how many were published (rows set aside not counted)."""
     with sessions() as session, session.begin():
-        query = (select(OutboxRow).where(OutboxRow.published_at.is_(None), OutboxRow.set_aside_at.is_(None))
-                 .order_by(OutboxRow.id).limit(batch))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)  # several relays share the work
-        rows = session.scalars(query).all()
-        readable: list[tuple[OutboxRow, bytes, pika.BasicProperties]] = []
+        connection = session.connection()
+        query = _PENDING_LOCKED if connection.dialect.name == "postgresql" else _PENDING
+        rows = [Pending(*row) for row in connection.execute(query, {"batch": batch})]
+        readable: list[tuple[Pending, bytes, pika.BasicProperties]] = []
         for row in rows:
             body, properties, problem = _checked(row, max_bytes)
             if problem is None:
                 readable.append((row, body, properties))
             else:
-                _set_aside(row, problem, clock.now())
+                _set_aside(connection, row, problem, clock.now())
         outcomes = publisher.publish_all([(row.routing_key, body, properties) for row, body, properties in readable])
-        published = 0
+        published: list[int] = []
         for (row, _, _), taken in zip(readable, outcomes, strict=True):
             if taken is None:  # no confirm (a refused message closed the channel): one at a time names the one
                 problem = _publish(publisher, row, max_bytes)
             else:
                 problem = None if taken else "refused by the broker (nack)"
             if problem is None:
-                row.published_at = clock.now()
-                published += 1
+                published.append(row.id)
                 log.debug("event published", event_type=row.routing_key, registration_id=row.registration_id)
             else:
-                _set_aside(row, problem, clock.now())
-    return published
+                _set_aside(connection, row, problem, clock.now())
+        if published:  # one statement for the batch
+            connection.execute(_MARK_PUBLISHED, {"ids": published, "published_at": clock.now()})
+    return len(published)
 
 
-def _checked(row: OutboxRow, max_bytes: int) -> tuple[bytes, pika.BasicProperties, str | None]:
+def _checked(row: Pending, max_bytes: int) -> tuple[bytes, pika.BasicProperties, str | None]:
     """The row's body and properties, or the reason it cannot be published (too large, unreadable)."""
     body = row.body.encode()
     if len(body) > max_bytes:
@@ -82,7 +105,7 @@ def _checked(row: OutboxRow, max_bytes: int) -> tuple[bytes, pika.BasicPropertie
     return body, properties_for(envelope), None
 
 
-def _publish(publisher: Publisher, row: OutboxRow, max_bytes: int) -> str | None:
+def _publish(publisher: Publisher, row: Pending, max_bytes: int) -> str | None:
     """Publish one row and wait for its confirm; the reason it cannot be, if so (the broker's refusals included)."""
     body, properties, problem = _checked(row, max_bytes)
     if problem is not None:
@@ -97,9 +120,8 @@ def _publish(publisher: Publisher, row: OutboxRow, max_bytes: int) -> str | None
     return None
 
 
-def _set_aside(row: OutboxRow, reason: str, now: datetime) -> None:
-    row.set_aside_at = now
-    row.set_aside_reason = reason[:2000]
+def _set_aside(connection: Connection, row: Pending, reason: str, now: datetime) -> None:
+    connection.execute(_SET_ASIDE, {"row_id": row.id, "set_aside_at": now, "reason": reason[:2000]})
     RELAY_SET_ASIDE.inc()
     log.error("outbox row set aside: it cannot be published", event_type=row.routing_key,
               registration_id=row.registration_id, outbox_id=row.id, reason=reason)
