@@ -343,11 +343,12 @@ class FakeEmails:
     def is_queued(self, idempotency_key: str) -> bool:
         return any(e.idempotency_key == idempotency_key for e in self.rows)
 
-    def add(self, email: EmailRow) -> None:
+    def queue(self, email: EmailRow) -> bool:
         if self.is_queued(email.idempotency_key):
-            raise DuplicateKeyError(email.idempotency_key)
+            return False
         email.id = len(self.rows) + 1
         self.rows.append(email)
+        return True
 
 
 class FakeDocumentFiles:

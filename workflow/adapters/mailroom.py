@@ -105,17 +105,16 @@ class Mailroom:
                 log.warning("e-mail not queued: not one valid address", kind=kind, registration_id=registration_id)
             return False
         key = idempotency_key(registration_id, kind, recipient, occurrence)
-        if uow.emails.is_queued(key):
-            return False
         name = template or kind
+        # The whole e-mail rendered, not just its subject: a template that fails does so here, in the handler's
+        # transaction (retried, then parked for a person), not later in the sender.
         subject = self.templates.render(name, self._full_context(context)).subject[:300]
         now = uow.clock.now()
-        uow.emails.add(EmailRow(
+        return uow.emails.queue(EmailRow(
             idempotency_key=key, registration_id=registration_id, kind=kind, recipient=recipient.strip(),
             subject=subject, template=name, context=context, attachments=attachments or [], status=PENDING,
             attempts=0, next_attempt_at=now, last_error=None, message_id=message_id_for(key, self.domain),
             created_at=now, sent_at=None))
-        return True
 
     def _full_context(self, context: dict[str, Any]) -> dict[str, Any]:
         full = {**context, "org": self.org}

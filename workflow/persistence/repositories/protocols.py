@@ -203,9 +203,9 @@ class Reminders(Protocol):
 class Emails(Protocol):
     """The e-mail outbox the Mailroom queues into (`workflow.adapters.mailroom`)."""
 
-    def is_queued(self, idempotency_key: str) -> bool: ...
-
-    def add(self, email: EmailRow) -> None: ...
+    def queue(self, email: EmailRow) -> bool:
+        """Queued, unless an e-mail with its idempotency key already is (then False, and nothing written)."""
+        ...
 
 
 class DocumentFiles(Protocol):
