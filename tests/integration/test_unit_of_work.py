@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -114,6 +116,32 @@ def test_invoice_numbers_have_no_gap_when_a_transaction_rolls_back(deps: Deps) -
         assert uow.invoices.next_number(2023) == 2
         assert uow.invoices.next_number(2024) == 1  # one series per year
         uow.commit()
+
+
+def test_two_invoicers_starting_a_year_at_once_take_one_number_each_the_second_after_the_first_commits(
+        deps: Deps) -> None:
+    """The year's counter is created by whichever comes first; the other waits on its row lock, then increments."""
+    taken: list[int] = []
+    with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as first:
+        assert first.invoices.next_number(2031) == 1
+
+        def second_invoicer() -> None:
+            with UnitOfWork(deps.sessions, deps.clock, actor="invoicing") as second:
+                taken.append(second.invoices.next_number(2031))
+                second.commit()
+
+        thread = threading.Thread(target=second_invoicer)
+        thread.start()
+        deadline = time.monotonic() + 30
+        with deps.sessions() as watcher:  # the condition: the second invoicer's statement waits on a lock
+            while not watcher.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                          "AND query LIKE 'INSERT INTO invoice_counters%'")):
+                assert time.monotonic() < deadline, "the second invoicer never waited on the counter"
+                watcher.rollback()
+        assert taken == []
+        first.commit()
+    thread.join(timeout=30)
+    assert taken == [2]
 
 
 def test_the_migrations_build_exactly_the_schema_the_models_describe(database_url: str) -> None:

@@ -124,9 +124,11 @@ def _parties(doc: InvoiceDocument) -> Table:
     if b.chorus_commitment_number:
         buyer.append(f"N° d'engagement : {b.chorus_commitment_number}")
     buyer += [f"À l'attention de {b.contact}", f"({b.contact_email})"]
-    head = 1
-    while head < len(buyer) and _p("\n".join(buyer[:head + 1])).wrap(_COLUMN, A4[1])[1] <= _FIRST_ROW:
-        head += 1
+    head = len(buyer)  # the whole block, measured once: it fits for every address one meets
+    if _p("\n".join(buyer)).wrap(_COLUMN, A4[1])[1] > _FIRST_ROW:
+        head = 1
+        while head < len(buyer) and _p("\n".join(buyer[:head + 1])).wrap(_COLUMN, A4[1])[1] <= _FIRST_ROW:
+            head += 1
     rows: list[list[object]] = [[_p("\n".join(seller)), _p("\n".join(buyer[:head]))],
                                 *[["", _p(line)] for line in buyer[head:]]]
     return Table(rows, colWidths=[87 * mm, 87 * mm], style=TableStyle([

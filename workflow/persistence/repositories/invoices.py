@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -17,17 +17,16 @@ class SqlInvoices:
     def next_number(self, year: int) -> int:
         """Allocate the next number of the year's sequence, gap-free.
 
-        The counter row is created if missing (insert ... on conflict do nothing) and incremented with
-        UPDATE ... RETURNING, which holds its row lock until this transaction ends: concurrent
-        invoicers queue behind it, and a rollback gives the number back (unlike a database sequence).
+        One upsert: the year's row created at 1, or incremented (`ON CONFLICT … DO UPDATE … RETURNING`), which holds
+        its row lock until this transaction ends: concurrent invoicers queue behind it, and a rollback gives the
+        number back (unlike a database sequence). Two invoicers starting a new year at once: the second waits on
+        the first's row, then increments it.
         """
         dialect = self._session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        self._session.execute(insert(InvoiceCounterRow).values(year=year, last_number=0)
-                              .on_conflict_do_nothing(index_elements=["year"]))
-        allocated = self._session.execute(
-            update(InvoiceCounterRow).where(InvoiceCounterRow.year == year)
-            .values(last_number=InvoiceCounterRow.last_number + 1)
+        statement = insert(InvoiceCounterRow).values(year=year, last_number=1)
+        allocated = self._session.execute(statement.on_conflict_do_update(
+            index_elements=["year"], set_={"last_number": InvoiceCounterRow.last_number + 1})
             .returning(InvoiceCounterRow.last_number)).scalar_one()
         return int(allocated)
 
