@@ -30,6 +30,7 @@ from schemas.messages import Envelope, RecordSignature
 from workflow.bootstrap import bootstrap
 from workflow.messaging.broker import connect
 from workflow.messaging.topology import Topology
+from workflow.ops.heap import settle_heap
 from workflow.ops.logs import configure_logging
 from workflow.persistence.db import make_engine
 from workflow.persistence.unit_of_work import UnitOfWork
@@ -52,6 +53,7 @@ def consume() -> None:
     deps = bootstrap(settings, role=NO_OP.name)
     stop = StopFlag()
     stop.install()
+    settle_heap()
     run_consumer(NO_OP, deps, stop)
 
 

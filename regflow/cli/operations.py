@@ -48,12 +48,14 @@ def consume(settings: Settings, *, name: str) -> int:
     from consumers.runner import StopFlag, keep_running, run_consumer
     from workflow.bootstrap import bootstrap
     from workflow.ops.health import PROCESS_HEALTH, serve_health
+    from workflow.ops.heap import settle_heap
 
     app = _consumer_app(name)
     deps = bootstrap(settings, role=app.name)
     stop = StopFlag()
     stop.install()
     serve_health(settings, deps.sessions)  # /metrics, /healthz, /readyz when REGFLOW_HTTP_PORT is set
+    settle_heap()
     keep_running(lambda: run_consumer(app, deps, stop), stop, app.name, progress=PROCESS_HEALTH.ticks)
     return 0
 
@@ -65,6 +67,7 @@ def relay(settings: Settings) -> int:
     from workflow.messaging.broker import Publisher
     from workflow.messaging.relay import run_relay
     from workflow.ops.health import PROCESS_HEALTH, serve_health
+    from workflow.ops.heap import settle_heap
     from workflow.ops.metrics import register_outbox_backlog
 
     deps = bootstrap(settings, role="relay")
@@ -72,6 +75,7 @@ def relay(settings: Settings) -> int:
     stop.install()
     if serve_health(settings, deps.sessions):  # and the outbox backlog, read from the database at each scrape
         register_outbox_backlog(deps.sessions, deps.clock)
+    settle_heap()
 
     def publish_the_outbox() -> None:
         with Publisher(settings.broker_url, deps.topology) as publisher:
