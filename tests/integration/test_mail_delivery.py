@@ -314,3 +314,25 @@ def test_a_batch_larger_than_one_claim_is_sent_whole_in_order_each_once(deps: De
     assert report.sent == [row.idempotency_key for row in rows(deps)]
     assert len(smtp.received) == count
     assert {(row.status, row.attempts, row.lease_until) for row in rows(deps)} == {(SENT, 1, None)}
+
+
+def test_an_smtp_answer_recorded_again_after_a_commit_reported_lost_changes_nothing_and_tells_nobody_twice(
+        deps: Deps, smtp: MailSink) -> None:
+    """`_record` applies an answer again when the database connection drops at COMMIT: the commit may have landed."""
+    from functools import partial
+
+    from workflow.adapters.mailroom import _failed_attempt, _mark_sent, _record
+
+    queue(deps)
+    assert len(deliver_due(deps.sessions, deps.clock, deps.mail).sent) == 1
+    [row] = rows(deps)
+    assert _record(deps.sessions, deps.clock, row.id, _mark_sent) == SENT
+    late_refusal = partial(_failed_attempt, error=MailDeliveryError("421 closing", permanent=False),
+                           settings=deps.settings, clock=deps.clock)
+    assert _record(deps.sessions, deps.clock, row.id, late_refusal) == SENT
+
+    [after] = rows(deps)
+    assert (after.status, after.attempts, after.last_error) == (SENT, 1, None)
+    assert len(published(deps, "email.sent")) == 1
+    assert published(deps, "email.failed") == []
+    assert len(smtp.received) == 1

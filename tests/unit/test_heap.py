@@ -15,5 +15,4 @@ def test_a_settled_process_keeps_its_start_up_objects_out_of_collections_and_col
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     frozen, before, after = json.loads(out)
     assert frozen > 1_000  # the modules' and their objects, at least
-    assert before == [700, 10, 10]
-    assert after == [10_000, 10, 10]
+    assert after == [10_000, *before[1:]]  # the older generations as CPython sets them

@@ -315,7 +315,9 @@ def _record(sessions: sessionmaker[Session], clock: Clock, email_id: int,
 
 _EMAILS = Base.metadata.tables[EmailRow.__tablename__]
 # Core, on the table: the ORM's UPDATE … RETURNING costs more than the read and flush it replaces.
-_SENT = (update(_EMAILS).where(_EMAILS.c.id == bindparam("email_id"))
+# Only a pending row: when a commit that did land is reported lost (the connection cut after the server committed)
+# and `_record` applies it again, the row is already sent and no second `email.sent` is published.
+_SENT = (update(_EMAILS).where(_EMAILS.c.id == bindparam("email_id"), _EMAILS.c.status == PENDING)
          .values(attempts=_EMAILS.c.attempts + 1, status=SENT, sent_at=bindparam("sent_at"), last_error=None,
                  lease_until=None)
          .returning(_EMAILS.c.kind, _EMAILS.c.recipient, _EMAILS.c.subject, _EMAILS.c.message_id,
@@ -326,7 +328,7 @@ def _mark_sent(uow: UnitOfWork, email_id: int) -> str:
     """One `UPDATE … RETURNING` (the row is not read first: four e-mails a registration, each recorded alone)."""
     sent = uow.session.connection().execute(_SENT, {"email_id": email_id, "sent_at": uow.clock.now()}).one_or_none()
     if sent is None:
-        raise LookupError(f"e-mail {email_id} vanished")
+        return _already_recorded(uow, email_id)
     uow.publish("email.sent", EmailSent(kind=sent.kind, recipient=sent.recipient, subject=sent.subject,
                                         message_id=sent.message_id, attempts=sent.attempts), sent.registration_id)
     log.info("e-mail sent", kind=sent.kind, email_id=email_id, attempts=sent.attempts)
@@ -336,8 +338,8 @@ def _mark_sent(uow: UnitOfWork, email_id: int) -> str:
 def _failed_attempt(uow: UnitOfWork, email_id: int, *, error: MailDeliveryError, settings: Settings,
                     clock: Clock) -> str:
     row = uow.session.get(EmailRow, email_id)
-    if row is None:
-        raise LookupError(f"e-mail {email_id} vanished")
+    if row is None or row.status != PENDING:
+        return _already_recorded(uow, email_id)
     now = clock.now()
     row.attempts += 1
     row.last_error = str(error)[:2000]
@@ -354,6 +356,15 @@ def _failed_attempt(uow: UnitOfWork, email_id: int, *, error: MailDeliveryError,
         log.warning("e-mail not sent, will retry", kind=row.kind, email_id=row.id, attempts=row.attempts,
                     retry_at=row.next_attempt_at.isoformat(), error=row.last_error)
     return row.status
+
+
+def _already_recorded(uow: UnitOfWork, email_id: int) -> str:
+    """The answer was recorded already (a commit retried after it landed): nothing written, nothing published."""
+    status = uow.session.scalar(select(EmailRow.status).where(EmailRow.id == email_id))
+    if status is None:
+        raise LookupError(f"e-mail {email_id} vanished")
+    log.warning("SMTP answer already recorded, not recorded again", email_id=email_id, status=status)
+    return str(status)
 
 
 def retry_failed(sessions: sessionmaker[Session], clock: Clock, ids: list[int] | None = None) -> int:
