@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.limits import MAX_ACTOR_LENGTH
@@ -77,10 +77,17 @@ class InboxRow(Base):
     body_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
+_PENDING = "published_at IS NULL AND set_aside_at IS NULL"
+
+
 class OutboxRow(Base):
     """Events to publish, written in the same transaction as the change that caused them."""
 
     __tablename__ = "outbox"
+    # The relay's poll (`workflow.messaging.relay`): the pending rows in id order, from an index holding only them.
+    # With the two single-column indexes alone PostgreSQL combined them in a bitmap scan, which walks every entry
+    # left by rows since published (a bitmap scan never marks them dead): 19 ms a poll at 110,000 rows, every 50 ms.
+    __table_args__ = (Index("ix_outbox_pending", "id", postgresql_where=text(_PENDING), sqlite_where=text(_PENDING)),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
