@@ -15,6 +15,7 @@ from consumers.attendance import absent_of, from_operations, from_signed_sheet
 from consumers.interest_claims import issue_claim
 from consumers.runner import ConsumerApp
 from schemas.form import ClientCategory
+from schemas.limits import MAX_ATTENDANCE_PART
 from schemas.messages import (
     CancelSession,
     CreditNoteIssued,
@@ -26,6 +27,7 @@ from schemas.messages import (
     PaymentOverdue,
     PaymentReceived,
     RecordPayment,
+    SessionAttendance,
     SessionHeld,
     SessionHeldBatch,
 )
@@ -154,10 +156,14 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
         session_id=command.session_id, held_on=command.held_on, absent_emails=absent_of(held, accesses),
         recorded_at=now, evidence="signed_sheet" if signed else "operations",
         reason=None if signed else command.reason, recorded_by=command.requested_by))
+    parts = [held[start:start + MAX_ATTENDANCE_PART] for start in range(0, len(held), MAX_ATTENDANCE_PART)] or [[]]
     uow.publish("session.held", SessionHeld(
         session_id=command.session_id, held_on=command.held_on, evidence="signed_sheet" if signed else "operations",
         signed_by=signed.signer_name if signed else None, signed_at=signed.signed_at if signed else None,
-        reason=None if signed else command.reason, attendance=held))
+        reason=None if signed else command.reason, attendance=parts[0], seats=len(held), attendance_parts=len(parts)))
+    for number, part in enumerate(parts[1:], start=2):
+        uow.publish("session.attendance", SessionAttendance(
+            session_id=command.session_id, held_on=command.held_on, part=number, parts=len(parts), attendance=part))
     absent = {p.registration_id: 0 for p in held}
     for p in held:
         absent[p.registration_id] += p.presence == "absent"

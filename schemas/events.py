@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from schemas.form import Contract, Participant
-from schemas.limits import MAX_ACTOR_LENGTH, MAX_HOLD_BATCH
+from schemas.limits import MAX_ACTOR_LENGTH, MAX_ATTENDANCE_PART, MAX_HOLD_BATCH, MAX_PARTICIPANTS
 
 
 class RuleViolation(Contract):
@@ -130,7 +130,11 @@ class ParticipantAttendance(Contract):
 
 class SessionHeld(Contract):
     """The session was held on its date: service fait for its invoiced registrations. `evidence` says on what:
-    the trainer's signed attendance sheet, or operations' word with a reason."""
+    the trainer's signed attendance sheet, or operations' word with a reason.
+
+    `attendance` holds the first participants (up to MAX_ATTENDANCE_PART, so that the message stays under the
+    broker's size limit whatever the session's size); a larger session's others follow in `session.attendance`
+    events, parts 2 to `attendance_parts`, published in the same transaction. `seats` counts them all."""
 
     session_id: str
     held_on: date
@@ -138,7 +142,21 @@ class SessionHeld(Contract):
     signed_by: str | None = Field(default=None, description="The signer's name on the sheet")
     signed_at: AwareDatetime | None = None
     reason: str | None = Field(default=None, description="Operations' reason, without a signed sheet")
-    attendance: list[ParticipantAttendance] = Field(default_factory=list, max_length=10000)
+    attendance: list[ParticipantAttendance] = Field(default_factory=list, max_length=MAX_ATTENDANCE_PART,
+                                                    description="The first participants' attendance (part 1)")
+    seats: int = Field(default=0, ge=0, description="Participants recorded, in every part")
+    attendance_parts: int = Field(default=1, ge=1, description="Parts the attendance takes: 1, this event alone")
+
+
+class SessionAttendance(Contract):
+    """More of a large session's attendance (`session.attendance`): part `part` of `parts`, the first being
+    `session.held`'s own list. Published with it, in the transaction that recorded the session held."""
+
+    session_id: str = Field(max_length=100)
+    held_on: date
+    part: int = Field(ge=2, description="This part's place; part 1 is in session.held")
+    parts: int = Field(ge=2)
+    attendance: list[ParticipantAttendance] = Field(min_length=1, max_length=MAX_ATTENDANCE_PART)
 
 
 class SessionHeldBatch(Contract):
@@ -180,8 +198,8 @@ class CertificateIssued(Contract):
     one per registration: the gestionnaire receives them in one e-mail, each participant their own)."""
 
     session_id: str
-    certificates: list[IssuedCertificate] = Field(max_length=10000)
-    without_certificate: list[NoCertificate] = Field(default_factory=list, max_length=10000)
+    certificates: list[IssuedCertificate] = Field(max_length=MAX_PARTICIPANTS)
+    without_certificate: list[NoCertificate] = Field(default_factory=list, max_length=MAX_PARTICIPANTS)
 
 
 class EvaluationReceived(Contract):

@@ -70,6 +70,11 @@ MAX_PAYMENT_ID_LENGTH: Final = 100  # finance's reference of a payment, the paym
 MAX_INVOICE_NUMBER_LENGTH: Final = 20  # `2026-000123`, the invoices column
 SURVEY_COMMENT_MAX: Final = 2000  # a participant's comment on the satisfaction survey, the surveys column
 MAX_HOLD_BATCH: Final = 1000  # registrations per `session.held_batch`: a few tens of KB, far under the limit
+# Participants per attendance event (`session.held`, then `session.attendance` for the rest of a large session): at
+# the longest ids and ten half-days each, one participant is 671 bytes of JSON, so 300 stay under the 256 KiB a
+# message may weigh (REGFLOW_MAX_MESSAGE_BYTES); a test draws the largest part. A session without a capacity has
+# no limit of seats, so the attendance of 1,100 ordinary seats (250 bytes each) no longer fits in one message.
+MAX_ATTENDANCE_PART: Final = 300
 MAX_QUOTED: Final = 60  # how much of a user's value a rejection message quotes back
 
 _BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

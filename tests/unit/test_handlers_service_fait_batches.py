@@ -1,19 +1,32 @@
 """Service fait split into batches (`session.held_batch`), in memory: how a session is cut, what a batch carries,
-and a batch that does not match the session record refused. Redelivery and rollback: the integration test
+and a batch that does not match the session record refused; a large session's attendance in parts
+(`session.attendance`) that each fit in a message. Redelivery and rollback: the integration test
 `test_service_fait_batches`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 
 from consumers import payments
-from schemas.messages import HoldSession, SessionHeldBatch
+from schemas.limits import CATALOGUE_ID_MAX, MAX_ATTENDANCE_PART, REGISTRATION_ID_MAX
+from schemas.messages import (
+    Envelope,
+    HoldSession,
+    ParticipantAttendance,
+    PartPresence,
+    SessionAttendance,
+    SessionHeldBatch,
+)
 from tests.unit.fakes import SETTINGS, Office
+from workflow.domain.access_links import ACTIVE
 from workflow.domain.clock import PARIS
 from workflow.domain.errors import InconsistentMessageError
 from workflow.domain.machine import State
+from workflow.messaging.relay import DEFAULT_MAX_BYTES
+from workflow.persistence.orm import ParticipantAccessRow
 
 HANDICAP = "cpom-handicap-2023-09-15"
 EVENING = datetime(2023, 9, 15, 18, tzinfo=PARIS)
@@ -64,3 +77,54 @@ def test_a_batch_of_a_session_not_recorded_as_held_is_refused_and_changes_nothin
             session_id=HANDICAP, held_on=date(2023, 9, 15), batch=1, batches=1, registration_ids=["r-1"],
             evidence="forged"))
     assert office.registration("r-1").state is State.INVOICED
+
+
+def seated(office: Office, seats: int) -> list[str]:
+    """`seats` active participants spread over the registrations r-1, r-2… (their access ids, in seat order)."""
+    registrations = sorted(office.uow.registrations.stored)
+    ids = []
+    for n in range(seats):
+        access = ParticipantAccessRow(
+            id=f"access-{n:05d}", registration_id=registrations[n % len(registrations)], session_id=HANDICAP,
+            email=f"p{n}@valdemarne.fr", civilite=None, first_name=None, last_name=None, token_hash=f"{n:064d}",
+            status=ACTIVE, sequence=0, created_at=EVENING - timedelta(days=30, seconds=-n), revoked_at=None,
+            revoked_reason=None)
+        office.uow.accesses.add(access)
+        ids.append(access.id)
+    return ids
+
+
+def test_the_attendance_of_a_large_session_follows_session_held_in_parts_each_seat_once() -> None:
+    office = office_of(3, batch=200)
+    seats = seated(office, 2 * MAX_ATTENDANCE_PART + 101)
+    hold(office)
+
+    [held] = office.uow.events("session.held")
+    parts = office.uow.events("session.attendance")
+    assert (held.seats, held.attendance_parts, len(held.attendance)) == (len(seats), 3, MAX_ATTENDANCE_PART)
+    assert [(p.part, p.parts, len(p.attendance)) for p in parts] == [
+        (2, 3, MAX_ATTENDANCE_PART), (3, 3, 101)]
+    recorded = [a.participant_id for a in held.attendance] + [a.participant_id for p in parts for a in p.attendance]
+    assert recorded == seats
+
+
+def test_a_session_without_participants_is_held_with_an_empty_attendance_in_one_part() -> None:
+    office = office_of(1, batch=1)
+    hold(office)
+    [held] = office.uow.events("session.held")
+    assert (held.seats, held.attendance_parts, held.attendance) == (0, 1, [])
+    assert office.uow.events("session.attendance") == []
+
+
+def test_the_largest_attendance_part_fits_in_one_message() -> None:
+    """At the longest ids and ten half-days a seat, a part wrapped in its envelope stays under the size limit
+    the relay sets aside at (otherwise the session's attendance would never leave the outbox)."""
+    longest = ParticipantAttendance(
+        participant_id="a" * 40, registration_id="r" * REGISTRATION_ID_MAX, presence="partial",
+        minutes_followed=1440, parts=[PartPresence(part=9, presence="partial", minutes=1440)] * 10)
+    part = SessionAttendance(session_id="s" * CATALOGUE_ID_MAX, held_on=date(2023, 9, 15), part=99_999,
+                             parts=99_999, attendance=[longest] * MAX_ATTENDANCE_PART)
+    envelope = Envelope(event_id=uuid4(), type="session.attendance", occurred_at=EVENING, registration_id=None,
+                        correlation_id=uuid4(), causation_id=uuid4(), producer="p" * 40,
+                        payload=part.model_dump(mode="json"))
+    assert len(envelope.model_dump_json().encode()) <= DEFAULT_MAX_BYTES == SETTINGS.max_message_bytes
