@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 from consumers.attendance import absent_of, from_operations, from_signed_sheet
@@ -65,6 +66,13 @@ from workflow.settings import Settings
 ACTOR = "payments"
 OPEN_STATES = {State.RECEIVED, State.SIGNED, State.CONFIRMED, State.INVOICED, State.SETTLED}
 HOLDABLE = {State.INVOICED, State.SETTLED}  # what service fait moves on: to session held, or to paid
+T = TypeVar("T")
+
+
+def in_parts(items: list[T], size: int) -> list[list[T]]:
+    """`items` cut in order into lists of at most `size`; an empty list is one empty part (a message still says
+    there was nothing)."""
+    return [items[start:start + size] for start in range(0, len(items), size)] or [[]]
 
 
 def _category(registration: Registration) -> ClientCategory:
@@ -156,7 +164,7 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
         session_id=command.session_id, held_on=command.held_on, absent_emails=absent_of(held, accesses),
         recorded_at=now, evidence="signed_sheet" if signed else "operations",
         reason=None if signed else command.reason, recorded_by=command.requested_by))
-    parts = [held[start:start + MAX_ATTENDANCE_PART] for start in range(0, len(held), MAX_ATTENDANCE_PART)] or [[]]
+    parts = in_parts(held, MAX_ATTENDANCE_PART)
     uow.publish("session.held", SessionHeld(
         session_id=command.session_id, held_on=command.held_on, evidence="signed_sheet" if signed else "operations",
         signed_by=signed.signer_name if signed else None, signed_at=signed.signed_at if signed else None,
@@ -168,11 +176,10 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
     for p in held:
         absent[p.registration_id] += p.presence == "absent"
     ids = uow.registrations.ids_in_session(command.session_id, HOLDABLE)
-    size = settings.hold_batch_size
     service_fait = _ServiceFait(held_on=command.held_on, planned_on=session.date, evidence=evidence,
                                 requested_by=command.requested_by, cause=message.event_id, at=now)
-    service_fait.apply(uow, ids[:size], absent, settings)
-    rest = [ids[start:start + size] for start in range(size, len(ids), size)]
+    first, *rest = in_parts(ids, settings.hold_batch_size)
+    service_fait.apply(uow, first, absent, settings)
     for number, batch in enumerate(rest, start=1):
         uow.publish("session.held_batch", SessionHeldBatch(
             session_id=command.session_id, held_on=command.held_on, batch=number, batches=len(rest),

@@ -10,7 +10,15 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field
 
 from schemas.form import Contract, Participant
-from schemas.limits import MAX_ACTOR_LENGTH, MAX_ATTENDANCE_PART, MAX_HOLD_BATCH, MAX_PARTICIPANTS
+from schemas.limits import (
+    CATALOGUE_ID_MAX,
+    MAX_ACTOR_LENGTH,
+    MAX_ATTENDANCE_PART,
+    MAX_HOLD_BATCH,
+    MAX_PARTICIPANTS,
+    MAX_REASON_LENGTH,
+    TRAINING_NAME_MAX,
+)
 
 
 class RuleViolation(Contract):
@@ -136,12 +144,14 @@ class SessionHeld(Contract):
     broker's size limit whatever the session's size); a larger session's others follow in `session.attendance`
     events, parts 2 to `attendance_parts`, published in the same transaction. `seats` counts them all."""
 
-    session_id: str
+    session_id: str = Field(max_length=CATALOGUE_ID_MAX)
     held_on: date
     evidence: Literal["signed_sheet", "operations"] = "operations"
-    signed_by: str | None = Field(default=None, description="The signer's name on the sheet")
+    signed_by: str | None = Field(default=None, max_length=TRAINING_NAME_MAX,
+                                  description="The signer's name on the sheet")
     signed_at: AwareDatetime | None = None
-    reason: str | None = Field(default=None, description="Operations' reason, without a signed sheet")
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH,
+                               description="Operations' reason, without a signed sheet")
     attendance: list[ParticipantAttendance] = Field(default_factory=list, max_length=MAX_ATTENDANCE_PART,
                                                     description="The first participants' attendance (part 1)")
     seats: int = Field(default=0, ge=0, description="Participants recorded, in every part")
@@ -152,7 +162,7 @@ class SessionAttendance(Contract):
     """More of a large session's attendance (`session.attendance`): part `part` of `parts`, the first being
     `session.held`'s own list. Published with it, in the transaction that recorded the session held."""
 
-    session_id: str = Field(max_length=100)
+    session_id: str = Field(max_length=CATALOGUE_ID_MAX)
     held_on: date
     part: int = Field(ge=2, description="This part's place; part 1 is in session.held")
     parts: int = Field(ge=2)

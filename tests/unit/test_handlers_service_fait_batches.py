@@ -9,15 +9,24 @@ from datetime import date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consumers import payments
-from schemas.limits import CATALOGUE_ID_MAX, MAX_ATTENDANCE_PART, REGISTRATION_ID_MAX
+from schemas.limits import (
+    CATALOGUE_ID_MAX,
+    MAX_ATTENDANCE_PART,
+    MAX_REASON_LENGTH,
+    REGISTRATION_ID_MAX,
+    TRAINING_NAME_MAX,
+)
 from schemas.messages import (
     Envelope,
     HoldSession,
     ParticipantAttendance,
     PartPresence,
     SessionAttendance,
+    SessionHeld,
     SessionHeldBatch,
 )
 from tests.unit.fakes import SETTINGS, Office
@@ -124,7 +133,19 @@ def test_the_largest_attendance_part_fits_in_one_message() -> None:
         minutes_followed=1440, parts=[PartPresence(part=9, presence="partial", minutes=1440)] * 10)
     part = SessionAttendance(session_id="s" * CATALOGUE_ID_MAX, held_on=date(2023, 9, 15), part=99_999,
                              parts=99_999, attendance=[longest] * MAX_ATTENDANCE_PART)
-    envelope = Envelope(event_id=uuid4(), type="session.attendance", occurred_at=EVENING, registration_id=None,
-                        correlation_id=uuid4(), causation_id=uuid4(), producer="p" * 40,
-                        payload=part.model_dump(mode="json"))
-    assert len(envelope.model_dump_json().encode()) <= DEFAULT_MAX_BYTES == SETTINGS.max_message_bytes
+    first = SessionHeld(session_id="s" * CATALOGUE_ID_MAX, held_on=date(2023, 9, 15), evidence="signed_sheet",
+                        signed_by="é" * TRAINING_NAME_MAX, signed_at=EVENING, reason="é" * MAX_REASON_LENGTH,
+                        attendance=[longest] * MAX_ATTENDANCE_PART, seats=10**9, attendance_parts=10**7)
+    for event_type, payload in (("session.attendance", part), ("session.held", first)):
+        envelope = Envelope(event_id=uuid4(), type=event_type, occurred_at=EVENING, registration_id=None,
+                            correlation_id=uuid4(), causation_id=uuid4(), producer="p" * 40,
+                            payload=payload.model_dump(mode="json"))
+        assert len(envelope.model_dump_json().encode()) <= DEFAULT_MAX_BYTES == SETTINGS.max_message_bytes
+
+
+@given(st.lists(st.integers()), st.integers(min_value=1, max_value=50))
+def test_cutting_in_parts_keeps_every_item_once_in_order_within_the_size(items: list[int], size: int) -> None:
+    parts = payments.in_parts(items, size)
+    assert [item for part in parts for item in part] == items
+    assert all(1 <= len(part) <= size for part in parts) or parts == [[]] == [items]
+    assert len(parts) == max(1, -(-len(items) // size))
