@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-from consumers.attendance import absent_of, from_operations, from_signed_sheet
+from consumers.attendance import HeldSession
 from consumers.interest_claims import issue_claim
 from consumers.runner import ConsumerApp
 from schemas.form import ClientCategory
@@ -155,35 +155,38 @@ def handle_hold_session(message: Envelope, command: HoldSession, uow: UnitOfWork
                                   "no signed attendance sheet: give the reason service fait is recorded without it",
                                   fr="Aucune feuille d'émargement signée : indiquez pourquoi le service fait est "
                                      "enregistré sans elle (--reason).")
-    accesses = uow.accesses.active_in_session(command.session_id)
-    held = from_signed_sheet(signed, accesses) if signed else from_operations(accesses, command.absent_emails)
     evidence = (f"feuille d'émargement signée par {signed.signer_name}" if signed
                 else f"sans feuille d'émargement signée : {command.reason}")
     _set_state(uow, command.session_id, SessionState.HELD, at=now, by=command.requested_by or ACTOR)
+    held = HeldSession(command.session_id, signed, command.absent_emails)
+    parts: list[list[Any]] = in_parts(signed.sheet["participants"] if signed else
+                                      uow.accesses.seat_ids_in_session(command.session_id), MAX_ATTENDANCE_PART)
+    seats = sum(len(part) for part in parts)
+    for number, part in enumerate(parts, start=1):
+        attendance = held.part(uow.accesses, part)
+        if number == 1:
+            uow.publish("session.held", SessionHeld(
+                session_id=command.session_id, held_on=command.held_on, evidence=held.evidence_kind,
+                signed_by=signed.signer_name if signed else None, signed_at=signed.signed_at if signed else None,
+                reason=None if signed else command.reason, attendance=attendance, seats=seats,
+                attendance_parts=len(parts)))
+        else:
+            uow.publish("session.attendance", SessionAttendance(
+                session_id=command.session_id, held_on=command.held_on, part=number, parts=len(parts),
+                attendance=attendance))
     uow.session_records.add(SessionRecordRow(
-        session_id=command.session_id, held_on=command.held_on, absent_emails=absent_of(held, accesses),
-        recorded_at=now, evidence="signed_sheet" if signed else "operations",
-        reason=None if signed else command.reason, recorded_by=command.requested_by))
-    parts = in_parts(held, MAX_ATTENDANCE_PART)
-    uow.publish("session.held", SessionHeld(
-        session_id=command.session_id, held_on=command.held_on, evidence="signed_sheet" if signed else "operations",
-        signed_by=signed.signer_name if signed else None, signed_at=signed.signed_at if signed else None,
-        reason=None if signed else command.reason, attendance=parts[0], seats=len(held), attendance_parts=len(parts)))
-    for number, part in enumerate(parts[1:], start=2):
-        uow.publish("session.attendance", SessionAttendance(
-            session_id=command.session_id, held_on=command.held_on, part=number, parts=len(parts), attendance=part))
-    absent = {p.registration_id: 0 for p in held}
-    for p in held:
-        absent[p.registration_id] += p.presence == "absent"
+        session_id=command.session_id, held_on=command.held_on, absent_emails=sorted(held.absent_emails),
+        recorded_at=now, evidence=held.evidence_kind, reason=None if signed else command.reason,
+        recorded_by=command.requested_by))
     ids = uow.registrations.ids_in_session(command.session_id, HOLDABLE)
     service_fait = _ServiceFait(held_on=command.held_on, planned_on=session.date, evidence=evidence,
                                 requested_by=command.requested_by, cause=message.event_id, at=now)
     first, *rest = in_parts(ids, settings.hold_batch_size)
-    service_fait.apply(uow, first, absent, settings)
+    service_fait.apply(uow, first, held.absent, settings)
     for number, batch in enumerate(rest, start=1):
         uow.publish("session.held_batch", SessionHeldBatch(
             session_id=command.session_id, held_on=command.held_on, batch=number, batches=len(rest),
-            registration_ids=batch, absent={r: absent[r] for r in batch if absent.get(r)}, evidence=evidence,
+            registration_ids=batch, absent={r: held.absent[r] for r in batch if r in held.absent}, evidence=evidence,
             requested_by=command.requested_by))
 
 

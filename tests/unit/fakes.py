@@ -61,6 +61,7 @@ from workflow.persistence.orm import (
     TrainingSessionRow,
 )
 from workflow.persistence.repositories.catalogue import SEAT_HOLDING
+from workflow.persistence.repositories.protocols import Seat, SeatPresence
 from workflow.settings import Settings
 
 FORMS = Path(__file__).parent.parent / "forms" / "valid"  # the seed forms (tests/conftest.py `load_form`)
@@ -258,9 +259,20 @@ class FakeAccesses:
         return sorted((a for a in self.rows if a.registration_id == registration_id and a.status == ACTIVE),
                       key=lambda a: (a.created_at, a.email))
 
-    def active_in_session(self, session_id: str) -> list[ParticipantAccessRow]:
-        return sorted((a for a in self.rows if a.session_id == session_id and a.status == ACTIVE),
-                      key=lambda a: (a.created_at, a.email))
+    def seat_ids_in_session(self, session_id: str) -> list[str]:
+        return [a.id for a in sorted((a for a in self.rows if a.session_id == session_id and a.status == ACTIVE),
+                                     key=lambda a: (a.created_at, a.email, a.id))]
+
+    def seats(self, session_id: str, ids: Sequence[str]) -> dict[str, Seat]:
+        wanted = set(ids)
+        return {a.id: Seat(a.id, a.registration_id, a.email) for a in self.rows
+                if a.id in wanted and a.session_id == session_id and a.status == ACTIVE}
+
+    def record_presence(self, presences: Sequence[SeatPresence]) -> None:
+        marked = {p.access_id: p for p in presences}
+        for access in self.rows:
+            if (p := marked.get(access.id)) is not None:
+                access.presence, access.minutes_followed = p.presence, p.minutes_followed
 
 
 class FakeAttendance:

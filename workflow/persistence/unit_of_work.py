@@ -102,7 +102,7 @@ class UnitOfWork:
         self.actor = actor
         self.message = message
         self.body_sha256 = hashlib.sha256(body).hexdigest() if body is not None else None
-        self._loose_events: list[tuple[str | None, DomainEvent]] = []
+        self._loose_rows: list[dict[str, Any]] = []
         self._claimed = False  # this transaction holds the message's inbox row (`already_handled`)
 
     def __enter__(self) -> Self:
@@ -196,8 +196,10 @@ class UnitOfWork:
     # --- outbox ---------------------------------------------------------------------------------
 
     def publish(self, event_type: str, payload: Contract, registration_id: str | None = None) -> None:
-        """An event that belongs to no registration (e.g. session.held), published after commit."""
-        self._loose_events.append((registration_id, DomainEvent(event_type, payload)))
+        """An event that belongs to no registration (e.g. session.held), published after commit. Its outbox row is
+        built now: a handler that publishes many (a large session's attendance in parts) keeps their JSON, not
+        their models, until the commit."""
+        self._loose_rows.append(self._outbox_row(registration_id, DomainEvent(event_type, payload)))
 
     def _outbox_row(self, registration_id: str | None, event: DomainEvent) -> dict[str, Any]:
         now = self.clock.now()
@@ -234,7 +236,7 @@ class UnitOfWork:
             history += (_history_row(registration.id, entry) for entry in registration.new_history)
             outbox += (self._outbox_row(registration.id, event) for event in registration.events)
             row.updated_at = now
-        outbox += (self._outbox_row(registration_id, event) for registration_id, event in self._loose_events)
+        outbox += self._loose_rows
         self.session.flush()  # the registrations (their versions checked) before the rows that follow them
         if history:
             self._core(_HISTORY, history)
@@ -247,7 +249,7 @@ class UnitOfWork:
         for registration, _ in self.registrations.seen.values():
             registration.new_history.clear()
             registration.events.clear()
-        self._loose_events.clear()
+        self._loose_rows.clear()
 
     def _write_back(self, registration: Registration, row: RegistrationRow | None) -> RegistrationRow:
         if row is None:

@@ -23,6 +23,8 @@ from workflow.persistence.repositories.protocols import (
     Receivables,
     Registrations,
     Reminders,
+    Seat,
+    SeatPresence,
     SessionRecords,
     Surveys,
 )
@@ -32,7 +34,7 @@ from workflow.persistence.repositories.surveys import SqlSurveys
 __all__ = [
     "Accesses", "Attendance", "Catalogues", "Certificates", "CreditNotes", "Deposits", "DocumentFiles", "Emails",
     "InterestClaims", "Invoices", "Payments", "Receivables", "RegistrationRepository", "Registrations", "Reminders",
-    "SessionRecords", "SqlAccesses", "SqlAttendance", "SqlCatalogue", "SqlCertificates", "SqlCreditNotes",
-    "SqlDeposits", "SqlDocumentFiles", "SqlEmails", "SqlInterestClaims", "SqlInvoices", "SqlPayments",
-    "SqlReceivables", "SqlReminders", "SqlSessionRecords", "SqlSurveys", "Surveys",
+    "Seat", "SeatPresence", "SessionRecords", "SqlAccesses", "SqlAttendance", "SqlCatalogue", "SqlCertificates",
+    "SqlCreditNotes", "SqlDeposits", "SqlDocumentFiles", "SqlEmails", "SqlInterestClaims", "SqlInvoices",
+    "SqlPayments", "SqlReceivables", "SqlReminders", "SqlSessionRecords", "SqlSurveys", "Surveys",
 ]

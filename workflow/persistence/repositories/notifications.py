@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflow.domain.access_links import ACTIVE
 from workflow.domain.reminders import SCHEDULED
 from workflow.persistence.orm import Base, EmailRow, ParticipantAccessRow, ReminderRow
+from workflow.persistence.repositories.protocols import Seat, SeatPresence
 
 _EMAILS = Base.metadata.tables[EmailRow.__tablename__]
+_ACCESSES = Base.metadata.tables[ParticipantAccessRow.__tablename__]
+# Core, on the table: a session's presences written without loading its accesses as mapped rows.
+_PRESENCE = (update(_ACCESSES).where(_ACCESSES.c.id == bindparam("access_id"))
+             .values(presence=bindparam("marked"), minutes_followed=bindparam("minutes")))
 
 
 class SqlAccesses:
@@ -27,10 +33,22 @@ class SqlAccesses:
             ParticipantAccessRow.registration_id == registration_id, ParticipantAccessRow.status == ACTIVE)
             .order_by(ParticipantAccessRow.created_at, ParticipantAccessRow.email)))
 
-    def active_in_session(self, session_id: str) -> list[ParticipantAccessRow]:
-        return list(self._session.scalars(select(ParticipantAccessRow).where(
+    def seat_ids_in_session(self, session_id: str) -> list[str]:
+        return list(self._session.scalars(select(ParticipantAccessRow.id).where(
             ParticipantAccessRow.session_id == session_id, ParticipantAccessRow.status == ACTIVE)
-            .order_by(ParticipantAccessRow.created_at, ParticipantAccessRow.email)))
+            .order_by(ParticipantAccessRow.created_at, ParticipantAccessRow.email, ParticipantAccessRow.id)))
+
+    def seats(self, session_id: str, ids: Sequence[str]) -> dict[str, Seat]:
+        if not ids:
+            return {}
+        rows = self._session.execute(select(_ACCESSES.c.id, _ACCESSES.c.registration_id, _ACCESSES.c.email).where(
+            _ACCESSES.c.session_id == session_id, _ACCESSES.c.status == ACTIVE, _ACCESSES.c.id.in_(ids)))
+        return {row.id: Seat(row.id, row.registration_id, row.email) for row in rows}
+
+    def record_presence(self, presences: Sequence[SeatPresence]) -> None:
+        if presences:
+            self._session.execute(_PRESENCE, [{"access_id": p.access_id, "marked": p.presence,
+                                               "minutes": p.minutes_followed} for p in presences])
 
 
 class SqlReminders:

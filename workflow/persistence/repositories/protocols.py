@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from workflow.domain.catalogue import Catalogue, Schedule, SessionState
 from workflow.domain.machine import State
@@ -148,9 +148,34 @@ class Accesses(Protocol):
         """The registration's active accesses, oldest first."""
         ...
 
-    def active_in_session(self, session_id: str) -> list[ParticipantAccessRow]:
-        """The session's active accesses (the seats held now), oldest first."""
+    def seat_ids_in_session(self, session_id: str) -> list[str]:
+        """The ids of the session's active accesses (the seats held now), oldest first: a session of 20,000
+        seats is a list of strings, not 20,000 rows."""
         ...
+
+    def seats(self, session_id: str, ids: Sequence[str]) -> dict[str, Seat]:
+        """Those of `ids` that are active accesses to the session, by id."""
+        ...
+
+    def record_presence(self, presences: Sequence[SeatPresence]) -> None:
+        """Each access's presence and minutes followed (service fait), in one statement."""
+        ...
+
+
+class Seat(NamedTuple):
+    """An active access as service fait reads it: three strings, no mapped row in the session."""
+
+    id: str
+    registration_id: str
+    email: str
+
+
+class SeatPresence(NamedTuple):
+    """What service fait writes on an access: its presence, and the minutes followed (None: not measured)."""
+
+    access_id: str
+    presence: str
+    minutes_followed: int | None
 
 
 class Certificates(Protocol):
