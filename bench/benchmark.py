@@ -8,7 +8,8 @@
    its PDF, notifications over SMTP, payments) with every consumer and the relay as separate
    processes; then a steady offered load. Latencies are wall-clock, from the submission to the event
    seen on the bus.
-3. With --scaling: the same with 1, 2 and 4 replicas, and with 1,000 and 4,000 registrations.
+3. With --scaling: the same with 2 and 4 replicas (--scaling-replicas), and with 1,000 and 10,000 registrations in
+   one session (--scaling-sizes), one replica each.
 
 Figures are printed, written as JSON and plotted (PNG) in --output. Run: `make bench`.
 """
@@ -246,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw-messages", type=int, default=3000)
     parser.add_argument("--steady-rate", type=float, default=20)
     parser.add_argument("--steady-seconds", type=float, default=20)
-    parser.add_argument("--scaling", action="store_true", help="also 2 and 4 replicas, 1,000 and 4,000 registrations")
+    parser.add_argument("--scaling", action="store_true", help="also more replicas, and other session sizes")
+    parser.add_argument("--scaling-replicas", type=int, nargs="*", default=[2, 4],
+                        help="with --scaling: replicas of each consumer, at --registrations")
+    parser.add_argument("--scaling-sizes", type=int, nargs="*", default=[1000, 10000],
+                        help="with --scaling: registrations in one session, one replica")
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench")
     parser.add_argument("--scratch", action="store_true",
                         help="a trial run: leave bench/results/latest.json and docs/benchmark.json as they are")
@@ -332,9 +337,8 @@ def _print(result: dict[str, Any]) -> None:
 
 def _scaling(broker_url: str, server_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
-    # 4,000 at most in one session: the bench's form has two seats, and `session.held` carries at most 10,000 seats'
-    # attendance (SessionHeld.attendance): a larger session's hold is refused and parked, and the run would wait.
-    for registrations, replicas in ((args.registrations, 2), (args.registrations, 4), (1000, 1), (4000, 1)):
+    runs = [(args.registrations, r) for r in args.scaling_replicas] + [(n, 1) for n in args.scaling_sizes]
+    for registrations, replicas in runs:
         run = project(broker_url, server_url, registrations=registrations, replicas=replicas, steady_rate=0.5,
                       steady_seconds=2, output=args.output)
         burst = run["burst"]
